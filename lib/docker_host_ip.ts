@@ -1,0 +1,90 @@
+/**
+ * Which address pods use to reach the Docker host's embedded DNS: `host.docker.internal` when it
+ * resolves to a non-loopback IPv4 address (Docker Desktop, `--add-host ...:host-gateway`), else
+ * the gateway of the default route (the bridge's address on Linux).
+ */
+import { EntrypointError } from "./errors.ts";
+import type { Host } from "./host.ts";
+
+/** Docker's embedded DNS server address inside every container on a user-defined network. */
+export const DOCKER_EMBEDDED_DNS_IP = "127.0.0.11";
+
+/** The name Docker Desktop (or `--add-host`) maps to the host. */
+export const DOCKER_HOST_NAME = "host.docker.internal";
+
+/** How long the `host.docker.internal` lookup may take (kind #2793: a slow resolver hung boots). */
+export const LOOKUP_TIMEOUT_MS = 5000;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** True for the loopback test kind's bash applies: `^127\.[0-9]+\.[0-9]+\.[0-9]+$`. */
+export function isLoopbackIPv4(address: string): boolean {
+  return /^127\.[0-9]+\.[0-9]+\.[0-9]+$/.test(address);
+}
+
+/** True for a dotted-quad IPv4 address. */
+export function isIPv4(address: string): boolean {
+  return IPV4.test(address);
+}
+
+/**
+ * The gateway from `ip -4 route show default` output: the third space-separated field of its one
+ * line, as kind's bash reads it. Throws when that is not one IPv4 address: no default route,
+ * several of them, or a route without `via` (the bash would write that word into the rules).
+ */
+export function gatewayFromRoutes(routes: string): string {
+  const lines = routes.split("\n").filter((line) => line !== "");
+  if (lines.length === 0) throw new Error("there is no IPv4 default route");
+  if (lines.length > 1) {
+    throw new Error(`there are ${lines.length} IPv4 default routes: ${lines.join("; ")}`);
+  }
+  const field = lines[0].split(" ")[2] ?? "";
+  if (!isIPv4(field)) {
+    throw new Error(`the default route has no gateway address: ${lines[0]}`);
+  }
+  return field;
+}
+
+/** Where the chosen Docker host IP came from. */
+export interface DockerHostIp {
+  address: string;
+  source: "host.docker.internal" | "default route";
+}
+
+/**
+ * Picks the Docker host IP from the lookup answer, asking for the routes only when needed.
+ * Throws one error naming both sources when neither gives an address.
+ */
+export async function chooseDockerHostIp(
+  lookedUp: string | undefined,
+  readRoutes: () => Promise<string>,
+): Promise<DockerHostIp> {
+  if (lookedUp && !isLoopbackIPv4(lookedUp)) {
+    return { address: lookedUp, source: "host.docker.internal" };
+  }
+  const why = lookedUp
+    ? `${DOCKER_HOST_NAME} resolves to the loopback address ${lookedUp}`
+    : `${DOCKER_HOST_NAME} does not resolve to an IPv4 address within ${
+      LOOKUP_TIMEOUT_MS / 1000
+    } s`;
+  let routes: string;
+  try {
+    routes = await readRoutes();
+    return { address: gatewayFromRoutes(routes), source: "default route" };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new EntrypointError(
+      `Cannot find the Docker host IP: ${why}, and ${detail}`,
+      { exitCode: error instanceof EntrypointError ? error.exitCode : 1, cause: error },
+    );
+  }
+}
+
+/** Looks up and chooses the Docker host IP on a real host. */
+export async function findDockerHostIp(host: Pick<Host, "lookup" | "run">): Promise<DockerHostIp> {
+  const lookedUp = await host.lookup(DOCKER_HOST_NAME, 4, LOOKUP_TIMEOUT_MS);
+  return chooseDockerHostIp(lookedUp, async () => {
+    const result = await host.run(["ip", "-4", "route", "show", "default"], { readOnly: true });
+    return result.stdout;
+  });
+}

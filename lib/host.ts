@@ -1,0 +1,228 @@
+/**
+ * The one place that touches the machine. Steps receive a `Host` (or a `Pick` of it), so unit
+ * tests pass a fake that records every command and write, and a dry run passes a host that
+ * records mutations instead of performing them.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CommandError, EntrypointError } from "./errors.ts";
+import { formatLogLine, type LogLevel } from "./log.ts";
+import { lookupAddress } from "./resolve.ts";
+
+/** How a command's output stream is handled. */
+export type StreamMode = "capture" | "forward" | "ignore";
+
+/** Options of `Host.run`. */
+export interface RunOptions {
+  /** Text written to the command's stdin (stdin is closed otherwise). */
+  input?: string;
+  /** Return a failed result instead of throwing: only where kind's bash tolerated failure. */
+  nothrow?: boolean;
+  /** Kill the command after this many milliseconds (like coreutils `timeout`). */
+  timeoutMs?: number;
+  /** stdout: captured into the result (default), forwarded to our stdout, or dropped. */
+  stdout?: StreamMode;
+  /** stderr: forwarded to our stderr and kept in the result (default), kept only, or dropped. */
+  stderr?: StreamMode;
+  /** The command only reads machine state, so a dry run may execute it. */
+  readOnly?: boolean;
+}
+
+/** What a finished command left behind. */
+export interface RunResult {
+  argv: readonly string[];
+  /** Exit status; null when killed by a signal. */
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** What a path is, following symlinks (like `test -f` / `test -d`). */
+export type PathKind = "file" | "directory" | "other";
+
+/** Options of `Host.writeText`. */
+export interface WriteOptions {
+  /** Permission bits for a newly created file (default 0o644). */
+  mode?: number;
+  /**
+   * Write a temporary file and rename it over the target, keeping the target's mode, like
+   * `sed -i`. Without it the file is rewritten in place with one write, which is what a bind
+   * mounted file such as Docker's /etc/resolv.conf needs (rename over a mount point fails).
+   */
+  atomic?: boolean;
+}
+
+/** Address family for `Host.lookup`. */
+export type Family = 4 | 6;
+
+/** Everything the entrypoint does to the machine goes through this interface. */
+export interface Host {
+  /** Runs a program found through PATH; throws `CommandError` on failure unless `nothrow`. */
+  run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Reads a whole text file; throws an `EntrypointError` naming the path. */
+  readText(file: string): string;
+  /** Writes a whole text file (see `WriteOptions`); throws an `EntrypointError` naming the path. */
+  writeText(file: string, data: string, options?: WriteOptions): void;
+  /** Copies a file's bytes (like `cp`, which keeps an existing target's inode and mode). */
+  copyFile(from: string, to: string): void;
+  /** What `file` is, or undefined when it does not exist. */
+  kind(file: string): PathKind | undefined;
+  /** `mkdir -p`. */
+  mkdirp(dir: string): void;
+  /** `rm -f`. */
+  remove(file: string): void;
+  /** An environment variable; undefined when unset (empty string when set to empty). */
+  env(name: string): string | undefined;
+  /** The kernel hostname, like `hostname`. */
+  hostname(): string;
+  /**
+   * First address of `getent ahostsv4|ahostsv6 NAME` (getaddrinfo with getent's flags), or
+   * undefined when the name does not resolve within `timeoutMs`.
+   */
+  lookup(name: string, family: Family, timeoutMs: number): Promise<string | undefined>;
+  /** Writes one `LEVEL: message` line to stderr. */
+  log(level: LogLevel, message: string): void;
+}
+
+/** Builds the real host for this process. */
+export function createHost(): Host {
+  return {
+    run: runCommand,
+    readText(file) {
+      try {
+        return fs.readFileSync(file, "utf8");
+      } catch (error) {
+        throw fileError("read", file, error);
+      }
+    },
+    writeText(file, data, options = {}) {
+      try {
+        if (options.atomic) writeAtomically(file, data, options.mode);
+        else fs.writeFileSync(file, data, { mode: options.mode ?? 0o644 });
+      } catch (error) {
+        throw fileError("write", file, error);
+      }
+    },
+    copyFile(from, to) {
+      try {
+        // Keep the target's inode (it may be a bind mount), like cp does.
+        fs.writeFileSync(to, fs.readFileSync(from));
+      } catch (error) {
+        throw fileError(`copy ${from} to`, to, error);
+      }
+    },
+    kind(file) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(file);
+      } catch {
+        return undefined;
+      }
+      return st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
+    },
+    mkdirp(dir) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+      } catch (error) {
+        throw fileError("create directory", dir, error);
+      }
+    },
+    remove(file) {
+      try {
+        fs.rmSync(file, { force: true });
+      } catch (error) {
+        throw fileError("remove", file, error);
+      }
+    },
+    env: (name) => process.env[name],
+    hostname: () => os.hostname(),
+    lookup: lookupAddress,
+    log(level, message) {
+      // Synchronous, so our lines and the children's stderr keep their order.
+      fs.writeSync(2, formatLogLine(level, message));
+    },
+  };
+}
+
+function fileError(verb: string, file: string, error: unknown): EntrypointError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const reason = describeErrno(code) ?? (error instanceof Error ? error.message : String(error));
+  return new EntrypointError(`Cannot ${verb} ${file}: ${reason}`, { cause: error });
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a parent is not a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EBUSY: "device or resource busy",
+};
+
+/** A short English reason for an errno code, like strerror. */
+export function describeErrno(code: string | undefined): string | undefined {
+  return code ? ERRNO_TEXT[code] ?? code : undefined;
+}
+
+function writeAtomically(file: string, data: string, mode?: number): void {
+  let keepMode = mode ?? 0o644;
+  try {
+    keepMode = fs.statSync(file).mode & 0o7777;
+  } catch { /* new file */ }
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.kind-entrypoint.tmp`);
+  fs.writeFileSync(tmp, data, { mode: keepMode });
+  fs.chmodSync(tmp, keepMode);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+let zx: typeof import("zx/core") | undefined;
+
+async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  zx ??= await import("zx/core");
+  const stdoutMode = options.stdout ?? "capture";
+  const stderrMode = options.stderr ?? "forward";
+  const $ = zx.$({
+    quiet: true,
+    verbose: false,
+    nothrow: true,
+    input: options.input,
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    timeout: options.timeoutMs,
+  });
+  const out = await $`${argv}`;
+  const timedOut = options.timeoutMs !== undefined && out.exitCode === null &&
+    out.signal === "SIGTERM";
+  const result: RunResult = {
+    argv,
+    status: out.exitCode,
+    stdout: stdoutMode === "capture" ? out.stdout : "",
+    stderr: stderrMode === "ignore" ? "" : out.stderr,
+    timedOut,
+  };
+  if (stdoutMode === "forward" && out.stdout) fs.writeSync(1, out.stdout);
+  if (stderrMode === "forward" && out.stderr) fs.writeSync(2, out.stderr);
+  if (result.status !== 0 && !options.nothrow) throw commandFailure(result, options.timeoutMs);
+  return result;
+}
+
+/** The error for a failed `RunResult`, with the reason a person needs. */
+export function commandFailure(result: RunResult, timeoutMs?: number): CommandError {
+  let reason: string | undefined;
+  if (result.timedOut) reason = `timed out after ${timeoutMs} ms`;
+  else if (result.status === 127) reason = "could not be run: command not found in PATH";
+  else if (result.status === 126) reason = "could not be run: not executable";
+  return new CommandError(result.argv, {
+    status: result.timedOut ? 124 : result.status,
+    stderr: result.stderr,
+    reason,
+  });
+}

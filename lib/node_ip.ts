@@ -1,0 +1,113 @@
+/**
+ * After a restart Docker may give the node another address. kind's bash remembers the node's
+ * addresses in /kind/old-ipv4 and /kind/old-ipv6, rewrites the old ones in the kubeadm-generated
+ * files, and then regenerates the API server certificate, whose SANs hold the old address.
+ */
+import { isIPv4 } from "./docker_host_ip.ts";
+import { EntrypointError } from "./errors.ts";
+import type { Family, Host } from "./host.ts";
+
+/** The files kind's bash updates, in its order; absent ones are skipped. */
+export const FILES_WITH_NODE_IP = [
+  "/etc/kubernetes/manifests/etcd.yaml",
+  "/etc/kubernetes/manifests/kube-apiserver.yaml",
+  "/etc/kubernetes/manifests/kube-controller-manager.yaml",
+  "/etc/kubernetes/manifests/kube-scheduler.yaml",
+  "/etc/kubernetes/controller-manager.conf",
+  "/etc/kubernetes/scheduler.conf",
+  "/etc/kubernetes/kubelet.conf",
+  "/kind/kubeadm.conf",
+  "/var/lib/kubelet/kubeadm-flags.env",
+] as const;
+
+export const APISERVER_CERT = "/etc/kubernetes/pki/apiserver.crt";
+export const APISERVER_KEY = "/etc/kubernetes/pki/apiserver.key";
+
+/** How long each hostname lookup may take, like the bash's `timeout 5 getent`. */
+export const NODE_LOOKUP_TIMEOUT_MS = 5000;
+
+/**
+ * Replaces `oldIp` by `newIp` where it stands as a whole word (sed's `\b...\b`): `172.18.0.5`
+ * is replaced in `172.18.0.5:6443` but not in `172.18.0.50`. The old address is matched
+ * literally, whatever characters the file held.
+ */
+export function replaceWholeWord(text: string, oldIp: string, newIp: string): string {
+  if (oldIp === "" || !text.includes(oldIp)) return text;
+  const escaped = oldIp.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  return text.replace(new RegExp(`\\b${escaped}\\b`, "g"), () => newIp);
+}
+
+/** True when `text` looks like an address this step itself could have remembered. */
+export function isPlausibleAddress(text: string, family: Family): boolean {
+  if (family === 4) return isIPv4(text);
+  return /^[0-9A-Fa-f:.]+(%[0-9A-Za-z_.-]+)?$/.test(text) && text.includes(":");
+}
+
+/** Reads a remembered address the way `$(cat FILE)` does: trailing newlines removed. */
+export function parseRememberedAddress(text: string): string {
+  return text.replace(/\n+$/, "");
+}
+
+type NodeIpHost = Pick<
+  Host,
+  "lookup" | "hostname" | "kind" | "readText" | "writeText" | "log" | "remove" | "run"
+>;
+
+/** Detects the current addresses, rewrites the old ones and regenerates the certificate. */
+export async function updateNodeAddresses(host: NodeIpHost): Promise<void> {
+  const name = host.hostname();
+  let changed = await updateFamily(host, name, 4);
+  changed = (await updateFamily(host, name, 6)) || changed;
+  if (changed) await fixCertificate(host);
+}
+
+async function updateFamily(host: NodeIpHost, name: string, family: Family): Promise<boolean> {
+  const label = `IPv${family}`;
+  const remembered = `/kind/old-ipv${family}`;
+  const current = (await host.lookup(name, family, NODE_LOOKUP_TIMEOUT_MS)) ?? "";
+  host.log("INFO", `detected ${label} address: ${current}`);
+  let changed = false;
+  if (host.kind(remembered) === "file") {
+    const old = parseRememberedAddress(host.readText(remembered));
+    host.log("INFO", `detected old ${label} address: ${old}`);
+    if (current === "") {
+      const message = `have an old ${label} address but no current ${label} address (!)`;
+      // kind's bash stops for IPv4 only; for IPv6 it logs and goes on.
+      if (family === 4) throw new EntrypointError(message, { verbatim: true });
+      host.log("ERROR", message);
+    } else if (old !== current && !isPlausibleAddress(old, family)) {
+      // The bash would feed it to sed as a regular expression; a file we did not write is not
+      // worth rewriting every manifest for.
+      host.log("WARN", `ignoring ${remembered}: ${JSON.stringify(old)} is not an ${label} address`);
+    } else if (old !== current) {
+      changed = true;
+      for (const file of FILES_WITH_NODE_IP) {
+        if (host.kind(file) !== "file") continue;
+        const text = host.readText(file);
+        const updated = replaceWholeWord(text, old, current);
+        if (updated !== text) host.writeText(file, updated, { atomic: true });
+      }
+    }
+  }
+  if (current !== "") host.writeText(remembered, current);
+  return changed;
+}
+
+/** Regenerates the API server certificate when this node has one (control-plane nodes). */
+export async function fixCertificate(host: Pick<Host, "kind" | "log" | "remove" | "run">) {
+  if (host.kind(APISERVER_CERT) !== "file" || host.kind(APISERVER_KEY) !== "file") return;
+  host.log("INFO", "clearing and regenerating the certificate for serving the Kubernetes API");
+  host.remove(APISERVER_CERT);
+  host.remove(APISERVER_KEY);
+  await host.run([
+    "kubeadm",
+    "init",
+    "phase",
+    "certs",
+    "apiserver",
+    "--config",
+    "/kind/kubeadm.conf",
+  ], {
+    stdout: "forward",
+  });
+}

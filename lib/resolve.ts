@@ -1,0 +1,103 @@
+/**
+ * Name lookups with the semantics of `getent ahostsv4` / `getent ahostsv6`, without a process.
+ *
+ * kind's bash takes the first line of `timeout 5 getent ahostsvN NAME`. getent calls getaddrinfo
+ * with AI_V4MAPPED | AI_ADDRCONFIG | AI_CANONNAME (plus AI_IDN), so an IPv6 lookup of an
+ * IPv4-only name answers `::ffff:a.b.c.d`. Deno's node:dns ignores `hints`, so under Deno we call
+ * glibc's getaddrinfo through FFI; elsewhere node:dns, which honours them.
+ */
+import * as dns from "node:dns";
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const AI_CANONNAME = 0x0002;
+const AI_V4MAPPED = 0x0008;
+const AI_ADDRCONFIG = 0x0020;
+const AI_IDN = 0x0040;
+
+/** First address of `getent ahostsv4|ahostsv6 name`, or undefined (not found or timed out). */
+export async function lookupAddress(
+  name: string,
+  family: 4 | 6,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  const lookup = (hasDenoFfi() ? lookupWithLibc(name, family) : lookupWithNodeDns(name, family))
+    .catch(() => undefined);
+  try {
+    return await Promise.race([lookup, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function lookupWithNodeDns(name: string, family: 4 | 6): Promise<string | undefined> {
+  const hints = dns.ADDRCONFIG | (family === 6 ? dns.V4MAPPED : 0);
+  const { address } = await dns.promises.lookup(name, { family, hints });
+  return address;
+}
+
+// deno-lint-ignore no-explicit-any
+type DenoFfi = any;
+
+function hasDenoFfi(): boolean {
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  return typeof deno?.dlopen === "function";
+}
+
+let libc: DenoFfi | undefined;
+
+function openLibc(): DenoFfi {
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  libc ??= deno.dlopen("libc.so.6", {
+    getaddrinfo: {
+      parameters: ["buffer", "pointer", "buffer", "buffer"],
+      result: "i32",
+      // Runs on a worker thread, so a slow resolver cannot block the event loop (or our timeout).
+      nonblocking: true,
+    },
+    freeaddrinfo: { parameters: ["pointer"], result: "void" },
+    inet_ntop: { parameters: ["i32", "pointer", "buffer", "u32"], result: "pointer" },
+  });
+  return libc;
+}
+
+async function lookupWithLibc(name: string, family: 4 | 6): Promise<string | undefined> {
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  const { symbols } = openLibc();
+  const hints = new Uint8Array(48); // struct addrinfo on x86_64/aarch64 glibc
+  const view = new DataView(hints.buffer);
+  const flags = AI_V4MAPPED | AI_ADDRCONFIG | AI_CANONNAME | AI_IDN;
+  view.setInt32(0, flags, true);
+  view.setInt32(4, family === 4 ? AF_INET : AF_INET6, true);
+  const node = new TextEncoder().encode(name + "\0");
+  const out = new BigUint64Array(1);
+  const rc: number = await symbols.getaddrinfo(node, null, hints, out);
+  if (rc !== 0 || out[0] === 0n) return undefined;
+  const head = deno.UnsafePointer.create(out[0]);
+  try {
+    const info = new deno.UnsafePointerView(head);
+    const aiFamily: number = info.getInt32(4);
+    const addr = info.getPointer(24);
+    if (!addr) return undefined;
+    const sockaddr = new deno.UnsafePointerView(addr);
+    const text = new Uint8Array(64);
+    const src = deno.UnsafePointer.offset(addr, aiFamily === AF_INET ? 4 : 8);
+    if (!symbols.inet_ntop(aiFamily, src, text, text.length)) return undefined;
+    let address = new TextDecoder().decode(text.subarray(0, text.indexOf(0)));
+    // getent prints a link-local address with its scope id, as `fe80::1%2`.
+    if (aiFamily === AF_INET6) {
+      const scope: number = sockaddr.getUint32(24);
+      if (scope !== 0) address += `%${scope}`;
+    }
+    return address;
+  } finally {
+    symbols.freeaddrinfo(head);
+  }
+}
