@@ -54,6 +54,49 @@ export interface WriteOptions {
   atomic?: boolean;
 }
 
+/**
+ * A mount(2) operation, in the terms kind's bash uses with mount(8). Keeping it typed lets the
+ * real host choose how to perform it (the `mount` program or the syscall) and lets tests and the
+ * dry run show exactly what would be mounted.
+ */
+export type MountOp =
+  /** `mount --bind SOURCE TARGET`, or `mount -o ro,bind` when readOnly. */
+  | { op: "bind"; source: string; target: string; readOnly?: boolean }
+  /** `mount -o remount,ro TARGET`. */
+  | { op: "remount-ro"; target: string }
+  /** `mount --make-rshared TARGET` / `mount --make-rprivate TARGET`. */
+  | { op: "propagation"; target: string; propagation: "rshared" | "rprivate" }
+  /** `mount -t overlay -o lowerdir=L,upperdir=U,workdir=W overlay TARGET`. */
+  | { op: "overlay"; lower: string; upper: string; work: string; target: string }
+  /** `umount TARGET`. */
+  | { op: "umount"; target: string };
+
+/** The mount(8)/umount(8) command line kind's bash runs for `op`. */
+export function mountArgv(op: MountOp): string[] {
+  switch (op.op) {
+    case "bind":
+      return op.readOnly
+        ? ["mount", "-o", "ro,bind", op.source, op.target]
+        : ["mount", "--bind", op.source, op.target];
+    case "remount-ro":
+      return ["mount", "-o", "remount,ro", op.target];
+    case "propagation":
+      return ["mount", `--make-${op.propagation}`, op.target];
+    case "overlay":
+      return [
+        "mount",
+        "-t",
+        "overlay",
+        "-o",
+        `lowerdir=${op.lower},upperdir=${op.upper},workdir=${op.work}`,
+        "overlay",
+        op.target,
+      ];
+    case "umount":
+      return ["umount", op.target];
+  }
+}
+
 /** Address family for `Host.lookup`. */
 export type Family = 4 | 6;
 
@@ -84,6 +127,18 @@ export interface Host {
   lookup(name: string, family: Family, timeoutMs: number): Promise<string | undefined>;
   /** Writes one `LEVEL: message` line to stderr. */
   log(level: LogLevel, message: string): void;
+  /** Performs a mount operation; throws a `CommandError`-like error on failure unless nothrow. */
+  mount(op: MountOp, options?: { nothrow?: boolean }): Promise<RunResult>;
+  /** `rmdir`; throws an `EntrypointError` naming the path. */
+  rmdir(dir: string): void;
+  /** Mode bits (including setuid/setgid) of a path, following symlinks; undefined if absent. */
+  mode(file: string): number | undefined;
+  /** `chmod`. */
+  chmod(file: string, mode: number): void;
+  /** `chown`. */
+  chown(file: string, uid: number, gid: number): void;
+  /** Resolves a command through PATH like `which`; undefined when not found. */
+  which(command: string): string | undefined;
 }
 
 /** Builds the real host for this process. */
@@ -143,7 +198,57 @@ export function createHost(): Host {
       // Synchronous, so our lines and the children's stderr keep their order.
       fs.writeSync(2, formatLogLine(level, message));
     },
+    mount: (op, options = {}) => runCommand(mountArgv(op), { nothrow: options.nothrow }),
+    rmdir(dir) {
+      try {
+        fs.rmdirSync(dir);
+      } catch (error) {
+        throw fileError("remove directory", dir, error);
+      }
+    },
+    mode(file) {
+      try {
+        return fs.statSync(file).mode & 0o7777;
+      } catch {
+        return undefined;
+      }
+    },
+    chmod(file, mode) {
+      try {
+        fs.chmodSync(file, mode);
+      } catch (error) {
+        throw fileError("change the mode of", file, error);
+      }
+    },
+    chown(file, uid, gid) {
+      try {
+        fs.chownSync(file, uid, gid);
+      } catch (error) {
+        throw fileError("change the owner of", file, error);
+      }
+    },
+    which: (command) => whichSync(command, process.env.PATH ?? ""),
   };
+}
+
+/** The first executable regular file named `command` in `searchPath`, like `which`. */
+export function whichSync(command: string, searchPath: string): string | undefined {
+  if (command.includes("/")) return isExecutableFile(command) ? command : undefined;
+  for (const dir of searchPath.split(":")) {
+    const candidate = path.join(dir === "" ? "." : dir, command);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fileError(verb: string, file: string, error: unknown): EntrypointError {
