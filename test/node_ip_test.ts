@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { replaceWholeWord, updateNodeAddresses } from "../lib/node_ip.ts";
+import { FakeHost } from "./fake_host.ts";
+
+Deno.test("replaceWholeWord() replaces whole addresses only, like sed's \\b", () => {
+  const text =
+    "server: https://172.18.0.5:6443\n- --advertise-address=172.18.0.5\nx: 172.18.0.50\ny: 1172.18.0.5\n";
+  assert.equal(
+    replaceWholeWord(text, "172.18.0.5", "172.18.0.6"),
+    "server: https://172.18.0.6:6443\n- --advertise-address=172.18.0.6\nx: 172.18.0.50\ny: 1172.18.0.5\n",
+  );
+});
+
+Deno.test("replaceWholeWord() treats the old address literally, never as a pattern", () => {
+  assert.equal(replaceWholeWord("a 1x2x3x4 b", "1.2.3.4", "9.9.9.9"), "a 1x2x3x4 b");
+  assert.equal(
+    replaceWholeWord("fc00:f853::5 fc00:f853::50", "fc00:f853::5", "fc00:f853::6"),
+    "fc00:f853::6 fc00:f853::50",
+  );
+});
+
+const MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+
+function controlPlane(extra: Record<string, string> = {}) {
+  return new FakeHost({
+    hostname: "kind-control-plane",
+    lookups: {
+      "4:kind-control-plane": "172.18.0.6",
+      "6:kind-control-plane": "fc00:f853:ccd:e793::6",
+    },
+    files: {
+      "/kind/old-ipv4": "172.18.0.5",
+      "/kind/old-ipv6": "fc00:f853:ccd:e793::5",
+      [MANIFEST]: "--advertise-address=172.18.0.5 --etcd=172.18.0.50 [fc00:f853:ccd:e793::5]\n",
+      "/etc/kubernetes/pki/apiserver.crt": "crt",
+      "/etc/kubernetes/pki/apiserver.key": "key",
+      ...extra,
+    },
+    commands: { kubeadm: { stdout: '[certs] Generating "apiserver" certificate and key\n' } },
+  });
+}
+
+Deno.test("updateNodeAddresses() rewrites old addresses and regenerates the API server certificate", async () => {
+  const host = controlPlane();
+  await updateNodeAddresses(host);
+  assert.deepEqual(host.events, [
+    { type: "log", level: "INFO", message: "detected IPv4 address: 172.18.0.6" },
+    { type: "log", level: "INFO", message: "detected old IPv4 address: 172.18.0.5" },
+    {
+      type: "write",
+      path: MANIFEST,
+      data: "--advertise-address=172.18.0.6 --etcd=172.18.0.50 [fc00:f853:ccd:e793::5]\n",
+    },
+    { type: "write", path: "/kind/old-ipv4", data: "172.18.0.6" },
+    { type: "log", level: "INFO", message: "detected IPv6 address: fc00:f853:ccd:e793::6" },
+    { type: "log", level: "INFO", message: "detected old IPv6 address: fc00:f853:ccd:e793::5" },
+    {
+      type: "write",
+      path: MANIFEST,
+      data: "--advertise-address=172.18.0.6 --etcd=172.18.0.50 [fc00:f853:ccd:e793::6]\n",
+    },
+    { type: "write", path: "/kind/old-ipv6", data: "fc00:f853:ccd:e793::6" },
+    {
+      type: "log",
+      level: "INFO",
+      message: "clearing and regenerating the certificate for serving the Kubernetes API",
+    },
+    { type: "remove", path: "/etc/kubernetes/pki/apiserver.crt" },
+    { type: "remove", path: "/etc/kubernetes/pki/apiserver.key" },
+    {
+      type: "run",
+      argv: ["kubeadm", "init", "phase", "certs", "apiserver", "--config", "/kind/kubeadm.conf"],
+    },
+  ]);
+});
+
+Deno.test("updateNodeAddresses() only records the addresses on a first boot", async () => {
+  const host = new FakeHost({ lookups: { "4:kind-control-plane": "172.18.0.2" } });
+  await updateNodeAddresses(host);
+  assert.deepEqual(host.logs, [
+    "INFO: detected IPv4 address: 172.18.0.2",
+    "INFO: detected IPv6 address: ",
+  ]);
+  assert.deepEqual(host.effects, [{ type: "write", path: "/kind/old-ipv4", data: "172.18.0.2" }]);
+});
+
+Deno.test("updateNodeAddresses() stops with kind's error when the IPv4 address is gone", async () => {
+  const host = new FakeHost({ files: { "/kind/old-ipv4": "172.18.0.5\n" } });
+  await assert.rejects(updateNodeAddresses(host), {
+    message: "have an old IPv4 address but no current IPv4 address (!)",
+  });
+  assert.deepEqual(host.effects, []);
+});
+
+Deno.test("updateNodeAddresses() logs kind's error for a vanished IPv6 address and leaves the files alone", async () => {
+  const host = new FakeHost({
+    lookups: { "4:kind-control-plane": "172.18.0.5" },
+    files: { "/kind/old-ipv4": "172.18.0.5", "/kind/old-ipv6": "fc00::5", [MANIFEST]: "fc00::5\n" },
+  });
+  await updateNodeAddresses(host);
+  assert.deepEqual(host.logs.slice(-3), [
+    "INFO: detected IPv6 address: ",
+    "INFO: detected old IPv6 address: fc00::5",
+    "ERROR: have an old IPv6 address but no current IPv6 address (!)",
+  ]);
+  assert.equal(host.files.get(MANIFEST), "fc00::5\n");
+});
+
+Deno.test("updateNodeAddresses() ignores a remembered address that is not an address", async () => {
+  const host = controlPlane({ "/kind/old-ipv4": ".*" });
+  await updateNodeAddresses(host);
+  assert.ok(host.logs.includes('WARN: ignoring /kind/old-ipv4: ".*" is not an IPv4 address'));
+  assert.match(host.files.get(MANIFEST)!, /--advertise-address=172.18.0.5 /);
+});
+
+Deno.test("updateNodeAddresses() skips the certificate on a worker without one", async () => {
+  const host = controlPlane({});
+  host.files.delete("/etc/kubernetes/pki/apiserver.key");
+  await updateNodeAddresses(host);
+  assert.ok(!host.events.some((e) => e.type === "run"));
+});
