@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs the test tiers and prints one closing line with the counts of all of them.
+#   test/run.sh            every tier: unit, kernel (bats on real namespaces), e2e (containers)
+#   test/run.sh unit ...   only the named tiers
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export NO_COLOR=1
+DENO=node_modules/.bin/deno
+BATS=node_modules/bats/bin/bats
+tiers=("$@")
+[[ ${#tiers[@]} -gt 0 ]] || tiers=(unit kernel e2e)
+
+passed=0 failed=0 skipped=0
+summary=()
+
+# Adds the counts of a bats TAP stream (file $1) to the totals.
+count_tap() {
+  local p f s
+  p=$(grep -cE '^ok [0-9]+' "$1" || true)
+  s=$(grep -cE '^ok [0-9]+ .*# skip' "$1" || true)
+  f=$(grep -cE '^not ok [0-9]+' "$1" || true)
+  passed=$((passed + p - s)) failed=$((failed + f)) skipped=$((skipped + s))
+  result="$((p - s)) passed, $f failed, $s skipped"
+}
+
+run_unit() {
+  local log status=0
+  log=$(mktemp)
+  node scripts/build.mjs
+  "$DENO" test -A 2>&1 | tee "$log" || status=$?
+  local line p f
+  line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1 || true)
+  p=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$line")
+  f=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$line")
+  [[ -n $line ]] || { p=0; f=1; }
+  [[ $status -eq 0 || $f -gt 0 ]] || f=1
+  passed=$((passed + p)) failed=$((failed + f))
+  rm -f "$log"
+  result="$p passed, $f failed"
+}
+
+run_bats() {
+  local log files=("$@") status=0
+  log=$(mktemp)
+  "$BATS" --tap "${files[@]}" 2>&1 | tee "$log" || status=$?
+  count_tap "$log"
+  if [[ $status -ne 0 ]] && ! grep -qE '^not ok' "$log"; then
+    failed=$((failed + 1))
+    result="$result (bats itself failed with status $status)"
+  fi
+  rm -f "$log"
+}
+
+for tier in "${tiers[@]}"; do
+  start=$(date +%s) result=""
+  echo "=== tier $tier"
+  case $tier in
+    unit) run_unit ;;
+    kernel)
+      mapfile -t files < <(ls test/*.bats 2>/dev/null)
+      if [[ ${#files[@]} -eq 0 ]]; then result="no bats files"; else
+        [[ -f dist/entrypoint.js ]] || node scripts/build.mjs
+        run_bats "${files[@]}"
+      fi ;;
+    e2e)
+      mapfile -t files < <(ls test/e2e/*.bats 2>/dev/null)
+      if [[ ${#files[@]} -eq 0 ]]; then result="no bats files"; else
+        [[ -f dist/entrypoint.js ]] || node scripts/build.mjs
+        run_bats "${files[@]}"
+      fi ;;
+    *) echo "unknown tier: $tier (known: unit kernel e2e)" >&2; exit 2 ;;
+  esac
+  summary+=("$(printf '%-7s %4ss  %s' "$tier" "$(($(date +%s) - start))" "$result")")
+done
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[[ $failed -eq 0 ]]
