@@ -1,0 +1,352 @@
+# shellcheck shell=bash
+# The container test bed: images, networks and kind-like nodes on the local dockerd.
+#
+# Sourced by bats tests and scripts. It sets no shell options (bats owns those); callers that
+# are plain scripts should `set -euo pipefail` themselves. Functions print results on stdout and
+# progress on stderr, and return non-zero on failure.
+#
+# Everything created here carries the label kind-entrypoint-ts.e2e, so e2e_cleanup_all can
+# find it. Nothing here sends traffic beyond loopback, the nodes' namespaces and docker bridges.
+
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+E2E_REPO="$(cd "$E2E_DIR/../.." && pwd)"
+E2E_LABEL=kind-entrypoint-ts.e2e
+E2E_NETWORK=${E2E_NETWORK:-kets-e2e}
+E2E_CACHE_DIR=${E2E_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kind-entrypoint-ts}
+E2E_NODE_IMAGE=${E2E_NODE_IMAGE:-kind-entrypoint-ts/node:test}
+# Comment that marks the egress guard rule, so we only ever delete our own rule.
+E2E_GUARD_COMMENT=kets-e2e-egress-guard
+# The pod network used by e2e_pod_dns_check inside a node (kind's default pod subnet).
+E2E_POD_CIDR=10.244.0.0/24
+E2E_POD_IP=10.244.0.2
+E2E_POD_GW=10.244.0.1
+
+e2e_log() { printf 'e2e: %s\n' "$*" >&2; }
+
+# Runs "$@" with its output hidden unless it fails; docker's build chatter (and the legacy
+# builder's deprecation banner) would otherwise drown test output.
+e2e_quiet() {
+  local out rc=0
+  out="$("$@" 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    printf '%s\n' "$out" >&2
+    e2e_log "failed ($rc): $*"
+  fi
+  return "$rc"
+}
+
+# Starts dockerd in the background unless one answers; waits up to 60 s for it.
+e2e_ensure_dockerd() {
+  local i
+  docker info >/dev/null 2>&1 && return 0
+  e2e_log 'starting dockerd (log: /tmp/dockerd.log)'
+  # setsid: the daemon must outlive the test process group that started it.
+  setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null &
+  for ((i = 0; i < 120; i++)); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  e2e_log 'dockerd did not come up within 60 s; see /tmp/dockerd.log'
+  return 1
+}
+
+# Prints a short content hash of the given files (their bytes, in order).
+e2e_hash() {
+  cat "$@" | sha256sum | cut -c1-12
+}
+
+# Runs "$@" while holding an exclusive lock named NAME, so parallel test files do not build the
+# same image twice.
+e2e_locked() {
+  local name=$1
+  shift
+  mkdir -p "$E2E_CACHE_DIR"
+  (
+    flock 9
+    "$@"
+  ) 9>"$E2E_CACHE_DIR/$name.lock"
+}
+
+e2e_image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# Prints the tag of the offline base image (a debootstrapped stand-in for kind's base), building
+# it on first use. The tag carries a hash of the recipe, so reruns only do one `docker image
+# inspect`, and a changed recipe builds a new image.
+e2e_base_image() {
+  local tag
+  tag="kind-entrypoint-ts/base:$(e2e_hash "$E2E_DIR/base-image.sh")" || return 1
+  if ! e2e_image_exists "$tag"; then
+    e2e_log "building $tag (debootstrap, ~45 s cold)"
+    e2e_locked base _e2e_build_base "$tag" || return 1
+  fi
+  printf '%s\n' "$tag"
+}
+
+_e2e_build_base() {
+  local tag=$1
+  e2e_image_exists "$tag" && return 0
+  E2E_CACHE_DIR="$E2E_CACHE_DIR" bash "$E2E_DIR/base-image.sh" "$tag"
+}
+
+# Prints the tag of a local image holding the Deno binary at /deno, built from the npm package.
+# It stands in for denoland/deno:bin-<version> (same layout: one file, /deno), which we cannot
+# pull offline.
+e2e_deno_image() {
+  local pkg="$E2E_REPO/node_modules/@deno/linux-x64-glibc"
+  local version tag
+  [[ -x "$pkg/deno" ]] || {
+    e2e_log "no Deno binary at $pkg/deno: run npm install in $E2E_REPO"
+    return 1
+  }
+  version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pkg/package.json" | head -n1)"
+  tag="kind-entrypoint-ts/deno:bin-$version"
+  if ! e2e_image_exists "$tag"; then
+    e2e_log "building $tag"
+    # A single-file import is exactly what FROM scratch + COPY would give, without copying
+    # 100+ MB into a build context first.
+    tar -C "$pkg" --owner=0 --group=0 --numeric-owner -c deno |
+      e2e_quiet docker import --change "LABEL $E2E_LABEL=deno" - "$tag" || return 1
+  fi
+  printf '%s\n' "$tag"
+}
+
+# Builds images/Dockerfile on the base and Deno images above; prints the tag
+# ($E2E_NODE_IMAGE, default kind-entrypoint-ts/node:test). Docker's layer cache makes a rebuild
+# with an unchanged bundle take about a second. BUNDLE=path overrides dist/entrypoint.js.
+e2e_node_image() {
+  local base deno
+  base="$(e2e_base_image)" || return 1
+  deno="$(e2e_deno_image)" || return 1
+  e2e_log "building $E2E_NODE_IMAGE"
+  IMAGE="$E2E_NODE_IMAGE" BASE_IMAGE="$base" DENO_IMAGE="$deno" \
+    e2e_quiet bash "$E2E_REPO/images/build.sh" || return 1
+  printf '%s\n' "$E2E_NODE_IMAGE"
+}
+
+# Prints the tag of the base image plus kind's original entrypoint script, taken from the path
+# in KIND_ORIGINAL_ENTRYPOINT. The script is only ever copied in at test time.
+e2e_original_image() {
+  local script=${KIND_ORIGINAL_ENTRYPOINT:-}
+  local base tag ctx
+  [[ -n "$script" && -f "$script" ]] || {
+    e2e_log 'KIND_ORIGINAL_ENTRYPOINT is not set to a file'
+    return 1
+  }
+  base="$(e2e_base_image)" || return 1
+  tag="kind-entrypoint-ts/original:${base##*:}-$(e2e_hash "$script")"
+  if ! e2e_image_exists "$tag"; then
+    ctx="$(mktemp -d)"
+    cp "$script" "$ctx/entrypoint"
+    chmod 0755 "$ctx/entrypoint"
+    cat >"$ctx/Dockerfile" <<EOF
+FROM $base
+COPY entrypoint /usr/local/bin/entrypoint
+ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
+EOF
+    e2e_quiet docker build -t "$tag" --label "$E2E_LABEL=original" "$ctx" || {
+      rm -rf "$ctx"
+      return 1
+    }
+    rm -rf "$ctx"
+  fi
+  printf '%s\n' "$tag"
+}
+
+# Creates the user-defined network the nodes share (it is what gives them Docker's embedded DNS
+# at 127.0.0.11, like kind's "kind" network). Idempotent. E2E_SUBNET pins the subnet.
+e2e_network() {
+  docker network inspect "$E2E_NETWORK" >/dev/null 2>&1 && return 0
+  local -a args=(--driver bridge --label "$E2E_LABEL=network")
+  [[ -n "${E2E_SUBNET:-}" ]] && args+=(--subnet "$E2E_SUBNET")
+  e2e_quiet docker network create "${args[@]}" "$E2E_NETWORK"
+}
+
+# Prints the network's IPv4 gateway: the docker host as the nodes see it, which is where the
+# entrypoint points node DNS.
+e2e_network_gateway() {
+  docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{"\n"}}{{end}}' "$E2E_NETWORK" |
+    grep -m1 -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+# Prints the interface of the host's IPv4 default route (not always eth0).
+e2e_egress_iface() {
+  ip -4 route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }'
+}
+
+_e2e_guard_rule() {
+  local iface
+  iface="$(e2e_egress_iface)" || return 1
+  [[ -n "$iface" ]] || { e2e_log 'no IPv4 default route: nothing to guard'; return 1; }
+  printf '%s\n' -o "$iface" -m comment --comment "$E2E_GUARD_COMMENT" -j DROP
+}
+
+# Drops anything forwarded from containers to the outside world, so a test that misroutes
+# packets fails loudly instead of leaking them. DOCKER-USER is created by dockerd at start.
+e2e_egress_guard_on() {
+  local -a rule
+  mapfile -t rule < <(_e2e_guard_rule) && ((${#rule[@]})) || return 1
+  iptables -n -L DOCKER-USER >/dev/null 2>&1 || {
+    e2e_log 'no DOCKER-USER chain: is dockerd running with iptables enabled?'
+    return 1
+  }
+  iptables -C DOCKER-USER "${rule[@]}" 2>/dev/null || iptables -I DOCKER-USER 1 "${rule[@]}"
+}
+
+# Prints how many packets the egress guard has dropped (0 when the guard is off).
+e2e_egress_guard_packets() {
+  iptables -n -v -x -L DOCKER-USER 2>/dev/null |
+    awk -v c="/* $E2E_GUARD_COMMENT */" 'index($0, c) { n += $1 } END { print n + 0 }'
+}
+
+# Removes the egress guard; fails if it dropped anything, i.e. if some test traffic tried to
+# leave the machine.
+e2e_egress_guard_off() {
+  local -a rule
+  local dropped
+  dropped="$(e2e_egress_guard_packets)"
+  mapfile -t rule < <(_e2e_guard_rule) && ((${#rule[@]})) || return 1
+  while iptables -C DOCKER-USER "${rule[@]}" 2>/dev/null; do
+    iptables -D DOCKER-USER "${rule[@]}"
+  done
+  if ((dropped != 0)); then
+    e2e_log "egress guard dropped $dropped packet(s) headed off the machine"
+    return 1
+  fi
+}
+
+# e2e_run_node NAME IMAGE [extra docker run args...] -- [CMD...]
+#
+# Starts a detached node the way kind does (minus --privileged, which fails on this host), with
+# test/e2e/shim.sh mounted and run first; the shim then execs the image's
+# /usr/local/bin/entrypoint with CMD (default /sbin/init). Extra args go before the image, e.g.
+# `-e E2E_FAKE_DMI=1` or `--add-host host.docker.internal:host-gateway` (docker lets a later
+# --add-host for the same name win in /etc/hosts order, so check what you get).
+# Prints the container id.
+e2e_run_node() {
+  local name=${1:?e2e_run_node NAME IMAGE [args...] -- [CMD...]} image=${2:?image}
+  shift 2
+  local -a extra=() cmd=()
+  while (($#)); do
+    if [[ $1 == -- ]]; then
+      shift
+      cmd=("$@")
+      break
+    fi
+    extra+=("$1")
+    shift
+  done
+  ((${#cmd[@]})) || cmd=(/sbin/init)
+  e2e_network || return 1
+  # --tty as kind does: the entrypoint's and systemd's console output reach `docker logs`
+  # (with CRLF line ends).
+  docker run -d --tty \
+    --cap-add NET_ADMIN --cap-add SYS_ADMIN --cap-add NET_RAW \
+    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --security-opt systempaths=unconfined \
+    --cgroupns=private --tmpfs /tmp --tmpfs /run -v /var --init=false \
+    --stop-signal SIGRTMIN+3 \
+    --network "$E2E_NETWORK" --dns 127.0.0.1 --add-host host.docker.internal:127.0.0.1 \
+    --hostname "$name" --name "$name" \
+    --label "$E2E_LABEL=node" \
+    -v "$E2E_DIR/shim.sh:/e2e/shim.sh:ro" --entrypoint /e2e/shim.sh \
+    "${extra[@]}" "$image" "${cmd[@]}"
+}
+
+# Removes containers with their anonymous volumes (every node has one, for /var).
+e2e_rm() {
+  (($#)) || return 0
+  docker rm -f -v "$@" >/dev/null 2>&1 || true
+}
+
+# Removes every container and network this library created; keeps the images, which are the
+# expensive part. `e2e_cleanup_all --images` removes those as well.
+e2e_cleanup_all() {
+  local -a ids
+  mapfile -t ids < <(docker ps -aq --filter "label=$E2E_LABEL")
+  e2e_rm "${ids[@]}"
+  mapfile -t ids < <(docker network ls -q --filter "label=$E2E_LABEL")
+  ((${#ids[@]})) && docker network rm "${ids[@]}" >/dev/null
+  if [[ ${1:-} == --images ]]; then
+    mapfile -t ids < <(docker images -q --filter "reference=kind-entrypoint-ts/*" | sort -u)
+    ((${#ids[@]})) && docker rmi -f "${ids[@]}" >/dev/null
+  fi
+  return 0
+}
+
+# Prints the container's logs with the tty's carriage returns removed.
+e2e_logs() {
+  docker logs "$1" 2>&1 | tr -d '\r'
+}
+
+# e2e_wait_log NAME ERE [TIMEOUT_S=30]: waits until the container's logs match ERE. Fails early
+# if the container stops.
+e2e_wait_log() {
+  local name=$1 re=$2 timeout=${3:-30} i
+  for ((i = 0; i < timeout * 10; i++)); do
+    e2e_logs "$name" | grep -qE -- "$re" && return 0
+    [[ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" == true ]] || {
+      # One last look: the line may have been written just before exit.
+      e2e_logs "$name" | grep -qE -- "$re" && return 0
+      e2e_log "$name stopped before its logs matched /$re/"
+      e2e_logs "$name" | tail -n 20 >&2
+      return 1
+    }
+    sleep 0.1
+  done
+  e2e_log "$name: no log line matched /$re/ within ${timeout}s"
+  e2e_logs "$name" | tail -n 20 >&2
+  return 1
+}
+
+# Waits for systemd in the node to reach multi-user (the line kind itself waits for).
+e2e_wait_booted() {
+  e2e_wait_log "$1" 'Reached target .*Multi-User System' "${2:-30}"
+}
+
+# Prints the node's IPv4 address on the test network.
+e2e_node_ip() {
+  docker inspect -f "{{(index .NetworkSettings.Networks \"$E2E_NETWORK\").IPAddress}}" "$1"
+}
+
+# e2e_pod_netns NODE: gives NODE a "pod": network namespace `pod` with a veth to the node,
+# routed through it, with pod egress masqueraded so no pod-sourced packet leaves the node.
+# route_localnet=1 lets DNAT to 127.0.0.11 work for traffic arriving from the veth, as kind's
+# base image sysctl does. Idempotent: a node that already has the namespace is left alone (so a
+# test may change sysctls afterwards).
+e2e_pod_netns() {
+  local node=$1
+  docker exec -i "$node" bash -s "$E2E_POD_CIDR" "$E2E_POD_IP" "$E2E_POD_GW" <<'EOF'
+set -euo pipefail
+cidr=$1 pod_ip=$2 gw=$3
+ip netns list | grep -qw pod && exit 0
+ip netns add pod
+ip link add veth-pod type veth peer name eth0 netns pod
+ip addr add "$gw/24" dev veth-pod
+ip link set veth-pod up
+ip -n pod addr add "$pod_ip/24" dev eth0
+ip -n pod link set lo up
+ip -n pod link set eth0 up
+ip -n pod route add default via "$gw"
+sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
+iptables -t nat -C POSTROUTING -s "$cidr" ! -d "$cidr" -j MASQUERADE 2>/dev/null ||
+  iptables -t nat -A POSTROUTING -s "$cidr" ! -d "$cidr" -j MASQUERADE
+EOF
+}
+
+# e2e_pod_dns_check NODE HOST_IP NAME [+tcp]
+#
+# Resolves NAME from a pod in NODE through HOST_IP (the docker host as seen by the node, i.e.
+# the network gateway), over UDP or, with +tcp, TCP. Prints the A records; fails when there are
+# none (timeouts are short: negative controls are expected to fail quickly).
+e2e_pod_dns_check() {
+  local node=$1 host_ip=$2 name=$3 proto=${4:-}
+  local out
+  e2e_pod_netns "$node" || return 1
+  out="$(docker exec "$node" ip netns exec pod \
+    dig +short +time=2 +tries=1 ${proto:+"$proto"} "@$host_ip" "$name" A 2>&1)" || true
+  out="$(grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' <<<"$out")" || {
+    e2e_log "pod DNS in $node via $host_ip${proto:+ ($proto)} did not resolve $name"
+    return 1
+  }
+  printf '%s\n' "$out"
+}
