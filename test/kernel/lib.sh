@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Helpers shared by test/golden.sh and the kernel-tier bats tests.
+
+KERNEL_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "${KERNEL_LIB_DIR}/../.." && pwd)"
+GOLDEN_DIR="${REPO_DIR}/test/golden"
+
+# scenario_names prints every scenario name, sorted.
+scenario_names() {
+  local f
+  for f in "${KERNEL_LIB_DIR}"/scenarios/*.sh; do basename "$f" .sh; done | LC_ALL=C sort
+}
+
+# scenario_var NAME VAR prints a variable a scenario file sets (empty if it does not).
+scenario_var() {
+  (
+    SCN_HOSTS=""
+    # shellcheck source=/dev/null
+    source "${KERNEL_LIB_DIR}/scenarios/$1.sh"
+    printf '%s' "${!2:-}"
+  )
+}
+
+# golden_file SCENARIO BACKEND [port] prints the golden path: the original's output, or (with
+# "port") the port's expected output for scenarios where it deliberately differs.
+golden_file() {
+  if [[ "${3:-}" == port ]]; then
+    echo "${GOLDEN_DIR}/$1.$2.port.txt"
+  else
+    echo "${GOLDEN_DIR}/$1.$2.txt"
+  fi
+}
+
+# run_sandbox IMPL SCENARIO BACKEND: the sandbox's state blob on stdout.
+run_sandbox() {
+  bash "${KERNEL_LIB_DIR}/sandbox.sh" "$@"
+}

@@ -1,0 +1,5 @@
+# Docker 28+ with --firewall-backend=nftables: the DNS NAT lives in `table ip docker-dns`, which
+# iptables-save does not show.
+SCN_BACKENDS="nft"
+SCN_RULES=""
+SCN_NFT=docker-dns.nft
