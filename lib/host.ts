@@ -27,6 +27,19 @@ export interface RunOptions {
   stderr?: StreamMode;
   /** The command only reads machine state, so a dry run may execute it. */
   readOnly?: boolean;
+  /** For the dry-run plan: the text that `input` replaces (shown as a diff, e.g. rules). */
+  diffAgainst?: string;
+}
+
+/** Options of `Host.mount`. */
+export interface MountOptions {
+  /** Return a failed result instead of throwing. */
+  nothrow?: boolean;
+  /**
+   * A probe that leaves nothing behind (a trial mount that is unmounted again), so a dry run
+   * performs it to make the same decision a real run would.
+   */
+  probe?: boolean;
 }
 
 /** What a finished command left behind. */
@@ -128,7 +141,7 @@ export interface Host {
   /** Writes one `LEVEL: message` line to stderr. */
   log(level: LogLevel, message: string): void;
   /** Performs a mount operation; throws a `CommandError`-like error on failure unless nothrow. */
-  mount(op: MountOp, options?: { nothrow?: boolean }): Promise<RunResult>;
+  mount(op: MountOp, options?: MountOptions): Promise<RunResult>;
   /** `rmdir`; throws an `EntrypointError` naming the path. */
   rmdir(dir: string): void;
   /** Mode bits (including setuid/setgid) of a path, following symlinks; undefined if absent. */

@@ -47,7 +47,7 @@ export async function rewriteNatRules(host: Pick<Host, "run">, hostIp: string): 
   }
   const rewritten = rewriteDockerDnsRules(saved, hostIp, { skipExistingJumps: true });
   if (rewritten === saved) return;
-  await host.run(["iptables-restore"], { input: rewritten });
+  await host.run(["iptables-restore"], { input: rewritten, diffAgainst: saved });
 }
 
 /**

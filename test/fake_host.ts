@@ -9,6 +9,7 @@ import {
   type Host,
   mountArgv,
   type MountOp,
+  type MountOptions,
   type PathKind,
   type RunOptions,
   type RunResult,
@@ -184,7 +185,7 @@ export class FakeHost implements Host {
     this.events.push({ type: "log", level, message });
   }
 
-  mount(op: MountOp, options: { nothrow?: boolean } = {}): Promise<RunResult> {
+  mount(op: MountOp, options: MountOptions = {}): Promise<RunResult> {
     const argv = mountArgv(op);
     this.events.push({ type: "mount", argv });
     const failing = (this.options.failingMounts ?? []).includes(argv.join(" "));
