@@ -1,9 +1,194 @@
-/** Replacing this process with the init command, so that it keeps our PID (1 in a container). */
+/**
+ * Replacing this process with the init command, so that init keeps our PID (1 in a container)
+ * and receives the signals meant for the node. Neither Deno nor Node can do that from JavaScript;
+ * Deno's FFI can call libc's execve(2) directly.
+ */
+import process from "node:process";
+import * as path from "node:path";
 import { EntrypointError } from "./errors.ts";
 
-/** execve(2) of `argv` resolved through PATH, with our environment. */
-export function execCommand(argv: readonly string[]): Promise<never> {
-  return Promise.reject(
-    new EntrypointError(`Cannot exec ${argv[0]}: this runtime cannot replace the process yet`),
+/** bash's exit status when the command does not exist. */
+export const EXIT_NOT_FOUND = 127;
+/** bash's exit status when the command exists but cannot be executed. */
+export const EXIT_CANNOT_EXECUTE = 126;
+
+/** glibc's PATH when PATH is unset (confstr(_CS_PATH)). */
+export const DEFAULT_PATH = "/bin:/usr/bin";
+
+/**
+ * The paths to try for `command`, in order, like execvp(3): as given when it contains a `/`,
+ * otherwise each PATH entry (an empty entry is the current directory).
+ */
+export function candidatePaths(command: string, searchPath: string | undefined): string[] {
+  if (command.includes("/")) return [command];
+  return (searchPath ?? DEFAULT_PATH).split(":").map((dir) => path.join(dir || ".", command));
+}
+
+/** Errnos after which execvp(3) goes on with the next PATH entry. */
+const TRY_NEXT = new Set(["ENOENT", "ENOTDIR", "ESTALE", "ENODEV", "ETIMEDOUT", "EACCES"]);
+
+/** The outcome of trying `candidatePaths` in order, each failing with the given errno name. */
+export function searchOutcome(
+  failures: readonly string[],
+): { errno: string; exitCode: number } {
+  // execvp reports EACCES when some entry existed but could not be run, else the last errno.
+  const errno = failures.includes("EACCES") ? "EACCES" : failures.at(-1) ?? "ENOENT";
+  return { errno, exitCode: errno === "ENOENT" ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE };
+}
+
+/** True when execvp would try the next PATH entry after `errno`. */
+export function triesNextAfter(errno: string): boolean {
+  return TRY_NEXT.has(errno);
+}
+
+/** `NAME=value` strings of an environment, skipping unset values. */
+export function environmentStrings(env: Record<string, string | undefined>): string[] {
+  return Object.entries(env).flatMap(([name, value]) =>
+    value === undefined ? [] : [`${name}=${value}`]
   );
 }
+
+/** Linux errno numbers this module names; others are reported by number and strerror. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  7: "E2BIG",
+  8: "ENOEXEC",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  26: "ETXTBSY",
+  36: "ENAMETOOLONG",
+  40: "ELOOP",
+  110: "ETIMEDOUT",
+  116: "ESTALE",
+};
+
+/** Why this runtime cannot exec, or undefined when it can. */
+export function execUnsupportedReason(): string | undefined {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (typeof deno?.dlopen !== "function") {
+    return `Cannot exec: this runtime (Node.js ${process.version}) cannot replace its process; ` +
+      "run the entrypoint with deno run -A";
+  }
+  if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return "Cannot exec: Deno needs the FFI permission to replace its process; " +
+      "run the entrypoint with deno run -A";
+  }
+  return undefined;
+}
+
+const SIG_SETMASK = 2;
+/** glibc's sigset_t is 1024 bits. */
+const SIGSET_BYTES = 128;
+const SIGKILL = 9;
+const SIGSTOP = 19;
+/** Signals 32 and 33 belong to glibc's threads implementation and cannot be changed. */
+const SIGRTMIN = 34;
+const SIGRTMAX = 64;
+
+const LIBC_SYMBOLS = {
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  sigprocmask: { parameters: ["i32", "buffer", "pointer"], result: "i32" },
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+/** The signals whose disposition is reset before exec. */
+export function signalsToReset(): number[] {
+  const signals: number[] = [];
+  for (let n = 1; n <= 31; n++) if (n !== SIGKILL && n !== SIGSTOP) signals.push(n);
+  for (let n = SIGRTMIN; n <= SIGRTMAX; n++) signals.push(n);
+  return signals;
+}
+
+/**
+ * execve(2) of `argv` resolved through PATH, with this process's environment, after giving every
+ * signal its default disposition and unblocking all of them: Deno ignores SIGPIPE, and init
+ * would inherit that. Never resolves; rejects with an `EntrypointError` whose exit status is
+ * bash's (127 not found, 126 cannot execute).
+ */
+export function execCommand(argv: readonly string[]): Promise<never> {
+  try {
+    execOrThrow(argv);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function execOrThrow(argv: readonly string[]): never {
+  const unsupported = execUnsupportedReason();
+  if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_CANNOT_EXECUTE });
+  const library = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  const libc = library.symbols;
+  const keep: Uint8Array[] = [];
+  const envp = pointerArray(environmentStrings(process.env), keep);
+  resetSignals(libc);
+
+  const [command, ...args] = argv;
+  const failures: string[] = [];
+  const failureText: string[] = [];
+  for (const candidate of candidatePaths(command, process.env.PATH)) {
+    let errno = tryExecve(libc, candidate, [command, ...args], envp, keep);
+    if (errno.name === "ENOEXEC") {
+      // Like execvp (and bash), a file without a #! line is a shell script.
+      errno = tryExecve(libc, "/bin/sh", ["/bin/sh", candidate, ...args], envp, keep);
+    }
+    failures.push(errno.name);
+    failureText.push(errno.text);
+    if (!triesNextAfter(errno.name)) break;
+  }
+  const outcome = searchOutcome(failures);
+  const text = failureText[failures.lastIndexOf(outcome.errno)];
+  const where = command.includes("/") ? "" : " (searched PATH)";
+  throw new EntrypointError(`Cannot exec ${command}: ${text}${where}`, {
+    exitCode: outcome.exitCode,
+  });
+}
+
+function tryExecve(
+  libc: Libc,
+  file: string,
+  argv: readonly string[],
+  envp: BigUint64Array,
+  keep: Uint8Array[],
+): { name: string; text: string } {
+  libc.execve(cString(file, keep), pointerArray(argv, keep), envp);
+  // Only reached on failure; read errno before anything else can overwrite it.
+  const errno = new Deno.UnsafePointerView(libc.__errno_location()!).getInt32();
+  const message = libc.strerror(errno);
+  const text = message ? Deno.UnsafePointerView.getCString(message) : `errno ${errno}`;
+  return { name: ERRNO_NAMES[errno] ?? `errno ${errno}`, text };
+}
+
+function resetSignals(libc: Libc): void {
+  for (const signal of signalsToReset()) libc.signal(signal, null);
+  const empty = new Uint8Array(SIGSET_BYTES);
+  if (libc.sigprocmask(SIG_SETMASK, empty, null) !== 0) {
+    throw new EntrypointError("Cannot exec: sigprocmask failed to unblock signals");
+  }
+}
+
+/** A NUL-terminated copy of `text`, kept alive in `keep` until exec. */
+function cString(text: string, keep: Uint8Array[]): Uint8Array {
+  const encoded = new TextEncoder().encode(`${text}\0`);
+  keep.push(encoded);
+  return encoded;
+}
+
+/** A NULL-terminated array of pointers to C strings (argv/envp layout). */
+function pointerArray(strings: readonly string[], keep: Uint8Array[]): BigUint64Array {
+  const pointers = new BigUint64Array(strings.length + 1);
+  strings.forEach((text, i) => {
+    pointers[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(cString(text, keep))));
+  });
+  return pointers;
+}
+
+execCommand.unsupported = execUnsupportedReason;

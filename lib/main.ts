@@ -2,9 +2,20 @@
 import { EntrypointError, inStep } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { selectSteps, type StepContext, STEPS } from "./steps.ts";
+import { detectUserns } from "./userns.ts";
 
 /** Replaces the process with `argv` (see lib/exec.ts); never returns on success. */
-export type ExecFn = (argv: readonly string[]) => Promise<never>;
+export interface ExecFn {
+  (argv: readonly string[]): Promise<never>;
+  /**
+   * Why this runtime cannot replace its process, or undefined when it can. Asked before any step
+   * runs, so that a runtime without exec stops before it has changed anything.
+   */
+  unsupported?: () => string | undefined;
+}
+
+/** Exit status when the runtime cannot exec at all (bash's status for "cannot execute"). */
+export const EXIT_EXEC_UNSUPPORTED = 126;
 
 /**
  * Runs every step in kind's order, logs `starting init` and execs the command. With no command
@@ -21,7 +32,12 @@ export async function runEntrypoint(
   } catch (error) {
     throw new EntrypointError((error as Error).message);
   }
-  const context: StepContext = { userns: false };
+  if (argv.length > 0) {
+    const unsupported = exec.unsupported?.();
+    if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_EXEC_UNSUPPORTED });
+  }
+  // Before any step, as kind's bash: its first log line, and steps branch on the answer.
+  const context: StepContext = { userns: detectUserns(host) };
   for (const step of STEPS) {
     if (only && !only.has(step.name)) continue;
     try {

@@ -2,8 +2,16 @@
  * The steps of kind's entrypoint, in kind's order. The order matters: kind runs the configure*
  * steps first so that nothing started later races with them.
  */
+import { fixCgroup } from "./cgroups.ts";
+import { configureContainerd } from "./containerd.ts";
 import type { Host } from "./host.ts";
+import { selectIptables } from "./iptables_mode.ts";
+import { fixMachineId } from "./machine_id.ts";
+import { fixMount } from "./mounts.ts";
 import { enableNetworkMagic } from "./network_magic.ts";
+import { fixProductName, fixProductUuid } from "./product.ts";
+import { configureProxy } from "./proxy.ts";
+import { validateUserns } from "./userns.ts";
 
 /** What the steps learn before they run. */
 export interface StepContext {
@@ -22,23 +30,56 @@ export interface Step {
 /** Every step, in the order kind runs them. */
 export const STEPS: readonly Step[] = [
   {
+    name: "userns",
+    original: "validate_userns",
+    run: (host, context) => Promise.resolve(validateUserns(host, context)),
+  },
+  {
+    name: "containerd",
+    original: "configure_containerd",
+    run: (host, context) => configureContainerd(host, context),
+  },
+  {
+    name: "proxy",
+    original: "configure_proxy",
+    run: (host) => Promise.resolve(configureProxy(host)),
+  },
+  { name: "mount", original: "fix_mount", run: (host, context) => fixMount(host, context) },
+  { name: "cgroup", original: "fix_cgroup", run: (host, context) => fixCgroup(host, context) },
+  { name: "machine_id", original: "fix_machine_id", run: (host) => fixMachineId(host) },
+  { name: "product_name", original: "fix_product_name", run: (host) => fixProductName(host) },
+  { name: "product_uuid", original: "fix_product_uuid", run: (host) => fixProductUuid(host) },
+  { name: "iptables", original: "select_iptables", run: (host) => selectIptables(host) },
+  {
     name: "network_magic",
     original: "enable_network_magic",
     run: (host) => enableNetworkMagic(host),
   },
 ];
 
-/** Step names from `KIND_ENTRYPOINT_STEPS` (comma or space separated); undefined means all. */
+/** The `KIND_ENTRYPOINT_STEPS` value that runs no step at all (only detection and exec). */
+export const NO_STEPS = "none";
+
+/**
+ * Step names from `KIND_ENTRYPOINT_STEPS` (comma or space separated); undefined means all, and
+ * `none` alone selects no step, for running only the exec (tests of the exec itself).
+ */
 export function selectSteps(value: string | undefined): Set<string> | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   const names = new Set(value.split(/[\s,]+/).filter(Boolean));
+  if (names.has(NO_STEPS)) {
+    if (names.size > 1) {
+      throw new Error(`KIND_ENTRYPOINT_STEPS=${NO_STEPS} cannot be combined with step names`);
+    }
+    return new Set();
+  }
   const known = new Set(STEPS.map((step) => step.name));
   const unknown = [...names].filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new Error(
       `KIND_ENTRYPOINT_STEPS names unknown steps: ${unknown.join(", ")} (known: ${
         [...known].join(", ")
-      })`,
+      }, or ${NO_STEPS})`,
     );
   }
   return names;

@@ -1,0 +1,181 @@
+/**
+ * containerd's snapshotter: overlayfs unless the node's storage or user namespace calls for
+ * another one, chosen here and written into /etc/containerd/config.toml before systemd starts.
+ */
+import { EntrypointError } from "./errors.ts";
+import type { Host } from "./host.ts";
+import { replaceFirstPerLine } from "./proc.ts";
+
+export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
+export const OVERLAY_USERNS_PARAMETER = "/sys/module/overlay/parameters/permit_mounts_in_userns";
+export const SELINUX_LABEL = "/proc/self/attr/current";
+
+/** What decides the snapshotter. */
+export interface SnapshotterInputs {
+  /** `KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER`; unset and empty both mean "choose". */
+  override: string | undefined;
+  /** Filesystem type of /kind as `stat -f -c %T` names it. */
+  filesystem: string;
+  userns: boolean;
+}
+
+/**
+ * The snapshotter to switch to, or undefined to keep the image's overlayfs. `overlayfsWorks`
+ * is asked only when its answer matters (it mounts a trial overlay).
+ */
+export async function chooseSnapshotter(
+  inputs: SnapshotterInputs,
+  overlayfsWorks: () => Promise<boolean>,
+): Promise<string | undefined> {
+  if (inputs.override) return inputs.override;
+  // zfs: the zfs snapshotter would have to match the host's zfs, so take the plain one.
+  if (inputs.filesystem === "zfs") return "native";
+  if (inputs.filesystem === "fuseblk") return "fuse-overlayfs";
+  if (inputs.userns && !(await overlayfsWorks())) return "fuse-overlayfs";
+  return undefined;
+}
+
+/** True when an SELinux label such as `system_u:system_r:container_t:s0` is in effect. */
+export function hasSelinuxType(label: string): boolean {
+  return label.includes("_t:");
+}
+
+/** config.toml with the rootless OOM score setting turned on (kind's first sed). */
+export function enableRestrictOomScoreAdj(config: string): string {
+  return replaceFirstPerLine(
+    config,
+    "restrict_oom_score_adj = false",
+    "restrict_oom_score_adj = true",
+  );
+}
+
+/**
+ * config.toml with the overlayfs snapshotter replaced (kind's second sed). The name is inserted
+ * literally: `&`, `/` and `\` in it are kept as they are, where kind's sed would misread them.
+ */
+export function replaceSnapshotter(config: string, snapshotter: string): string {
+  return replaceFirstPerLine(
+    config,
+    'snapshotter = "overlayfs"',
+    `snapshotter = "${snapshotter}"`,
+  );
+}
+
+type ContainerdHost = Pick<
+  Host,
+  "run" | "readText" | "writeText" | "kind" | "env" | "log" | "mount"
+>;
+
+/** kind's `configure_containerd`. */
+export async function configureContainerd(
+  host: ContainerdHost,
+  context: { userns: boolean },
+): Promise<void> {
+  const override = host.env("KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER");
+  const snapshotter = await chooseSnapshotter(
+    {
+      override,
+      filesystem: override ? "" : await filesystemType(host, "/kind"),
+      userns: context.userns,
+    },
+    () => overlayfsPreferable(host),
+  );
+
+  if (context.userns) editConfig(host, enableRestrictOomScoreAdj);
+  if (snapshotter === undefined) return;
+  host.log("INFO", `changing snapshotter from "overlayfs" to "${snapshotter}"`);
+  editConfig(host, (config) => replaceSnapshotter(config, snapshotter));
+  if (snapshotter === "fuse-overlayfs") {
+    host.log("INFO", "enabling containerd-fuse-overlayfs service");
+    await host.run(["systemctl", "enable", "containerd-fuse-overlayfs"], { stdout: "forward" });
+  }
+}
+
+/**
+ * The filesystem type of `path` as `stat -f -c %T` prints it. coreutils names types by their
+ * statfs magic (every FUSE mount is `fuseblk`), which /proc/self/mountinfo does not tell, so
+ * the program itself is asked. A failure (such as a missing /kind) fails the step, as in kind's
+ * bash, unless `nothrow`, which answers "".
+ */
+export async function filesystemType(
+  host: Pick<Host, "run">,
+  path: string,
+  options: { nothrow?: boolean } = {},
+): Promise<string> {
+  const result = await host.run(["stat", "-f", "-c", "%T", path], {
+    readOnly: true,
+    nothrow: options.nothrow,
+  });
+  return result.status === 0 ? result.stdout.replace(/\n+$/, "") : "";
+}
+
+/**
+ * `sed -i` of config.toml in one read and one atomic write. sed's statuses are kept: 2 when the
+ * file cannot be read, 4 when it cannot be written.
+ */
+function editConfig(
+  host: Pick<Host, "readText" | "writeText">,
+  edit: (config: string) => string,
+): void {
+  let config: string;
+  try {
+    config = host.readText(CONTAINERD_CONFIG);
+  } catch (error) {
+    throw new EntrypointError((error as Error).message, { exitCode: 2, cause: error });
+  }
+  try {
+    host.writeText(CONTAINERD_CONFIG, edit(config), { atomic: true });
+  } catch (error) {
+    throw new EntrypointError((error as Error).message, { exitCode: 4, cause: error });
+  }
+}
+
+/**
+ * kind's `overlayfs_preferrable`, asked only in a user namespace: false when the kernel's
+ * overlayfs in user namespaces is known to be unstable or a trial overlay mount fails. kind's
+ * bash runs it where errexit does not apply, so cleanup failures are tolerated here too.
+ */
+export async function overlayfsPreferable(
+  host: Pick<Host, "run" | "readText" | "kind" | "log" | "mount">,
+): Promise<boolean> {
+  if (host.kind(OVERLAY_USERNS_PARAMETER) !== undefined) {
+    host.log(
+      "INFO",
+      "UserNS: kernel seems supporting overlayfs with permit_mounts_in_userns, but avoiding due to instability.",
+    );
+    return false;
+  }
+
+  // The trial leaves nothing behind, so every part of it is marked as a probe that a dry run may
+  // perform; a failed trial directory is cleaned up the same way.
+  const probe = { readOnly: true } as const;
+  const { stdout } = await host.run(["mktemp", "-d"], probe);
+  const tmp = stdout.replace(/\n+$/, "");
+  const dir = (name: string) => `${tmp}/${name}`;
+  // A failure here makes the trial mount fail, which is the answer kind's bash gives too.
+  await host.run(["mkdir", "-p", dir("l"), dir("u"), dir("w"), dir("m")], {
+    ...probe,
+    nothrow: true,
+  });
+  const trial = await host.mount(
+    { op: "overlay", lower: dir("l"), upper: dir("u"), work: dir("w"), target: dir("m") },
+    { nothrow: true, probe: true },
+  );
+  const supported = trial.status === 0;
+  if (!supported) host.log("INFO", "UserNS: kernel does not seem to support overlayfs.");
+  else await host.mount({ op: "umount", target: dir("m") }, { nothrow: true, probe: true });
+  await host.run(["rm", "-rf", tmp], { ...probe, nothrow: true });
+  if (!supported) return false;
+
+  let label = "";
+  try {
+    label = host.readText(SELINUX_LABEL);
+  } catch { /* no LSM label: nothing to warn about */ }
+  if (hasSelinuxType(label)) {
+    host.log(
+      "WARN",
+      "UserNS: SELinux might be Enforcing. If you see an error related to overlayfs, try setting `KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER=fuse-overlayfs` .",
+    );
+  }
+  return true;
+}

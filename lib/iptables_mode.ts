@@ -1,0 +1,54 @@
+/**
+ * Which iptables backend the node uses: the one that already holds more rules (Docker's or the
+ * host's), as kubernetes-sigs/iptables-wrappers decides, switched with update-alternatives.
+ */
+import type { Host } from "./host.ts";
+import { grepLines } from "./proc.ts";
+
+/** An iptables backend. */
+export type IptablesMode = "legacy" | "nft";
+
+/** How long the nft dumps may take together, like kind's `timeout 5`. */
+export const NFT_SAVE_TIMEOUT_SECONDS = 5;
+
+/** Rule lines in iptables-save output: lines starting with `-`, like `grep -c '^-'`. */
+export function countRuleLines(saved: string): number {
+  return grepLines(saved).filter((line) => line.startsWith("-")).length;
+}
+
+/** The backend with more rules; a tie (including no rules at all) picks legacy. */
+export function chooseIptablesMode(counts: { legacy: number; nft: number }): IptablesMode {
+  return counts.legacy >= counts.nft ? "legacy" : "nft";
+}
+
+/** The update-alternatives calls that switch to `mode`, in kind's order. */
+export function alternativesCommands(mode: IptablesMode): string[][] {
+  return ["iptables", "ip6tables"].map((name) => [
+    "update-alternatives",
+    "--set",
+    name,
+    `/usr/sbin/${name}-${mode}`,
+  ]);
+}
+
+/** kind's `select_iptables`. */
+export async function selectIptables(host: Pick<Host, "run" | "log">): Promise<void> {
+  // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
+  const dump = { nothrow: true, stderr: "ignore", readOnly: true } as const;
+  const legacy = (await host.run(["iptables-legacy-save"], dump)).stdout +
+    (await host.run(["ip6tables-legacy-save"], dump)).stdout;
+  // coreutils timeout, as kind runs it, kills the whole process group when the bound is hit.
+  const nft = (await host.run([
+    "timeout",
+    String(NFT_SAVE_TIMEOUT_SECONDS),
+    "sh",
+    "-c",
+    "iptables-nft-save; ip6tables-nft-save",
+  ], dump)).stdout;
+
+  const mode = chooseIptablesMode({ legacy: countRuleLines(legacy), nft: countRuleLines(nft) });
+  host.log("INFO", `setting iptables to detected mode: ${mode}`);
+  for (const argv of alternativesCommands(mode)) {
+    await host.run(argv, { stdout: "ignore" });
+  }
+}

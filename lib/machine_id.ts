@@ -1,0 +1,15 @@
+/**
+ * A fresh machine-id per node: kubelet and CNI plugins tell nodes apart by it, and every node
+ * starts from the same image.
+ */
+import type { Host } from "./host.ts";
+
+export const MACHINE_ID = "/etc/machine-id";
+
+/** kind's `fix_machine_id`: remove the image's id and let systemd generate a new one. */
+export async function fixMachineId(host: Pick<Host, "log" | "remove" | "run">): Promise<void> {
+  host.log("INFO", "clearing and regenerating /etc/machine-id");
+  host.remove(MACHINE_ID);
+  // Its `Initializing machine ID ...` line is part of the node's log, as with kind's bash.
+  await host.run(["systemd-machine-id-setup"], { stdout: "forward" });
+}

@@ -1,0 +1,80 @@
+/**
+ * Mount set-up for systemd in a container: usable mount/umount binaries, a read-only /sys (as
+ * systemd's container interface expects) and shared propagation for kubelet's volume mounts.
+ */
+import { EntrypointError } from "./errors.ts";
+import type { Host } from "./host.ts";
+import { filesystemType } from "./containerd.ts";
+
+/** setuid and setgid: what `chmod -s` clears on a regular file. */
+export const SET_ID_BITS = 0o6000;
+
+/** The mode `chmod -s` leaves. */
+export function withoutSetIdBits(mode: number): number {
+  return mode & ~SET_ID_BITS;
+}
+
+type MountsHost = Pick<Host, "which" | "chown" | "chmod" | "mode" | "log" | "run" | "mount">;
+
+/** kind's `fix_mount`. */
+export async function fixMount(host: MountsHost, context: { userns: boolean }): Promise<void> {
+  host.log("INFO", "ensuring we can execute mount/umount even with userns-remap");
+  // With userns-remap the binaries may belong to an unmapped owner; root must own them.
+  const binaries = [host.which("mount"), host.which("umount")];
+  forEachBinary(binaries, "chown root:root", (file) => host.chown(file, 0, 0));
+  forEachBinary(binaries, "chmod -s", (file) => {
+    host.chmod(file, withoutSetIdBits(host.mode(file) ?? 0));
+  });
+
+  // aufs can report "Text file busy" for a binary that was just written unless synced first.
+  // A failed stat only skips the sync: kind's bash tests its output inside `[[ ]]`.
+  const mountFs = binaries[0] === undefined
+    ? ""
+    : await filesystemType(host, binaries[0], { nothrow: true });
+  if (mountFs === "aufs") {
+    host.log("INFO", "detected aufs, calling sync");
+    await host.run(["sync"]);
+  }
+
+  host.log("INFO", "remounting /sys read-only");
+  const remount = await host.mount({ op: "remount-ro", target: "/sys" }, { nothrow: true });
+  if (remount.status !== 0) {
+    // In a user namespace the kernel refuses this (EACCES); kind goes on without it.
+    if (!context.userns) {
+      throw new EntrypointError(
+        `Cannot remount /sys read-only: \`mount -o remount,ro /sys\` exited with status ${remount.status}`,
+      );
+    }
+    host.log("INFO", "UserNS: ignoring mount fail");
+  }
+
+  host.log("INFO", "making mounts shared");
+  await host.mount({ op: "propagation", target: "/", propagation: "rshared" });
+}
+
+/**
+ * Applies `change` to each binary the way chown and chmod treat their operands: each one is tried,
+ * and any that is missing (an empty operand in kind's bash) or fails makes the command fail at
+ * the end.
+ */
+function forEachBinary(
+  binaries: readonly (string | undefined)[],
+  command: string,
+  change: (file: string) => void,
+): void {
+  const failures: string[] = [];
+  for (const [index, file] of binaries.entries()) {
+    if (file === undefined) {
+      failures.push(`${index === 0 ? "mount" : "umount"} is not in PATH`);
+      continue;
+    }
+    try {
+      change(file);
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  if (failures.length > 0) {
+    throw new EntrypointError(`\`${command}\` of mount and umount failed: ${failures.join("; ")}`);
+  }
+}
