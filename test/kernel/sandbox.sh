@@ -6,6 +6,7 @@
 #
 # original: functions extracted at run time from "$KIND_ORIGINAL_ENTRYPOINT" (never committed).
 # port:     "$DENO" run -A dist/entrypoint.js with KIND_ENTRYPOINT_STEPS=network_magic.
+# none:     nothing runs (controls).
 # SCENARIO: a file test/kernel/scenarios/SCENARIO.sh (see test/kernel/README.md).
 # BACKEND:  nft | legacy: what iptables-save/iptables-restore on PATH point to.
 #
@@ -43,7 +44,7 @@ extract_functions() {
 # ---------------------------------------------------------------------------------------------
 # phase 1 (caller's namespaces): validate, then re-enter in new namespaces
 main() {
-  [[ $# -eq 3 ]] || die "usage: sandbox.sh original|port SCENARIO BACKEND"
+  [[ $# -eq 3 ]] || die "usage: sandbox.sh original|port|none SCENARIO BACKEND"
   local impl=$1 scenario=$2 backend=$3
   [[ "$(id -u)" == 0 ]] || die "needs root (network namespaces, mounts, iptables)"
   [[ -f "${KERNEL_DIR}/scenarios/${scenario}.sh" ]] || die "no scenario ${scenario}"
@@ -54,7 +55,8 @@ main() {
       [[ -r "$KIND_ORIGINAL_ENTRYPOINT" ]] || die "cannot read ${KIND_ORIGINAL_ENTRYPOINT}"
       ;;
     port) [[ -f "${REPO}/dist/entrypoint.js" ]] || die "no ${REPO}/dist/entrypoint.js (npm run build)" ;;
-    *) die "implementation must be original or port, got ${impl}" ;;
+    none) ;;
+    *) die "implementation must be original, port or none, got ${impl}" ;;
   esac
   local stage
   stage="$(mktemp -d /tmp/kind-sandbox.XXXXXX)"
@@ -218,6 +220,7 @@ run_impl() {
         sed -i '$d' "/sbx/stderr.${n}"
       fi
       ;;
+    none) : >"/sbx/stdout.${n}" && : >"/sbx/stderr.${n}" ;;
   esac
   echo "$rc" >"/sbx/rc.${n}"
 }
@@ -290,6 +293,44 @@ collect() {
   fi
 }
 
+# setup_pod: a pod netns behind a veth (10.244.0.2/24 via the node's 10.244.0.1), pod egress
+# masqueraded, and a DNS responder on 127.0.0.11 at the ports of Docker's rules in the fixture.
+POD_PID=""
+setup_pod() {
+  sysctl -q -w net.ipv4.ip_forward=1 "net.ipv4.conf.all.route_localnet=${SCN_POD_ROUTE_LOCALNET}"
+  POD_PID="$(new_netns_holder)"
+  SCENARIO_PIDS+=" ${POD_PID}"
+  ip link add veth-pod type veth peer name eth0 netns "$POD_PID"
+  ip addr add 10.244.0.1/24 dev veth-pod
+  ip link set veth-pod up
+  nsenter -t "$POD_PID" -n sh -e -c 'ip link set lo up; ip addr add 10.244.0.2/24 dev eth0;
+    ip link set eth0 up; ip route add default via 10.244.0.1'
+  /sbx/bin/iptables -t nat -A POSTROUTING -s 10.244.0.0/24 ! -d 10.244.0.0/24 -j MASQUERADE
+  python3 "${KERNEL_DIR}/dns_responder.py" 127.0.0.11 45927 37619 pod-dns.example 192.0.2.53 /sbx/dns.ready \
+    </dev/null >/sbx/dns.log 2>&1 &
+  SCENARIO_PIDS+=" $!"
+  for _ in $(seq 1 500); do
+    [[ -e /sbx/dns.ready ]] && return 0
+    sleep 0.01
+  done
+  cat /sbx/dns.log >&2
+  die "DNS responder did not start"
+}
+
+# pod_checks: what the pod gets from the DNS server it would be given, over UDP and TCP.
+pod_checks() {
+  local proto flag
+  for proto in udp tcp; do
+    [[ "$proto" == tcp ]] && flag=+tcp || flag=+notcp
+    section "pod: dig ${flag} @${SCN_POD_DNS_SERVER} pod-dns.example A"
+    nsenter -t "$POD_PID" -n dig +short +time=1 +tries=1 "$flag" "@${SCN_POD_DNS_SERVER}" \
+      pod-dns.example A 2>&1 || echo "(dig exit status $?)"
+  done
+  # the node's own lookups go through the rewritten /etc/resolv.conf and the OUTPUT chain
+  section "node: getent ahostsv4 pod-dns.example"
+  { timeout 5 getent ahostsv4 pod-dns.example || echo "(getent exit status $?)"; } | head -n 1
+}
+
 inside() {
   local impl=$1 scenario=$2 backend=$3 n
   DENO="${DENO:-${REPO}/node_modules/.bin/deno}"
@@ -297,6 +338,7 @@ inside() {
   SCN_RULES=docker.rules SCN_NFT="" SCN_RESOLV=docker.conf SCN_ROUTES=default SCN_NODE_IPV6=""
   SCN_HOSTS="$(printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n172.30.0.2\tkind-control-plane\n')"$'\n'
   SCN_MANIFESTS=0 SCN_CERTS=0 SCN_OLD_IPV4="" SCN_OLD_IPV6="" SCN_RUNS=1 SCENARIO_PIDS=""
+  SCN_POD=0 SCN_POD_DNS_SERVER=172.30.0.1 SCN_POD_ROUTE_LOCALNET=1
   unset SCN_KIND_DNS_SEARCH
   scenario_before() { :; }
   scenario_after() { :; }
@@ -306,12 +348,14 @@ inside() {
 
   setup_network
   setup_files "$backend"
+  if [[ "$SCN_POD" == 1 ]]; then setup_pod; fi
   scenario_before
   printf '# scenario %s, iptables backend %s\n' "$scenario" "$backend"
   for n in $(seq 1 "$SCN_RUNS"); do
     run_impl "$impl" "$n"
     collect "$backend" "$n"
   done
+  if [[ "$SCN_POD" == 1 ]]; then pod_checks; fi
   scenario_after
 }
 
