@@ -40,7 +40,8 @@ main() {
   mkdir -p "$ctx/images" "$ctx/dist"
   cp "$repo/images/Dockerfile" "$repo/images/entrypoint" "$ctx/images/"
   cp "$bundle" "$ctx/dist/entrypoint.js"
-  docker build "${args[@]}" "$ctx"
+  # --force-rm: the legacy builder otherwise leaves the container of a failed RUN behind.
+  docker build --force-rm "${args[@]}" "$ctx"
 }
 
 main "$@"

@@ -164,8 +164,11 @@ e2e_network() {
 # Prints the network's IPv4 gateway: the docker host as the nodes see it, which is where the
 # entrypoint points node DNS.
 e2e_network_gateway() {
-  docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{"\n"}}{{end}}' "$E2E_NETWORK" |
-    grep -m1 -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'
+  local gateways
+  gateways="$(docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' "$E2E_NETWORK")" ||
+    return 1
+  # The IPv4 one, should the network be dual-stack.
+  grep -m1 -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' <<<"${gateways// /$'\n'}"
 }
 
 # Prints the interface of the host's IPv4 default route (not always eth0).
@@ -283,10 +286,12 @@ e2e_logs() {
 e2e_wait_log() {
   local name=$1 re=$2 timeout=${3:-30} i
   for ((i = 0; i < timeout * 10; i++)); do
-    e2e_logs "$name" | grep -qE -- "$re" && return 0
+    # Logs go through a variable, not a pipe into grep -q: grep's early exit would make the
+    # pipeline fail with SIGPIPE under pipefail.
+    grep -qE -- "$re" <<<"$(e2e_logs "$name")" && return 0
     [[ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" == true ]] || {
       # One last look: the line may have been written just before exit.
-      e2e_logs "$name" | grep -qE -- "$re" && return 0
+      grep -qE -- "$re" <<<"$(e2e_logs "$name")" && return 0
       e2e_log "$name stopped before its logs matched /$re/"
       e2e_logs "$name" | tail -n 20 >&2
       return 1
@@ -318,7 +323,7 @@ e2e_pod_netns() {
   docker exec -i "$node" bash -s "$E2E_POD_CIDR" "$E2E_POD_IP" "$E2E_POD_GW" <<'EOF'
 set -euo pipefail
 cidr=$1 pod_ip=$2 gw=$3
-ip netns list | grep -qw pod && exit 0
+[[ -e /run/netns/pod ]] && exit 0
 ip netns add pod
 ip link add veth-pod type veth peer name eth0 netns pod
 ip addr add "$gw/24" dev veth-pod

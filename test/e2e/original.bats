@@ -37,14 +37,16 @@ teardown_file() {
 }
 
 @test "the original entrypoint execs systemd, which reaches Multi-User System" {
-  e2e_logs "$NODE_A" | grep -qx 'INFO: starting init'
-  e2e_logs "$NODE_A" | grep -qE 'Reached target .*Multi-User System'
+  local logs
+  logs="$(e2e_logs "$NODE_A")"
+  grep -qx 'INFO: starting init' <<<"$logs"
+  grep -qE 'Reached target .*Multi-User System' <<<"$logs"
   [ "$(docker exec "$NODE_A" cat /proc/1/comm)" = systemd ]
 }
 
 @test "the original entrypoint detects cgroup v1 on this host" {
   [[ ! -e /sys/fs/cgroup/cgroup.controllers ]] || skip 'the host runs cgroup v2'
-  e2e_logs "$NODE_A" | grep -qx 'INFO: detected cgroup v1'
+  grep -qx 'INFO: detected cgroup v1' <<<"$(e2e_logs "$NODE_A")"
 }
 
 @test "pod DNS through the host IP resolves another node over UDP" {
