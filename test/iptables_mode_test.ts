@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { EntrypointError } from "../lib/errors.ts";
+import type { RunOptions } from "../lib/host.ts";
+import {
+  alternativesCommands,
+  chooseIptablesMode,
+  countRuleLines,
+  selectIptables,
+} from "../lib/iptables_mode.ts";
+import { type FakeCommand, FakeHost, type FakeHostOptions } from "./fake_host.ts";
+
+const fixture = (name: string) =>
+  readFileSync(new URL(`./testdata/iptables_mode/${name}`, import.meta.url), "utf8");
+
+const NFT = "timeout 5 sh -c iptables-nft-save; ip6tables-nft-save";
+
+/** A FakeHost that also keeps the options of each command. */
+class OptionsHost extends FakeHost {
+  readonly runOptions: RunOptions[] = [];
+  constructor(options: FakeHostOptions) {
+    super(options);
+  }
+  override run(argv: readonly string[], options: RunOptions = {}) {
+    this.runOptions.push(options);
+    return super.run(argv, options);
+  }
+}
+
+function node(dumps: { legacy?: FakeCommand; legacy6?: FakeCommand; nft?: FakeCommand }) {
+  return new OptionsHost({
+    commands: {
+      ...(dumps.legacy ? { "iptables-legacy-save": dumps.legacy } : {}),
+      ...(dumps.legacy6 ? { "ip6tables-legacy-save": dumps.legacy6 } : {}),
+      ...(dumps.nft ? { [NFT]: dumps.nft } : {}),
+      "update-alternatives": { stdout: "" },
+    },
+  });
+}
+
+Deno.test("countRuleLines() counts lines starting with -, like grep -c '^-'", () => {
+  const cases: [string, number][] = [
+    [fixture("docker-nat.save"), 6],
+    [fixture("empty-filter.save"), 0],
+    ["", 0],
+    ["-A X\n-A Y", 2],
+    [" -A X\n#-A\n", 0],
+  ];
+  for (const [text, count] of cases) assert.equal(countRuleLines(text), count);
+});
+
+Deno.test("chooseIptablesMode() picks the backend with more rules, legacy on a tie", () => {
+  const cases: [number, number, string][] = [
+    [0, 0, "legacy"],
+    [6, 6, "legacy"],
+    [7, 6, "legacy"],
+    [0, 1, "nft"],
+  ];
+  for (const [legacy, nft, mode] of cases) {
+    assert.equal(chooseIptablesMode({ legacy, nft }), mode, `${legacy} vs ${nft}`);
+  }
+});
+
+Deno.test("alternativesCommands() switches iptables, then ip6tables", () => {
+  assert.deepEqual(alternativesCommands("nft"), [
+    ["update-alternatives", "--set", "iptables", "/usr/sbin/iptables-nft"],
+    ["update-alternatives", "--set", "ip6tables", "/usr/sbin/ip6tables-nft"],
+  ]);
+});
+
+Deno.test("selectIptables() dumps both backends, then switches to the one with Docker's rules", async () => {
+  const host = node({
+    legacy: { stdout: fixture("empty-filter.save") },
+    legacy6: { stdout: fixture("empty-filter.save") },
+    nft: { stdout: fixture("docker-nat.save") + fixture("empty-filter.save") },
+  });
+  await selectIptables(host);
+  assert.deepEqual(host.events, [
+    { type: "run", argv: ["iptables-legacy-save"] },
+    { type: "run", argv: ["ip6tables-legacy-save"] },
+    { type: "run", argv: ["timeout", "5", "sh", "-c", "iptables-nft-save; ip6tables-nft-save"] },
+    { type: "log", level: "INFO", message: "setting iptables to detected mode: nft" },
+    { type: "run", argv: ["update-alternatives", "--set", "iptables", "/usr/sbin/iptables-nft"] },
+    {
+      type: "run",
+      argv: ["update-alternatives", "--set", "ip6tables", "/usr/sbin/ip6tables-nft"],
+    },
+  ]);
+  const dump = { nothrow: true, stderr: "ignore", readOnly: true };
+  assert.deepEqual(host.runOptions, [dump, dump, dump, { stdout: "ignore" }, {
+    stdout: "ignore",
+  }]);
+});
+
+Deno.test("selectIptables() counts the rules of both legacy dumps together", async () => {
+  const host = node({
+    legacy: { stdout: "-A X\n" },
+    legacy6: { stdout: "-A Y\n" },
+    nft: { stdout: "-A X\n" },
+  });
+  await selectIptables(host);
+  assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: legacy"]);
+});
+
+Deno.test("selectIptables() picks legacy when no tool answers, as on podman (a 0-0 tie)", async () => {
+  const host = node({ nft: { status: 124, timedOut: true } });
+  await selectIptables(host);
+  assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: legacy"]);
+});
+
+Deno.test("selectIptables() counts what the nft dump printed before it failed or timed out", async () => {
+  const host = node({ nft: { status: 124, stdout: fixture("docker-nat.save") } });
+  await selectIptables(host);
+  assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: nft"]);
+});
+
+Deno.test("selectIptables() stops with update-alternatives' status when it fails", async () => {
+  const host = new FakeHost({ commands: { "update-alternatives": { status: 2 } } });
+  await assert.rejects(selectIptables(host), (error: unknown) => {
+    assert.ok(error instanceof EntrypointError);
+    assert.equal(error.exitCode, 2);
+    assert.match(error.message, /update-alternatives --set iptables \/usr\/sbin\/iptables-legacy/);
+    return true;
+  });
+});
