@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# The port in the container test bed: our node image (images/Dockerfile on the offline base)
+# must boot like kind's, and pod DNS must work through the docker host. When
+# KIND_ORIGINAL_ENTRYPOINT is set, an original node runs alongside for side-by-side checks.
+#
+# Nodes: A (fake DMI) and B run the port; ORIG runs kind's original script.
+
+source "$BATS_TEST_DIRNAME/lib.sh"
+
+NODE_A=kets-node-a
+NODE_B=kets-node-b
+NODE_ORIG=kets-node-orig
+
+setup_file() {
+  e2e_ensure_dockerd
+  e2e_rm "$NODE_A" "$NODE_B" "$NODE_ORIG"
+  local image
+  image="$(e2e_node_image)"
+  e2e_network
+  e2e_egress_guard_on
+  e2e_run_node "$NODE_A" "$image" -e E2E_FAKE_DMI=1 >/dev/null 2>&1
+  e2e_run_node "$NODE_B" "$image" >/dev/null 2>&1
+  if [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; then
+    e2e_run_node "$NODE_ORIG" "$(e2e_original_image)" -e E2E_FAKE_DMI=1 >/dev/null 2>&1
+    e2e_wait_booted "$NODE_ORIG"
+  fi
+  e2e_wait_booted "$NODE_A"
+  e2e_wait_booted "$NODE_B"
+  HOST_IP="$(e2e_network_gateway)"
+  export HOST_IP
+}
+
+teardown_file() {
+  e2e_rm "$NODE_A" "$NODE_B" "$NODE_ORIG"
+  e2e_egress_guard_off || true
+}
+
+need_original() {
+  [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]] || skip 'KIND_ORIGINAL_ENTRYPOINT is not set'
+}
+
+# Prints a node's entrypoint log (up to the exec) with its own IPv4 address replaced by <ip>,
+# so two nodes' logs can be compared line by line.
+entrypoint_log() {
+  local logs
+  logs="$(e2e_logs "$1")"
+  sed -n '1,/^INFO: starting init$/p' <<<"$logs" | sed "s/$(e2e_node_ip "$1")/<ip>/g"
+}
+
+@test "the port execs systemd as PID 1, which reaches Multi-User System" {
+  grep -qx 'INFO: starting init' <<<"$(e2e_logs "$NODE_A")"
+  [ "$(docker exec "$NODE_A" cat /proc/1/comm)" = systemd ]
+}
+
+@test "the port logs the same lines as the original, in the same order" {
+  need_original
+  diff -u <(entrypoint_log "$NODE_ORIG") <(entrypoint_log "$NODE_A")
+}
+
+@test "init gets the same environment variables from the port as from the original" {
+  need_original
+  local names='tr "\0" "\n" </proc/1/environ | cut -d= -f1 | sort'
+  diff -u <(docker exec "$NODE_ORIG" sh -c "$names") <(docker exec "$NODE_A" sh -c "$names")
+}
+
+@test "pod DNS through the host IP resolves another node over UDP" {
+  run e2e_pod_dns_check "$NODE_A" "$HOST_IP" "$NODE_B"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(e2e_node_ip "$NODE_B")" ]
+}
+
+@test "pod DNS through the host IP resolves another node over TCP" {
+  run e2e_pod_dns_check "$NODE_A" "$HOST_IP" "$NODE_B" +tcp
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(e2e_node_ip "$NODE_B")" ]
+}
+
+@test "the node's own resolv.conf points at the host IP" {
+  docker exec "$NODE_B" grep -qx "nameserver $HOST_IP" /etc/resolv.conf
+  docker exec "$NODE_B" grep -qx 'nameserver 127.0.0.11' /etc/resolv.conf.original
+}
+
+@test "DMI product files read 'kind' and the node's own UUID on both sysfs paths" {
+  local uuid
+  uuid="$(docker exec "$NODE_A" cat /kind/product_uuid)"
+  [ "$(docker exec "$NODE_A" cat /sys/class/dmi/id/product_name)" = kind ]
+  [ "$(docker exec "$NODE_A" cat /sys/class/dmi/id/product_uuid)" = "$uuid" ]
+  [ "$(docker exec "$NODE_A" cat /sys/devices/virtual/dmi/id/product_uuid)" = "$uuid" ]
+  [ "$uuid" != "$(docker exec "$NODE_ORIG" cat /kind/product_uuid 2>/dev/null)" ]
+}
+
+@test "after docker restart the entrypoint runs again and pod DNS works again" {
+  docker restart "$NODE_B" >/dev/null
+  # Two boots in the log now; wait for the second.
+  local i
+  for ((i = 0; i < 300; i++)); do
+    (($(grep -c 'Reached target .*Multi-User System' <<<"$(e2e_logs "$NODE_B")") >= 2)) && break
+    sleep 0.1
+  done
+  (($(grep -cx 'INFO: starting init' <<<"$(e2e_logs "$NODE_B")") == 2))
+  run e2e_pod_dns_check "$NODE_B" "$HOST_IP" "$NODE_A"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(e2e_node_ip "$NODE_A")" ]
+}
+
+@test "docker stop shuts a port node down through systemd within seconds" {
+  local start elapsed
+  start=$(date +%s%N)
+  docker stop -t 10 "$NODE_B" >/dev/null
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  echo "docker stop took ${elapsed} ms"
+  ((elapsed < 5000))
+}
+
+@test "no packet from the port's nodes tried to leave the machine" {
+  [ "$(e2e_egress_guard_packets)" -eq 0 ]
+}
