@@ -9,9 +9,6 @@ setup_file() {
   if [[ "$(id -u)" != 0 ]]; then
     skip "needs root: network namespaces, mounts and iptables"
   fi
-  if [[ -z "${KIND_ORIGINAL_ENTRYPOINT:-}" ]]; then
-    echo "# KIND_ORIGINAL_ENTRYPOINT unset: checking the port only" >&3
-  fi
 }
 
 setup() {

@@ -14,6 +14,7 @@ scenario_names() {
 # scenario_var NAME VAR prints a variable a scenario file sets (empty if it does not).
 scenario_var() {
   (
+    # shellcheck disable=SC2034 # scenarios append to it
     SCN_HOSTS=""
     # shellcheck source=/dev/null
     source "${KERNEL_LIB_DIR}/scenarios/$1.sh"

@@ -96,9 +96,10 @@ enter() {
 # phase 3 (inside the chroot): network, files, run, collect
 
 GW_PID=""
+SCENARIO_PIDS=()
 cleanup_inside() {
   if [[ -n "$GW_PID" ]]; then kill "$GW_PID" 2>/dev/null || true; fi
-  if [[ -n "${SCENARIO_PIDS:-}" ]]; then kill $SCENARIO_PIDS 2>/dev/null || true; fi
+  if [[ ${#SCENARIO_PIDS[@]} -gt 0 ]]; then kill "${SCENARIO_PIDS[@]}" 2>/dev/null || true; fi
 }
 
 # new_netns_holder prints the pid of a `sleep` that holds a fresh network namespace.
@@ -299,7 +300,7 @@ POD_PID=""
 setup_pod() {
   sysctl -q -w net.ipv4.ip_forward=1 "net.ipv4.conf.all.route_localnet=${SCN_POD_ROUTE_LOCALNET}"
   POD_PID="$(new_netns_holder)"
-  SCENARIO_PIDS+=" ${POD_PID}"
+  SCENARIO_PIDS+=("$POD_PID")
   ip link add veth-pod type veth peer name eth0 netns "$POD_PID"
   ip addr add 10.244.0.1/24 dev veth-pod
   ip link set veth-pod up
@@ -308,7 +309,7 @@ setup_pod() {
   /sbx/bin/iptables -t nat -A POSTROUTING -s 10.244.0.0/24 ! -d 10.244.0.0/24 -j MASQUERADE
   python3 "${KERNEL_DIR}/dns_responder.py" 127.0.0.11 45927 37619 pod-dns.example 192.0.2.53 /sbx/dns.ready \
     </dev/null >/sbx/dns.log 2>&1 &
-  SCENARIO_PIDS+=" $!"
+  SCENARIO_PIDS+=("$!")
   for _ in $(seq 1 500); do
     [[ -e /sbx/dns.ready ]] && return 0
     sleep 0.01
@@ -337,7 +338,7 @@ inside() {
   # defaults; a scenario overrides what it needs
   SCN_RULES=docker.rules SCN_NFT="" SCN_RESOLV=docker.conf SCN_ROUTES=default SCN_NODE_IPV6=""
   SCN_HOSTS="$(printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n172.30.0.2\tkind-control-plane\n')"$'\n'
-  SCN_MANIFESTS=0 SCN_CERTS=0 SCN_OLD_IPV4="" SCN_OLD_IPV6="" SCN_RUNS=1 SCENARIO_PIDS=""
+  SCN_MANIFESTS=0 SCN_CERTS=0 SCN_OLD_IPV4="" SCN_OLD_IPV6="" SCN_RUNS=1
   SCN_POD=0 SCN_POD_DNS_SERVER=172.30.0.1 SCN_POD_ROUTE_LOCALNET=1
   unset SCN_KIND_DNS_SEARCH
   scenario_before() { :; }
