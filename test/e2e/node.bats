@@ -10,10 +10,12 @@ source "$BATS_TEST_DIRNAME/lib.sh"
 NODE_A=kets-node-a
 NODE_B=kets-node-b
 NODE_ORIG=kets-node-orig
+NODE_C=kets-node-c
+FILLER=kets-node-filler
 
 setup_file() {
   e2e_ensure_dockerd
-  e2e_rm "$NODE_A" "$NODE_B" "$NODE_ORIG"
+  e2e_rm "$NODE_A" "$NODE_B" "$NODE_ORIG" "$NODE_C" "$FILLER"
   local image
   image="$(e2e_node_image)"
   e2e_network
@@ -31,12 +33,22 @@ setup_file() {
 }
 
 teardown_file() {
-  e2e_rm "$NODE_A" "$NODE_B" "$NODE_ORIG"
+  e2e_rm "$NODE_A" "$NODE_B" "$NODE_ORIG" "$NODE_C" "$FILLER"
   e2e_egress_guard_off || true
 }
 
 need_original() {
   [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]] || skip 'KIND_ORIGINAL_ENTRYPOINT is not set'
+}
+
+# wait_boots NAME N: waits until the node's log shows N boots to Multi-User System.
+wait_boots() {
+  local name=$1 n=$2 i
+  for ((i = 0; i < 300; i++)); do
+    (($(grep -c 'Reached target .*Multi-User System' <<<"$(e2e_logs "$name")") >= n)) && return 0
+    sleep 0.1
+  done
+  return 1
 }
 
 # Prints a node's entrypoint log (up to the exec) with its own IPv4 address replaced by <ip>,
@@ -91,16 +103,36 @@ entrypoint_log() {
 
 @test "after docker restart the entrypoint runs again and pod DNS works again" {
   docker restart "$NODE_B" >/dev/null
-  # Two boots in the log now; wait for the second.
-  local i
-  for ((i = 0; i < 300; i++)); do
-    (($(grep -c 'Reached target .*Multi-User System' <<<"$(e2e_logs "$NODE_B")") >= 2)) && break
-    sleep 0.1
-  done
+  wait_boots "$NODE_B" 2
   (($(grep -cx 'INFO: starting init' <<<"$(e2e_logs "$NODE_B")") == 2))
   run e2e_pod_dns_check "$NODE_B" "$HOST_IP" "$NODE_A"
   [ "$status" -eq 0 ]
   [ "$output" = "$(e2e_node_ip "$NODE_A")" ]
+}
+
+@test "a node whose IP changed while stopped rewrites the old IP in manifests, whole words only" {
+  local old new manifest=/etc/kubernetes/manifests/kube-apiserver.yaml
+  e2e_run_node "$NODE_C" "$E2E_NODE_IMAGE" >/dev/null 2>&1
+  e2e_wait_booted "$NODE_C"
+  old="$(e2e_node_ip "$NODE_C")"
+  docker exec -i "$NODE_C" sh -c "cat >$manifest" <<EOF
+advertise-address: $old
+url: https://$old:6443
+longer-address-kept: ${old}0
+EOF
+  docker stop "$NODE_C" >/dev/null
+  # Docker hands out the lowest free address, so a new container takes the stopped node's.
+  docker run -d --name "$FILLER" --label "$E2E_LABEL=node" --network "$E2E_NETWORK" \
+    --entrypoint sleep "$E2E_NODE_IMAGE" infinity >/dev/null
+  [ "$(e2e_node_ip "$FILLER")" = "$old" ] || skip "docker did not reuse $old"
+  docker start "$NODE_C" >/dev/null
+  wait_boots "$NODE_C" 2
+  new="$(e2e_node_ip "$NODE_C")"
+  [ "$new" != "$old" ]
+  grep -qx "INFO: detected old IPv4 address: $old" <<<"$(e2e_logs "$NODE_C")"
+  diff -u <(printf '%s\n' "advertise-address: $new" "url: https://$new:6443" \
+    "longer-address-kept: ${old}0") <(docker exec "$NODE_C" cat "$manifest")
+  [ "$(docker exec "$NODE_C" cat /kind/old-ipv4)" = "$new" ]
 }
 
 @test "docker stop shuts a port node down through systemd within seconds" {
