@@ -86,25 +86,31 @@ const SIG_SETMASK = 2;
 const SIGSET_BYTES = 128;
 const SIGKILL = 9;
 const SIGSTOP = 19;
-/** Signals 32 and 33 belong to glibc's threads implementation and cannot be changed. */
-const SIGRTMIN = 34;
-const SIGRTMAX = 64;
+const SIGNAL_MAX = 64;
+/** Signals 32 and 33 belong to glibc's threads; its signal() refuses them. */
+const GLIBC_INTERNAL_SIGNALS = new Set([32, 33]);
+/** The kernel's struct sigaction (handler, flags, restorer, mask): all zero is SIG_DFL. */
+const KERNEL_SIGACTION_BYTES = 32;
+/** The kernel's sigset size for rt_sigaction. */
+const KERNEL_SIGSET_BYTES = 8n;
+/** rt_sigaction's syscall number by architecture. */
+const RT_SIGACTION: Partial<Record<string, bigint>> = { x86_64: 13n, aarch64: 134n };
 
 const LIBC_SYMBOLS = {
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   sigprocmask: { parameters: ["i32", "buffer", "pointer"], result: "i32" },
   signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  syscall: { parameters: ["i64", "i64", "buffer", "pointer", "i64"], result: "i64" },
   strerror: { parameters: ["i32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
-/** The signals whose disposition is reset before exec. */
+/** The signals whose disposition is reset before exec: all but SIGKILL and SIGSTOP. */
 export function signalsToReset(): number[] {
   const signals: number[] = [];
-  for (let n = 1; n <= 31; n++) if (n !== SIGKILL && n !== SIGSTOP) signals.push(n);
-  for (let n = SIGRTMIN; n <= SIGRTMAX; n++) signals.push(n);
+  for (let n = 1; n <= SIGNAL_MAX; n++) if (n !== SIGKILL && n !== SIGSTOP) signals.push(n);
   return signals;
 }
 
@@ -125,8 +131,16 @@ export function execCommand(argv: readonly string[]): Promise<never> {
 function execOrThrow(argv: readonly string[]): never {
   const unsupported = execUnsupportedReason();
   if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_CANNOT_EXECUTE });
-  const library = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
-  const libc = library.symbols;
+  if (argv.length === 0) throw new EntrypointError("Cannot exec: no command given");
+  let libc: Libc;
+  try {
+    libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  } catch (error) {
+    throw new EntrypointError(`Cannot exec: cannot load glibc: ${(error as Error).message}`, {
+      exitCode: EXIT_CANNOT_EXECUTE,
+      cause: error,
+    });
+  }
   const keep: Uint8Array[] = [];
   const envp = pointerArray(environmentStrings(process.env), keep);
   resetSignals(libc);
@@ -167,8 +181,21 @@ function tryExecve(
   return { name: ERRNO_NAMES[errno] ?? `errno ${errno}`, text };
 }
 
+/**
+ * Gives every signal its default disposition and unblocks all. The kernel's rt_sigaction is
+ * called directly because glibc refuses signals 32 and 33, and a process started by Deno
+ * inherits those two ignored; exec keeps ignored signals ignored.
+ */
 function resetSignals(libc: Libc): void {
-  for (const signal of signalsToReset()) libc.signal(signal, null);
+  const rtSigaction = RT_SIGACTION[Deno.build.arch];
+  const defaultAction = new Uint8Array(KERNEL_SIGACTION_BYTES);
+  for (const signal of signalsToReset()) {
+    if (rtSigaction !== undefined) {
+      libc.syscall(rtSigaction, BigInt(signal), defaultAction, null, KERNEL_SIGSET_BYTES);
+    } else if (!GLIBC_INTERNAL_SIGNALS.has(signal)) {
+      libc.signal(signal, null);
+    }
+  }
   const empty = new Uint8Array(SIGSET_BYTES);
   if (libc.sigprocmask(SIG_SETMASK, empty, null) !== 0) {
     throw new EntrypointError("Cannot exec: sigprocmask failed to unblock signals");
