@@ -49,13 +49,13 @@ teardown_file() {
   grep -qx 'INFO: detected cgroup v1' <<<"$(e2e_logs "$NODE_A")"
 }
 
-@test "pod DNS through the host IP resolves another node over UDP" {
+@test "with the original, pod DNS through the host IP resolves another node over UDP" {
   run e2e_pod_dns_check "$NODE_A" "$HOST_IP" "$NODE_B"
   [ "$status" -eq 0 ]
   [ "$output" = "$(e2e_node_ip "$NODE_B")" ]
 }
 
-@test "pod DNS through the host IP resolves another node over TCP" {
+@test "with the original, pod DNS through the host IP resolves another node over TCP" {
   run e2e_pod_dns_check "$NODE_A" "$HOST_IP" "$NODE_B" +tcp
   [ "$status" -eq 0 ]
   [ "$output" = "$(e2e_node_ip "$NODE_B")" ]
@@ -81,7 +81,7 @@ teardown_file() {
   e2e_pod_dns_check "$NODE_A" "$HOST_IP" "$NODE_B"
 }
 
-@test "docker stop shuts the node down through systemd within seconds" {
+@test "docker stop shuts an original node down through systemd within seconds" {
   local start elapsed
   start=$(date +%s%N)
   docker stop -t 10 "$NODE_B" >/dev/null
@@ -92,6 +92,6 @@ teardown_file() {
   [ "$(docker inspect -f '{{.State.Running}}' "$NODE_B")" = false ]
 }
 
-@test "no packet from the test nodes tried to leave the machine" {
+@test "no packet from the original's nodes tried to leave the machine" {
   [ "$(e2e_egress_guard_packets)" -eq 0 ]
 }
