@@ -84,3 +84,18 @@ expect_pod_fails() {
   pod_dns original pod-dns-no-route-localnet nft
   expect_pod_fails
 }
+
+@test "Docker's nftables backend: pod and node DNS work after the port's magic" {
+  pod_dns port pod-dns-docker-nftables nft
+  expect_resolves
+}
+
+@test "Docker's nftables backend: the original breaks pod DNS and the node's own DNS" {
+  [[ -n "${KIND_ORIGINAL_ENTRYPOINT:-}" ]] || skip "KIND_ORIGINAL_ENTRYPOINT unset"
+  pod_dns original pod-dns-docker-nftables nft
+  expect_pod_fails
+  [[ "$(tail -n 1 <<<"$answers")" == "(getent exit status 2)" ]] || fail "node lookup: ${answers}"
+  pod_dns none pod-dns-docker-nftables nft
+  [[ "$(tail -n 1 <<<"$answers")" == "192.0.2.53      STREAM pod-dns.example" ]] ||
+    fail "control: without the magic the node resolves, got: ${answers}"
+}
