@@ -218,4 +218,5 @@ function pointerArray(strings: readonly string[], keep: Uint8Array[]): BigUint64
   return pointers;
 }
 
+/** Lets the entrypoint refuse a runtime without exec before any step has changed anything. */
 execCommand.unsupported = execUnsupportedReason;
