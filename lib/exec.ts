@@ -41,10 +41,21 @@ export function triesNextAfter(errno: string): boolean {
   return TRY_NEXT.has(errno);
 }
 
-/** `NAME=value` strings of an environment, skipping unset values. */
+/**
+ * The variable in which the image's launcher lists the variables it set for Deno itself
+ * (DENO_DIR and friends); they are left out of init's environment, and so is this one.
+ */
+export const LAUNCHER_ENV = "KIND_ENTRYPOINT_LAUNCHER_ENV";
+
+/**
+ * `NAME=value` strings of an environment, skipping unset values and the launcher's own
+ * variables, so init gets the environment kind's bash would have handed it.
+ */
 export function environmentStrings(env: Record<string, string | undefined>): string[] {
+  const launcher = new Set((env[LAUNCHER_ENV] ?? "").split(/\s+/).filter(Boolean));
+  launcher.add(LAUNCHER_ENV);
   return Object.entries(env).flatMap(([name, value]) =>
-    value === undefined ? [] : [`${name}=${value}`]
+    value === undefined || launcher.has(name) ? [] : [`${name}=${value}`]
   );
 }
 

@@ -63,6 +63,18 @@ Deno.test("environmentStrings() keeps empty values and skips unset ones", () => 
   ]);
 });
 
+Deno.test("environmentStrings() leaves out the variables the image's launcher set for Deno", () => {
+  assert.deepEqual(
+    environmentStrings({
+      KIND_ENTRYPOINT_LAUNCHER_ENV: "DENO_DIR DENO_NO_UPDATE_CHECK",
+      DENO_DIR: "/usr/local/lib/kind-entrypoint-ts/deno-dir",
+      DENO_NO_UPDATE_CHECK: "1",
+      container: "docker",
+    }),
+    ["container=docker"],
+  );
+});
+
 // The real exec: the bundle (and the sources) replace themselves with a command. The steps are
 // deselected (KIND_ENTRYPOINT_STEPS=none), so nothing on this machine is changed.
 
