@@ -8,6 +8,9 @@ setup_file() {
   if [[ "$(id -u)" != 0 ]]; then
     skip "needs root: network namespaces, mounts and iptables"
   fi
+  if ! unshare --net --mount --uts true 2>/dev/null; then
+    skip "cannot create network/mount/UTS namespaces here (needs CAP_SYS_ADMIN and CAP_NET_ADMIN)"
+  fi
   if [[ -z "${KIND_ORIGINAL_ENTRYPOINT:-}" ]]; then
     echo "# KIND_ORIGINAL_ENTRYPOINT unset: comparing with goldens in test/golden/" >&3
   fi

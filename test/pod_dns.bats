@@ -9,6 +9,9 @@ setup_file() {
   if [[ "$(id -u)" != 0 ]]; then
     skip "needs root: network namespaces, mounts and iptables"
   fi
+  if ! unshare --net --mount --uts true 2>/dev/null; then
+    skip "cannot create network/mount/UTS namespaces here (needs CAP_SYS_ADMIN and CAP_NET_ADMIN)"
+  fi
 }
 
 setup() {

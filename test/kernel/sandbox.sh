@@ -9,6 +9,7 @@
 # none:     nothing runs (controls).
 # SCENARIO: a file test/kernel/scenarios/SCENARIO.sh (see test/kernel/README.md).
 # BACKEND:  nft | legacy: what iptables-save/iptables-restore on PATH point to.
+# SANDBOX_TIMING=1 prints how long each run of the implementation took, on stderr.
 #
 # The sandbox is new net, mount and UTS namespaces; the root is an overlay of / (so writes to /etc,
 # /kind, ... never reach the machine), the repository is bind-mounted read-only, and the gateway is
@@ -199,7 +200,7 @@ setup_files() {
 }
 
 run_impl() {
-  local impl=$1 n=$2 rc=0
+  local impl=$1 n=$2 rc=0 start=$EPOCHREALTIME
   local -a env=(
     PATH=/sbx/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     HOME=/root container=docker
@@ -224,6 +225,10 @@ run_impl() {
     none) : >"/sbx/stdout.${n}" && : >"/sbx/stderr.${n}" ;;
   esac
   echo "$rc" >"/sbx/rc.${n}"
+  if [[ -n "${SANDBOX_TIMING:-}" ]]; then
+    # on stderr, not in the blob: durations differ from run to run
+    echo "sandbox: ${impl} run ${n} took $(((${EPOCHREALTIME/./} - ${start/./}) / 1000)) ms" >&2
+  fi
 }
 
 section() { printf '\n## %s\n' "$1"; }
