@@ -6,6 +6,7 @@ import { findDockerHostIp } from "./docker_host_ip.ts";
 import { EntrypointError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { parseIptablesSave, rewriteDockerDnsRules } from "./nat_rules.ts";
+import { rewriteNftDockerDns } from "./nft_dns.ts";
 import { updateNodeAddresses } from "./node_ip.ts";
 import { renderResolvConf } from "./resolv_conf.ts";
 
@@ -16,6 +17,7 @@ type MagicHost = Pick<
   Host,
   | "lookup"
   | "run"
+  | "which"
   | "readText"
   | "writeText"
   | "copyFile"
@@ -34,8 +36,16 @@ export async function enableNetworkMagic(host: MagicHost): Promise<void> {
   await updateNodeAddresses(host);
 }
 
-/** `iptables-save`, the rewrite in memory, one `iptables-restore` (skipped when nothing changes). */
-export async function rewriteNatRules(host: Pick<Host, "run">, hostIp: string): Promise<void> {
+/**
+ * `iptables-save`, the rewrite in memory, one `iptables-restore` (skipped when nothing changes);
+ * then, when Docker's chains are not in iptables at all, Docker's nftables table (Docker 28.3+
+ * with the nftables firewall backend keeps its DNS NAT in `ip docker-dns`, which iptables-save
+ * cannot see). The gate spares the `nft` process on the common iptables path.
+ */
+export async function rewriteNatRules(
+  host: Pick<Host, "run" | "which">,
+  hostIp: string,
+): Promise<void> {
   const { stdout: saved } = await host.run(["iptables-save"], { readOnly: true });
   try {
     parseIptablesSave(saved);
@@ -46,8 +56,10 @@ export async function rewriteNatRules(host: Pick<Host, "run">, hostIp: string): 
     );
   }
   const rewritten = rewriteDockerDnsRules(saved, hostIp, { skipExistingJumps: true });
-  if (rewritten === saved) return;
-  await host.run(["iptables-restore"], { input: rewritten, diffAgainst: saved });
+  if (rewritten !== saved) {
+    await host.run(["iptables-restore"], { input: rewritten, diffAgainst: saved });
+  }
+  if (!/^:DOCKER_OUTPUT /m.test(saved)) await rewriteNftDockerDns(host, hostIp);
 }
 
 /**

@@ -18,9 +18,10 @@ const RESTORED = `*nat
 COMMIT
 `;
 
-function node(env: Record<string, string> = {}) {
+function node(env: Record<string, string> = {}, executables: Record<string, string> = {}) {
   return new FakeHost({
     env,
+    executables,
     lookups: { "4:kind-control-plane": "172.18.0.2" },
     files: { "/etc/resolv.conf": "nameserver 127.0.0.11\nsearch x.example\noptions ndots:0\n" },
     commands: {
@@ -159,4 +160,28 @@ Deno.test("writeResolvConf() keeps a new Docker file after a restart as the orig
     "nameserver 127.0.0.11\noptions ndots:0\n",
   );
   assert.equal(host.files.get("/etc/resolv.conf"), "nameserver 172.18.0.1\noptions ndots:0\n");
+});
+
+Deno.test("enableNetworkMagic() looks for Docker's nftables table only when iptables has no DOCKER_OUTPUT", async () => {
+  const common = node({}, { nft: "/usr/sbin/nft" });
+  await enableNetworkMagic(common);
+  assert.ok(!common.events.some((e) => e.type === "run" && e.argv[0] === "nft"));
+
+  const nftables = new FakeHost({
+    lookups: { "4:kind-control-plane": "172.18.0.2" },
+    executables: { nft: "/usr/sbin/nft" },
+    files: { "/etc/resolv.conf": "nameserver 127.0.0.11\n" },
+    commands: {
+      ip: { stdout: "default via 172.18.0.1 dev eth0 \n" },
+      "iptables-save": { stdout: "" },
+      nft: { status: 1, stderr: "Error: No such file or directory\n" },
+    },
+  });
+  await enableNetworkMagic(nftables);
+  assert.deepEqual(
+    nftables.events.filter((e) => e.type === "run").map((e) =>
+      (e as { argv: string[] }).argv.join(" ")
+    ),
+    ["ip -4 route show default", "iptables-save", "nft list table ip docker-dns"],
+  );
 });
