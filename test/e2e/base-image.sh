@@ -14,10 +14,11 @@ readonly LABEL=kind-entrypoint-ts.e2e
 # bash and procps: zx runs commands through bash and needs ps to kill timed-out children.
 # strace: the benchmark counts execve. bind9-dnsutils: dig for the pod DNS check.
 # iptables: Debian registers iptables-legacy/iptables-nft with update-alternatives, which the
-# entrypoint switches between.
+# entrypoint switches between. nftables: kind's base image ships nft, which the port uses for
+# Docker's nftables DNS table.
 readonly PACKAGES=(
-  systemd systemd-sysv bash procps iptables iproute2 bind9-dnsutils libc-bin kmod util-linux
-  mount hostname ca-certificates strace
+  systemd systemd-sysv bash procps iptables nftables iproute2 bind9-dnsutils libc-bin kmod
+  util-linux mount hostname ca-certificates strace
 )
 
 log() { printf 'base-image: %s\n' "$*" >&2; }
