@@ -33,7 +33,7 @@ export function isIPv4(address: string): boolean {
  * several of them, or a route without `via` (the bash would write that word into the rules).
  */
 export function gatewayFromRoutes(routes: string): string {
-  const lines = routes.split("\n").filter((line) => line !== "");
+  const lines = routes.split("\n").map((line) => line.trimEnd()).filter((line) => line !== "");
   if (lines.length === 0) throw new Error("there is no IPv4 default route");
   if (lines.length > 1) {
     throw new Error(`there are ${lines.length} IPv4 default routes: ${lines.join("; ")}`);
@@ -64,9 +64,9 @@ export async function chooseDockerHostIp(
   }
   const why = lookedUp
     ? `${DOCKER_HOST_NAME} resolves to the loopback address ${lookedUp}`
-    : `${DOCKER_HOST_NAME} does not resolve to an IPv4 address within ${
+    : `${DOCKER_HOST_NAME} has no IPv4 address (looked up for at most ${
       LOOKUP_TIMEOUT_MS / 1000
-    } s`;
+    } s)`;
   let routes: string;
   try {
     routes = await readRoutes();

@@ -60,7 +60,7 @@ Deno.test("chooseDockerHostIp() falls back to the gateway for a loopback or miss
 Deno.test("chooseDockerHostIp() names both sources when neither gives an address", async () => {
   await assert.rejects(
     chooseDockerHostIp(undefined, () => Promise.resolve("")),
-    /^EntrypointError: Cannot find the Docker host IP: host.docker.internal does not resolve to an IPv4 address within 5 s, and there is no IPv4 default route$/,
+    /^EntrypointError: Cannot find the Docker host IP: host.docker.internal has no IPv4 address \(looked up for at most 5 s\), and there is no IPv4 default route$/,
   );
   await assert.rejects(
     chooseDockerHostIp("127.0.0.1", () => Promise.resolve("")),

@@ -109,9 +109,9 @@ section() {
   check_scenario no-docker-rules legacy
 }
 
-@test "Docker's native nftables DNS table: the port matches the original and leaves it alone" {
+@test "Docker's native nftables DNS table: the port rewrites it (the original cannot see it)" {
   check_scenario docker-nftables-native nft
-  section "nft tables not managed by iptables" | grep -q 'dnat to 127.0.0.11:45927'
+  section "nft tables not managed by iptables" | grep -q 'ip daddr 172.30.0.1 udp dport 53'
 }
 
 @test "host.docker.internal pinned to 172.30.0.254 (nft): the port matches the original" {

@@ -60,7 +60,7 @@ for tier in "${tiers[@]}"; do
     kernel)
       mapfile -t files < <(ls test/*.bats 2>/dev/null)
       if [[ ${#files[@]} -eq 0 ]]; then result="no bats files"; else
-        [[ -f dist/entrypoint.js ]] || node scripts/build.mjs
+        node scripts/build.mjs
         run_bats "${files[@]}"
       fi ;;
     e2e)

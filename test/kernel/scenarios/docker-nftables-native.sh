@@ -3,3 +3,4 @@
 SCN_BACKENDS="nft"
 SCN_RULES=""
 SCN_NFT=docker-dns.nft
+SCN_PORT_DIFFERS="rewrites Docker's nftables DNS table, which kind's bash cannot see"
