@@ -1,16 +1,550 @@
 /**
- * Placeholder for kind's `fix_cgroup` until its port lands: it only reports the cgroup version,
- * with the lines the kind CLI waits for.
+ * kind's `fix_cgroup`: make a node container's cgroup v1 tree usable by a kubelet nested inside
+ * it. On cgroup v2 there is nothing to do but say so.
+ *
+ * On cgroup v1 the step
+ * - finds the container's own cgroup path (the cpu controller's line of /proc/self/cgroup);
+ * - with a private cgroup namespace (path `/`): hides the misc controller, then gives kubelet its
+ *   cgroup roots `/kubelet` and `/kubelet.slice` in every hierarchy, each pinned by a self bind
+ *   mount so that systemd does not remove them before kubelet starts;
+ * - without one: unmounts the hierarchies the runtime did not scope to the container, hides misc,
+ *   bind mounts each hierarchy again at `<mount point><container path>` so the paths of
+ *   /proc/self/cgroup resolve inside the container, then gives kubelet its roots as above.
+ *
+ * kind's bash asks findmnt, grep, cut and awk for its lists; here the same lists are computed
+ * from mountinfo text with the same line-by-line semantics (see lib/mountinfo.ts), so a run
+ * spawns only mount and umount (and findmnt where kind's bash prints its table: see
+ * `show-mount`).
+ *
+ * The decisions are a pure generator, `cgroupFixes`: it keeps a model of the mount table,
+ * yields one operation at a time and learns whether a tolerated operation failed (kind's bash
+ * checks the machine again later, and a failed umount changes what it finds). `planCgroupFixes`
+ * lists the operations; `applyCgroupFixes` performs them.
  */
-import type { Host } from "./host.ts";
+import { EntrypointError } from "./errors.ts";
+import { type Host, mountArgv, type MountOp } from "./host.ts";
+import type { LogLevel } from "./log.ts";
+import {
+  coveringMount,
+  findmntSourceTargetLines,
+  formatMountInfoLine,
+  isMountPoint,
+  isWithin,
+  type MountInfo,
+  normalizePath,
+  parseMountInfo,
+  rootOfPath,
+  topMountAt,
+} from "./mountinfo.ts";
+import { grepLines } from "./proc.ts";
 import type { StepContext } from "./steps.ts";
 
-/** kind's `fix_cgroup` (placeholder: detection lines only). */
-export function fixCgroup(host: Host, _context: StepContext): Promise<void> {
-  if (host.kind("/sys/fs/cgroup/cgroup.controllers") === "file") {
-    host.log("INFO", "detected cgroup v2");
-  } else {
-    host.log("INFO", "detected cgroup v1");
+export const CGROUP_CONTROLLERS_FILE = "/sys/fs/cgroup/cgroup.controllers";
+export const CGROUP_ROOT = "/sys/fs/cgroup";
+export const MISC_CONTROLLER = "/sys/fs/cgroup/misc";
+export const PROC_CGROUPS = "/proc/cgroups";
+export const FAKE_CGROUPS = "/kind/fake-cgroups";
+const CPUSET_HIERARCHY = "/sys/fs/cgroup/cpuset";
+const SYSTEMD_HIERARCHY = "/sys/fs/cgroup/systemd";
+/** kind's kubelet runs with `--cgroup-root=/kubelet`; the systemd driver appends `.slice`. */
+const KUBELET_CGROUP_ROOTS = ["/kubelet", "/kubelet.slice"];
+
+/** What the step reads from the machine: cgroup v2 needs nothing more. */
+export type CgroupInputs = { cgroupV2: true } | CgroupV1Inputs;
+
+/** What the step reads on cgroup v1; text is undefined where the file was unreadable. */
+export interface CgroupV1Inputs {
+  /** /sys/fs/cgroup/cgroup.controllers is not a regular file. */
+  cgroupV2: false;
+  /** /proc/self/cgroup. */
+  procSelfCgroup: string | undefined;
+  /** /proc/self/mountinfo, as of the start of the step. */
+  mountInfo: string | undefined;
+  /** /sys/fs/cgroup/misc is a directory (following symlinks, like `test -d`). */
+  miscIsDirectory: boolean;
+  /** /proc/cgroups. */
+  procCgroups: string | undefined;
+}
+
+/** Options of the cgroup fixes. */
+export interface CgroupFixOptions {
+  /**
+   * Leave alone what an earlier run in the same container set up, so that running again changes
+   * nothing (kind's bash stacks its bind mounts on every run). Cgroup mounts that were already
+   * nested below another mount of the same hierarchy when the step started are not taken for
+   * hierarchies, and a self bind mount is skipped when its target is already a mount showing the
+   * same cgroup. On a fresh container it changes nothing. Default false: kind's behaviour.
+   */
+  skipExisting?: boolean;
+}
+
+/** One operation of the plan, in kind's order. */
+export type CgroupFix =
+  | { op: "log"; level: LogLevel; message: string }
+  /** Without `warnOnFailure` a failure stops the boot with mount's exit status. */
+  | { op: "mount"; mount: MountOp; warnOnFailure?: string }
+  | { op: "rmdir"; path: string; warnOnFailure: string }
+  | { op: "mkdirp"; path: string }
+  /** `cat FROM > TO`. */
+  | { op: "copy"; from: string; to: string }
+  | { op: "write"; path: string; data: string }
+  /**
+   * `findmnt TARGET` for a target the model knows to be a mount point: kind's bash prints
+   * findmnt's table there. Its outcome is whether findmnt found the mount.
+   */
+  | { op: "show-mount"; target: string }
+  /** kind's bash exits here (errexit) with `exitCode`. */
+  | { op: "fail"; message: string; exitCode: number };
+
+type CgroupHost = Pick<
+  Host,
+  "kind" | "readText" | "log" | "mount" | "rmdir" | "mkdirp" | "copyFile" | "writeText" | "run"
+>;
+
+/** kind's `fix_cgroup` as a step (`context` is not needed: kind's function ignores userns). */
+export function fixCgroup(host: CgroupHost, _context: StepContext): Promise<void> {
+  return applyCgroupFixes(host);
+}
+
+/** Reads the machine, then performs the plan one operation at a time. */
+export async function applyCgroupFixes(
+  host: CgroupHost,
+  options: CgroupFixOptions = {},
+): Promise<void> {
+  const plan = cgroupFixes(readCgroupInputs(host), options);
+  let outcome = true;
+  for (let step = plan.next(); !step.done; step = plan.next(outcome)) {
+    outcome = await performCgroupFix(host, step.value);
   }
-  return Promise.resolve();
+}
+
+/** Everything `cgroupFixes` needs, read in-process. */
+export function readCgroupInputs(host: Pick<Host, "kind" | "readText">): CgroupInputs {
+  if (host.kind(CGROUP_CONTROLLERS_FILE) === "file") return { cgroupV2: true };
+  const read = (file: string) => tryRead(host, file);
+  return {
+    cgroupV2: false,
+    procSelfCgroup: read("/proc/self/cgroup"),
+    mountInfo: read("/proc/self/mountinfo"),
+    miscIsDirectory: host.kind(MISC_CONTROLLER) === "directory",
+    procCgroups: read(PROC_CGROUPS),
+  };
+}
+
+function tryRead(host: Pick<Host, "readText">, file: string): string | undefined {
+  try {
+    return host.readText(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Performs one operation; returns false when a tolerated one failed (after its WARN line). */
+export async function performCgroupFix(host: CgroupHost, fix: CgroupFix): Promise<boolean> {
+  switch (fix.op) {
+    case "log":
+      host.log(fix.level, fix.message);
+      return true;
+    case "mount": {
+      if (fix.warnOnFailure === undefined) {
+        await host.mount(fix.mount);
+        return true;
+      }
+      const result = await host.mount(fix.mount, { nothrow: true });
+      if (result.status === 0) return true;
+      host.log("WARN", fix.warnOnFailure);
+      return false;
+    }
+    case "rmdir":
+      try {
+        host.rmdir(fix.path);
+        return true;
+      } catch {
+        host.log("WARN", fix.warnOnFailure);
+        return false;
+      }
+    case "mkdirp":
+      host.mkdirp(fix.path);
+      return true;
+    case "copy":
+      host.copyFile(fix.from, fix.to);
+      return true;
+    case "write":
+      host.writeText(fix.path, fix.data);
+      return true;
+    case "show-mount": {
+      // Only reached when the target is already mounted (a second run): running findmnt itself
+      // is the practical way to print its table byte for byte.
+      const result = await host.run(["findmnt", fix.target], {
+        nothrow: true,
+        stdout: "forward",
+        readOnly: true,
+      });
+      return result.status === 0;
+    }
+    case "fail":
+      throw new EntrypointError(fix.message, { exitCode: fix.exitCode });
+  }
+}
+
+/** One line per operation, for tests and plans: the command kind's bash would run. */
+export function describeCgroupFix(fix: CgroupFix): string {
+  switch (fix.op) {
+    case "log":
+      return `${fix.level}: ${fix.message}`;
+    case "mount": {
+      const command = mountArgv(fix.mount).join(" ");
+      return fix.warnOnFailure === undefined ? command : `${command} || WARN: ${fix.warnOnFailure}`;
+    }
+    case "rmdir":
+      return `rmdir ${fix.path} || WARN: ${fix.warnOnFailure}`;
+    case "mkdirp":
+      return `mkdir -p ${fix.path}`;
+    case "copy":
+      return `cat ${fix.from} > ${fix.to}`;
+    case "write":
+      return `write ${fix.path} ${JSON.stringify(fix.data)}`;
+    case "show-mount":
+      return `findmnt ${fix.target}`;
+    case "fail":
+      return `exit ${fix.exitCode}: ${fix.message}`;
+  }
+}
+
+/** Options of `planCgroupFixes`. */
+export interface PlanOptions extends CgroupFixOptions {
+  /** Tolerated operations to treat as failed (default: every operation succeeds). */
+  fails?: (fix: CgroupFix) => boolean;
+}
+
+/** The whole plan, up to and including a `fail` operation if kind's bash would exit. */
+export function planCgroupFixes(inputs: CgroupInputs, options: PlanOptions = {}): CgroupFix[] {
+  const fixes: CgroupFix[] = [];
+  const plan = cgroupFixes(inputs, options);
+  for (let step = plan.next(); !step.done; step = plan.next(!options.fails?.(step.value))) {
+    fixes.push(step.value);
+    if (step.value.op === "fail") break;
+  }
+  return fixes;
+}
+
+/** A generator of operations that is sent each one's outcome and returns a `T`. */
+type Fixes<T = void> = Generator<CgroupFix, T, boolean | undefined>;
+
+/**
+ * The operations of kind's `fix_cgroup`, in order. Send each one's outcome back with `next(ok)`;
+ * after a `fail` operation the generator must not be resumed.
+ */
+export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {}): Fixes {
+  if (inputs.cgroupV2) {
+    yield info("detected cgroup v2");
+    return;
+  }
+  yield info("detected cgroup v1");
+  if (inputs.procSelfCgroup === undefined) {
+    return yield* fail("Cannot read /proc/self/cgroup", 2);
+  }
+  const current = cpuCgroupPath(inputs.procSelfCgroup);
+  if (current === undefined) {
+    return yield* fail("/proc/self/cgroup has no line for the cpu controller", 1);
+  }
+  const state = new CgroupState(inputs, options);
+  if (current === "/") {
+    yield info("detected cgroupns");
+    yield* removeMiscController(state);
+    const hierarchies = yield* listHierarchies(state, current);
+    yield mountFix({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
+    yield* mountKubeletCgroupRoots(state, hierarchies);
+    return;
+  }
+
+  yield log(
+    "WARN",
+    "cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
+  );
+  yield info("fixing cgroup mounts for all subsystems");
+  // kind's bash computes this list here and again below; only the exit on no match matters now.
+  yield* listHierarchies(state, current);
+  // Hierarchies the runtime left unscoped (their root shows, not the container's path):
+  // anything created in them would land in the host's tree.
+  const unscoped = awkSecondFields(
+    state.findmntLines().filter((line) => !matchesAnyFixed(line, current)),
+  );
+  if (unscoped !== "") {
+    for (const mountPoint of unscoped.split("\n")) {
+      yield info(`unmounting and removing ${mountPoint}`);
+      const unmount: MountOp = { op: "umount", target: mountPoint };
+      if (yield mountFix(unmount, `failed to unmount ${mountPoint}`)) state.umount(mountPoint);
+      const removed = yield {
+        op: "rmdir",
+        path: mountPoint,
+        warnOnFailure: `failed to rmdir ${mountPoint}`,
+      };
+      if (removed) state.removedDirectory(mountPoint);
+    }
+  }
+  yield* removeMiscController(state);
+
+  // Show each hierarchy's container cgroup at the path /proc/self/cgroup names.
+  const matches = grepCgroupBindMounts(state.mountInfoLines());
+  if (matches.length > 0) {
+    const containerPath = cutField(matches[0], " ", 1);
+    // An unquoted `$(...)`: split into words (kind's bash would also expand glob characters,
+    // which cgroup mount points do not contain).
+    const mountPoints = matches.map((m) => cutField(m, " ", 2)).join("\n").split(/[ \t\n]+/)
+      .filter((word) => word !== "");
+    for (const mountPoint of mountPoints) {
+      const target = mountPoint + containerPath;
+      if (state.isMountPoint(target) && (yield { op: "show-mount", target })) continue;
+      yield { op: "mkdirp", path: target };
+      yield mountFix({ op: "bind", source: mountPoint, target });
+      state.bind(mountPoint, target);
+    }
+  }
+  yield mountFix({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
+  const hierarchies = yield* listHierarchies(state, current);
+  yield* mountKubeletCgroupRoots(state, hierarchies);
+}
+
+function log(level: LogLevel, message: string): CgroupFix {
+  return { op: "log", level, message };
+}
+
+function info(message: string): CgroupFix {
+  return log("INFO", message);
+}
+
+function mountFix(mount: MountOp, warnOnFailure?: string): CgroupFix {
+  return warnOnFailure === undefined
+    ? { op: "mount", mount }
+    : { op: "mount", mount, warnOnFailure };
+}
+
+function* fail(message: string, exitCode: number): Generator<CgroupFix, never, unknown> {
+  yield { op: "fail", message, exitCode };
+  throw new Error("cgroupFixes was resumed after a fatal failure");
+}
+
+/** kind's `remove_misc_controller`: unmount misc and hide it from systemd's view of /proc/cgroups. */
+function* removeMiscController(state: CgroupState): Fixes {
+  if (!state.miscIsDirectory) return;
+  yield info("removing misc controller");
+  const unmount: MountOp = { op: "umount", target: MISC_CONTROLLER };
+  if (yield mountFix(unmount, `failed umount ${MISC_CONTROLLER}`)) state.umount(MISC_CONTROLLER);
+  const removed = yield {
+    op: "rmdir",
+    path: MISC_CONTROLLER,
+    warnOnFailure: `failed rmdir ${MISC_CONTROLLER}`,
+  };
+  if (removed) state.removedDirectory(MISC_CONTROLLER);
+  // `grep -v misc /proc/cgroups > /kind/fake-cgroups`: the shell creates the file before grep
+  // runs, and grep fails when it cannot read or keeps no line.
+  const procCgroups = state.inputs.procCgroups;
+  const kept = procCgroups === undefined ? undefined : linesWithout(procCgroups, "misc");
+  yield { op: "write", path: FAKE_CGROUPS, data: kept ?? "" };
+  if (kept === undefined) return yield* fail(`Cannot read ${PROC_CGROUPS}`, 2);
+  if (kept === "") return yield* fail(`${PROC_CGROUPS} has no line without "misc"`, 1);
+  yield* bindUnlessDone(state, FAKE_CGROUPS, PROC_CGROUPS);
+}
+
+/**
+ * `findmnt -lun -o source,target -t cgroup | grep -F CURRENT | awk '{print $2}'`: the mount
+ * points of the hierarchies whose findmnt line contains the container's path. kind's bash exits 1
+ * when no line matches.
+ */
+function* listHierarchies(state: CgroupState, current: string): Fixes<string> {
+  const error = state.mountInfoError;
+  if (error !== undefined) return yield* fail(`Cannot list the cgroup mounts: ${error}`, 1);
+  const matching = state.findmntLines().filter((line) => matchesAnyFixed(line, current));
+  if (matching.length === 0) {
+    return yield* fail(
+      `No cgroup v1 mount matches the container's cgroup ${JSON.stringify(current)}`,
+      1,
+    );
+  }
+  return awkSecondFields(matching);
+}
+
+/** kind's `mount_kubelet_cgroup_root` over the newline-separated list of hierarchies. */
+function* mountKubeletCgroupRoots(state: CgroupState, hierarchies: string): Fixes {
+  for (const hierarchy of hierarchies.split("\n")) {
+    for (const root of KUBELET_CGROUP_ROOTS) yield* mountKubeletCgroupRoot(state, hierarchy, root);
+  }
+  // For hosts without systemd's named hierarchy; kind's test is a glob over the whole list.
+  if (!hierarchies.includes(SYSTEMD_HIERARCHY)) {
+    yield* mountKubeletCgroupRoot(state, SYSTEMD_HIERARCHY, "/kubelet.slice");
+  }
+}
+
+/** Creates one kubelet cgroup root and pins it with a self bind mount. */
+function* mountKubeletCgroupRoot(state: CgroupState, hierarchy: string, root: string): Fixes {
+  const dir = normalizePath(`${hierarchy}/${root}`);
+  yield { op: "mkdirp", path: dir };
+  if (hierarchy === CPUSET_HIERARCHY) {
+    // A cpuset cgroup with empty cpus or mems cannot take tasks (ENOSPC).
+    yield { op: "copy", from: `${hierarchy}/cpuset.cpus`, to: `${dir}/cpuset.cpus` };
+    yield { op: "copy", from: `${hierarchy}/cpuset.mems`, to: `${dir}/cpuset.mems` };
+  }
+  yield* bindUnlessDone(state, dir, dir);
+}
+
+/** `mount --bind SOURCE TARGET`, skipped with skipExisting when TARGET already shows SOURCE. */
+function* bindUnlessDone(state: CgroupState, source: string, target: string): Fixes {
+  if (state.options.skipExisting && state.isBound(source, target)) return;
+  yield mountFix({ op: "bind", source, target });
+  state.bind(source, target);
+}
+
+/**
+ * The cpu controller's cgroup path, as `grep -E '^[^:]*:([^:]*,)?cpu(,[^,:]*)?:.*' | cut -d: -f3`
+ * captured by `$(...)`: several matching lines give several lines, and a colon in the path cuts
+ * it short. Undefined when no line matches (grep fails).
+ */
+export function cpuCgroupPath(procSelfCgroup: string | undefined): string | undefined {
+  const paths = grepLines(procSelfCgroup ?? "")
+    .filter((line) => CPU_CONTROLLER_LINE.test(line))
+    .map((line) => line.split(":")[2] ?? "");
+  if (paths.length === 0) return undefined;
+  return commandSubstitution(paths.map((path) => path + "\n").join(""));
+}
+
+/** hierarchy-ID:controllers:path where the controllers are `cpu`, alone or with one more after. */
+const CPU_CONTROLLER_LINE = /^[^:]*:([^:]*,)?cpu(,[^,:]*)?:/;
+
+/**
+ * What `grep -E -o '/[[:alnum:]].* /sys/fs/cgroup.*.*cgroup'` prints for each line: from the
+ * first `/` followed by a letter or digit through the last `cgroup` that follows a
+ * ` /sys/fs/cgroup`. POSIX leftmost-longest and JavaScript's backtracking agree on this pattern:
+ * the start is the leftmost possible, and the greedy `.*` run to the last `cgroup` either way.
+ * (The node image runs in the C locale, so `[[:alnum:]]` is ASCII.)
+ */
+export function grepCgroupBindMounts(lines: readonly string[]): string[] {
+  return lines.flatMap((line) => CGROUP_BIND_MOUNT.exec(line)?.[0] ?? []);
+}
+
+const CGROUP_BIND_MOUNT = /\/[A-Za-z0-9].* \/sys\/fs\/cgroup.*.*cgroup/s;
+
+/** `grep -F` with a pattern list: one pattern per line of `patterns`; an empty one matches all. */
+export function matchesAnyFixed(line: string, patterns: string): boolean {
+  return patterns.split("\n").some((pattern) => line.includes(pattern));
+}
+
+/** `awk '{print $2}'` over `lines`, captured by `$(...)`. */
+export function awkSecondFields(lines: readonly string[]): string {
+  const fields = lines.map((line) => line.replace(/^[ \t\n]+/, "").split(/[ \t\n]+/)[1] ?? "");
+  return commandSubstitution(fields.map((field) => field + "\n").join(""));
+}
+
+/** `cut -d DELIM -f N` on one line: a line without the delimiter is printed whole. */
+export function cutField(line: string, delimiter: string, field: number): string {
+  const fields = line.split(delimiter);
+  return fields.length === 1 ? line : fields[field - 1] ?? "";
+}
+
+/** `grep -v WORD`: the lines that do not contain `word` anywhere, each ending in a newline. */
+export function linesWithout(text: string, word: string): string {
+  return grepLines(text).filter((line) => !line.includes(word)).map((line) => line + "\n").join("");
+}
+
+/** Bash's `$(...)` drops trailing newlines. */
+function commandSubstitution(output: string): string {
+  return output.replace(/\n+$/, "");
+}
+
+/** What the plan knows of the machine as it goes: the mount table and the misc directory. */
+class CgroupState {
+  readonly inputs: CgroupV1Inputs;
+  readonly options: CgroupFixOptions;
+  readonly mountInfoError: string | undefined;
+  miscIsDirectory: boolean;
+  #mounts: MountInfo[] = [];
+  /** With skipExisting: mounts an earlier run left, which do not count as hierarchies. */
+  #leftovers = new Set<MountInfo>();
+
+  constructor(inputs: CgroupV1Inputs, options: CgroupFixOptions) {
+    this.inputs = inputs;
+    this.options = options;
+    this.miscIsDirectory = inputs.miscIsDirectory;
+    if (inputs.mountInfo === undefined) {
+      this.mountInfoError = "cannot read /proc/self/mountinfo";
+    } else {
+      try {
+        this.#mounts = parseMountInfo(inputs.mountInfo);
+      } catch (error) {
+        this.mountInfoError = (error as Error).message;
+      }
+    }
+    if (options.skipExisting) this.#leftovers = nestedCgroupMounts(this.#mounts);
+  }
+
+  /** The mounts kind's bash would look at. */
+  #visible(): MountInfo[] {
+    return this.#mounts.filter((m) => !this.#leftovers.has(m));
+  }
+
+  findmntLines(): string[] {
+    return findmntSourceTargetLines(this.#visible(), "cgroup");
+  }
+
+  mountInfoLines(): string[] {
+    return this.#visible().map((m) => m.line);
+  }
+
+  isMountPoint(path: string): boolean {
+    return isMountPoint(this.#mounts, path);
+  }
+
+  /**
+   * The mount on top at `target` shows what `mount --bind SOURCE TARGET` would mount there. For
+   * a self bind mount, SOURCE is looked up as if the mounts at TARGET were not there.
+   */
+  isBound(source: string, target: string): boolean {
+    const top = topMountAt(this.#mounts, target);
+    const self = normalizePath(source) === normalizePath(target);
+    const from = coveringMount(this.#mounts, source, { below: self });
+    return top !== undefined && from !== undefined && top.device === from.device &&
+      top.root === rootOfPath(from, source);
+  }
+
+  /** Records `mount --bind SOURCE TARGET`: the new mount is appended, as the kernel lists it. */
+  bind(source: string, target: string): void {
+    const from = coveringMount(this.#mounts, source);
+    if (!from) return;
+    const parent = coveringMount(this.#mounts, target);
+    const entry = {
+      ...from,
+      mountId: Math.max(0, ...this.#mounts.map((m) => m.mountId)) + 1,
+      parentId: parent?.mountId ?? from.mountId,
+      root: rootOfPath(from, source),
+      mountPoint: normalizePath(target),
+      optionalFields: [],
+    };
+    this.#mounts.push({ ...entry, line: formatMountInfoLine(entry) });
+  }
+
+  /** Records `umount TARGET`: the mount on top there goes. */
+  umount(target: string): void {
+    const top = topMountAt(this.#mounts, target);
+    if (top) this.#mounts.splice(this.#mounts.lastIndexOf(top), 1);
+  }
+
+  removedDirectory(path: string): void {
+    if (normalizePath(path) === MISC_CONTROLLER) this.miscIsDirectory = false;
+  }
+}
+
+/**
+ * Cgroup v1 mounts below the mount point of another mount of the same hierarchy. A runtime mounts
+ * each hierarchy once under /sys/fs/cgroup, so these are what an earlier run bind mounted.
+ */
+export function nestedCgroupMounts(mounts: readonly MountInfo[]): Set<MountInfo> {
+  const cgroups = mounts.filter((m) => m.fsType === "cgroup");
+  return new Set(
+    cgroups.filter((m) =>
+      cgroups.some((other) =>
+        other.device === m.device && other.mountPoint !== m.mountPoint &&
+        isWithin(m.mountPoint, other.mountPoint)
+      )
+    ),
+  );
 }

@@ -1,0 +1,816 @@
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import {
+  applyCgroupFixes,
+  awkSecondFields,
+  type CgroupFix,
+  type CgroupInputs,
+  type CgroupV1Inputs,
+  cpuCgroupPath,
+  cutField,
+  describeCgroupFix,
+  fixCgroup,
+  grepCgroupBindMounts,
+  linesWithout,
+  matchesAnyFixed,
+  planCgroupFixes,
+} from "../lib/cgroups.ts";
+import { CommandError, EntrypointError } from "../lib/errors.ts";
+import { findmntSourceTargetLines, parseMountInfo } from "../lib/mountinfo.ts";
+import { type FakeEvent, FakeHost, type FakeHostOptions } from "./fake_host.ts";
+
+const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
+
+function testdata(file: string): string {
+  return fs.readFileSync(path.join(TESTDATA, file), "utf8");
+}
+
+/** The output of `bash -c SCRIPT` in the C locale, or undefined without bash. */
+function shell(script: string): string | undefined {
+  try {
+    return execFileSync("bash", ["-c", script], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" },
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const status = (error as { status?: number }).status;
+    if (status === 1) return (error as { stdout: string }).stdout;
+    throw error;
+  }
+}
+
+const HAVE_TOOLS = shell("command -v findmnt grep cut awk >/dev/null && echo yes") === "yes\n";
+const CGROUP_FIXTURES = fs.readdirSync(path.join(TESTDATA, "cgroup")).filter((f) =>
+  !f.startsWith("proc-cgroups")
+).sort();
+const MOUNTINFO_FIXTURES = fs.readdirSync(path.join(TESTDATA, "mountinfo")).sort();
+
+// ---------------------------------------------------------------------------------------------
+// The shell idioms, each against the real tools on every fixture.
+
+Deno.test("cpuCgroupPath() takes the cpu controller's path like grep -E | cut -d: -f3", () => {
+  const cases: [string, string | undefined][] = [
+    ["4:cpu,cpuacct:/docker/abc\n", "/docker/abc"],
+    ["4:cpuacct,cpu:/reversed\n", "/reversed"],
+    ["4:cpu:/\n0::/\n", "/"],
+    ["3:cpuset:/a\n2:name=cpu:/b\n", undefined],
+    ["4:cpu,cpuacct,extra:/three\n", undefined],
+    ["4:cpu:/with:colon\n", "/with"],
+    ["4:cpu:/a\n5:cpuacct,cpu:/b\n", "/a\n/b"],
+    ["4:cpu:/a\n5:cpu:\n", "/a"],
+    ["4:cpu:/no-newline", "/no-newline"],
+    ["0::/\n", undefined],
+    ["", undefined],
+  ];
+  for (const [text, expected] of cases) assert.equal(cpuCgroupPath(text), expected, text);
+});
+
+for (const name of CGROUP_FIXTURES) {
+  Deno.test({
+    name: `cpuCgroupPath() agrees with grep and cut on cgroup/${name}`,
+    ignore: !HAVE_TOOLS,
+    fn() {
+      const file = path.join(TESTDATA, "cgroup", name);
+      const real = shell(
+        `x=$(grep -E '^[^:]*:([^:]*,)?cpu(,[^,:]*)?:.*' '${file}' | cut -d: -f3) && printf %s "$x"`,
+      );
+      assert.equal(cpuCgroupPath(testdata(`cgroup/${name}`)) ?? "", real);
+    },
+  });
+}
+
+for (const name of MOUNTINFO_FIXTURES) {
+  Deno.test({
+    name: `grepCgroupBindMounts() agrees with grep -E -o on mountinfo/${name}`,
+    ignore: !HAVE_TOOLS,
+    fn() {
+      const file = path.join(TESTDATA, "mountinfo", name);
+      const real = shell(`grep -E -o '/[[:alnum:]].* /sys/fs/cgroup.*.*cgroup' '${file}'`);
+      const ours = grepCgroupBindMounts(
+        parseMountInfo(testdata(`mountinfo/${name}`)).map((m) => m.line),
+      );
+      assert.equal(ours.map((m) => m + "\n").join(""), real);
+    },
+  });
+}
+
+Deno.test("grepCgroupBindMounts() starts at the first /letter and ends at the last cgroup", () => {
+  const lines = testdata("mountinfo/grep-edge-cases.txt").trimEnd().split("\n");
+  assert.deepEqual(grepCgroupBindMounts(lines), [
+    "/x /sys/fs/cgroup/unified rw - cgroup2 cgroup",
+    "/docker/y /sys/fs/cgroup/memory rw - cgroup cgroup",
+  ]);
+});
+
+// Every pair of fixtures: the list kind's bash builds for "findmnt | grep -F CURRENT | awk".
+for (const name of MOUNTINFO_FIXTURES) {
+  for (const current of ["/", "/docker/abc", "/docker/2bdc16bf", "ird", "/kubelet\n/x", ""]) {
+    Deno.test({
+      name: `the findmnt | grep -F ${JSON.stringify(current)} | awk pipeline agrees on ${name}`,
+      ignore: !HAVE_TOOLS,
+      fn() {
+        const file = path.join(TESTDATA, "mountinfo", name);
+        const pipeline = (invert: string) =>
+          shell(
+            `set -o pipefail; x=$(findmnt -F '${file}' -lun -o source,target -t cgroup | ` +
+              `grep ${invert} -F '${current}' | awk '{print $2}') && printf %s "$x"`,
+          );
+        const lines = findmntSourceTargetLines(
+          parseMountInfo(testdata(`mountinfo/${name}`)),
+          "cgroup",
+        );
+        const matching = lines.filter((line) => matchesAnyFixed(line, current));
+        const other = lines.filter((line) => !matchesAnyFixed(line, current));
+        assert.equal(awkSecondFields(matching), pipeline(""));
+        assert.equal(awkSecondFields(other), pipeline("-v"));
+      },
+    });
+  }
+}
+
+Deno.test("awkSecondFields() splits on runs of blanks, so a space in SOURCE shifts the field", () => {
+  assert.equal(
+    awkSecondFields(["cgroup[/we ird] /tmp/c", "cgroup  /sys/fs/cgroup/cpu"]),
+    "ird]\n/sys/fs/cgroup/cpu",
+  );
+  assert.equal(awkSecondFields(["lonely", "a b"]), "\nb");
+  assert.equal(awkSecondFields(["a b", "lonely"]), "b");
+});
+
+Deno.test("cutField() prints a line without the delimiter whole, as cut does", () => {
+  assert.equal(cutField("/docker/x /sys/fs/cgroup/cpu rw", " ", 2), "/sys/fs/cgroup/cpu");
+  assert.equal(cutField("no-delimiter", " ", 2), "no-delimiter");
+  assert.equal(cutField("a b", " ", 3), "");
+});
+
+Deno.test("linesWithout() drops every line with misc anywhere, like grep -v", () => {
+  assert.equal(
+    linesWithout(
+      "#subsys_name\thierarchy\nmisc\t13\t1\t1\ncpu\t4\nnot_misc_at_all\t0\nlast",
+      "misc",
+    ),
+    "#subsys_name\thierarchy\ncpu\t4\nlast\n",
+  );
+  assert.equal(linesWithout("", "misc"), "");
+});
+
+// ---------------------------------------------------------------------------------------------
+// The planner.
+
+interface Scenario {
+  mountinfo: string;
+  cgroup: string;
+  misc?: boolean;
+  procCgroups?: string;
+}
+
+function inputs(scenario: Scenario): CgroupV1Inputs {
+  return {
+    cgroupV2: false,
+    procSelfCgroup: scenario.cgroup,
+    mountInfo: scenario.mountinfo,
+    miscIsDirectory: scenario.misc ?? false,
+    procCgroups: scenario.procCgroups ?? testdata("cgroup/proc-cgroups.txt"),
+  };
+}
+
+function fixtureScenario(name: string, extra: Partial<Scenario> = {}): Scenario {
+  return {
+    mountinfo: testdata(`mountinfo/${name}.txt`),
+    cgroup: testdata(`cgroup/${name.replace(/-after-fix$/, "")}.txt`),
+    ...extra,
+  };
+}
+
+/** The plan as text, with long container IDs shortened to <id>. */
+function plan(scenario: Scenario, options: Parameters<typeof planCgroupFixes>[1] = {}): string[] {
+  return planCgroupFixes(inputs(scenario), options).map((fix) =>
+    describeCgroupFix(fix).replace(/[0-9a-f]{64}/g, "<id>")
+  );
+}
+
+/** The operations that change the machine, for counting. */
+function changes(lines: string[], verb: RegExp): string[] {
+  return lines.filter((line) => verb.test(line));
+}
+
+/** mkdir and the self bind mount of one kubelet cgroup root. */
+function kubeletRoot(dir: string, cpuset = false): string[] {
+  const copies = cpuset
+    ? [
+      `cat /sys/fs/cgroup/cpuset/cpuset.cpus > ${dir}/cpuset.cpus`,
+      `cat /sys/fs/cgroup/cpuset/cpuset.mems > ${dir}/cpuset.mems`,
+    ]
+    : [];
+  return [`mkdir -p ${dir}`, ...copies, `mount --bind ${dir} ${dir}`];
+}
+
+function kubeletRoots(hierarchy: string): string[] {
+  const cpuset = hierarchy === "/sys/fs/cgroup/cpuset";
+  return [
+    ...kubeletRoot(`${hierarchy}/kubelet`, cpuset),
+    ...kubeletRoot(`${hierarchy}/kubelet.slice`, cpuset),
+  ];
+}
+
+const SMALL_CGROUPNS = [
+  "1 0 0:1 / / rw - overlay overlay rw",
+  "2 1 0:2 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755",
+  "3 2 0:3 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct",
+  "4 2 0:4 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset",
+  "5 2 0:5 / /sys/fs/cgroup/misc rw - cgroup cgroup rw,misc",
+  "",
+].join("\n");
+const SMALL_CGROUPNS_CGROUP = "3:misc:/\n2:cpuset:/\n1:cpu,cpuacct:/\n0::/\n";
+
+Deno.test("planCgroupFixes() on cgroup v2 only reports the version", () => {
+  assert.deepEqual(planCgroupFixes({ cgroupV2: true }), [
+    { op: "log", level: "INFO", message: "detected cgroup v2" },
+  ]);
+});
+
+Deno.test("planCgroupFixes() with cgroupns hides misc, then pins the kubelet roots", () => {
+  const scenario = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: true };
+  const withoutMisc = linesWithout(testdata("cgroup/proc-cgroups.txt"), "misc");
+  assert.deepEqual(plan(scenario), [
+    "INFO: detected cgroup v1",
+    "INFO: detected cgroupns",
+    "INFO: removing misc controller",
+    "umount /sys/fs/cgroup/misc || WARN: failed umount /sys/fs/cgroup/misc",
+    "rmdir /sys/fs/cgroup/misc || WARN: failed rmdir /sys/fs/cgroup/misc",
+    `write /kind/fake-cgroups ${JSON.stringify(withoutMisc)}`,
+    "mount --bind /kind/fake-cgroups /proc/cgroups",
+    "mount --make-rprivate /sys/fs/cgroup",
+    ...kubeletRoots("/sys/fs/cgroup/cpu,cpuacct"),
+    ...kubeletRoots("/sys/fs/cgroup/cpuset"),
+    // No named systemd hierarchy in the list: kind makes the directory anyway.
+    ...kubeletRoot("/sys/fs/cgroup/systemd/kubelet.slice"),
+  ]);
+});
+
+Deno.test("planCgroupFixes() keeps a misc hierarchy that failed to unmount in the list", () => {
+  const scenario = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: true };
+  const lines = plan(scenario, { fails: (fix) => fix.op === "mount" && fix.mount.op === "umount" });
+  assert.ok(lines.includes("mount --bind /sys/fs/cgroup/misc/kubelet /sys/fs/cgroup/misc/kubelet"));
+});
+
+Deno.test("planCgroupFixes() on Docker with cgroupns matches what kind's bash did here", () => {
+  // The fixture after-fix is the mount table kind's bash left in a container on this machine.
+  const lines = plan(fixtureScenario("docker-v1-cgroupns"));
+  const after = parseMountInfo(testdata("mountinfo/docker-v1-cgroupns-after-fix.txt"));
+  const expectedBinds = after.filter((m) => m.root.startsWith("/kubelet")).map((m) =>
+    `mount --bind ${m.mountPoint} ${m.mountPoint}`
+  );
+  assert.deepEqual(changes(lines, /^mount --bind/), expectedBinds);
+  assert.deepEqual(lines.slice(0, 3), [
+    "INFO: detected cgroup v1",
+    "INFO: detected cgroupns",
+    "mount --make-rprivate /sys/fs/cgroup",
+  ]);
+});
+
+Deno.test("planCgroupFixes() on Docker without cgroupns matches what kind's bash did here", () => {
+  const lines = plan(fixtureScenario("docker-v1-no-cgroupns"));
+  const before = parseMountInfo(testdata("mountinfo/docker-v1-no-cgroupns.txt"));
+  const after = parseMountInfo(testdata("mountinfo/docker-v1-no-cgroupns-after-fix.txt"));
+  const added = after.slice(before.length).map((m) => `mount --bind ${m.mountPoint}`);
+  const binds = changes(lines, /^mount --bind/).map((line) =>
+    line.replace(/^mount --bind \S+ (\S+)$/, "mount --bind $1")
+  );
+  assert.deepEqual(binds, added.map((line) => line.replace(/[0-9a-f]{64}/g, "<id>")));
+  assert.deepEqual(lines.slice(0, 5), [
+    "INFO: detected cgroup v1",
+    "WARN: cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
+    "INFO: fixing cgroup mounts for all subsystems",
+    "mkdir -p /sys/fs/cgroup/cpu/docker/<id>",
+    "mount --bind /sys/fs/cgroup/cpu /sys/fs/cgroup/cpu/docker/<id>",
+  ]);
+});
+
+Deno.test("planCgroupFixes() unmounts podman's unscoped misc and rdma, and misc stays gone", () => {
+  const lines = plan(fixtureScenario("podman-v1", { misc: true }));
+  assert.deepEqual(lines.slice(3, 9), [
+    "INFO: unmounting and removing /sys/fs/cgroup/misc",
+    "umount /sys/fs/cgroup/misc || WARN: failed to unmount /sys/fs/cgroup/misc",
+    "rmdir /sys/fs/cgroup/misc || WARN: failed to rmdir /sys/fs/cgroup/misc",
+    "INFO: unmounting and removing /sys/fs/cgroup/rdma",
+    "umount /sys/fs/cgroup/rdma || WARN: failed to unmount /sys/fs/cgroup/rdma",
+    "rmdir /sys/fs/cgroup/rdma || WARN: failed to rmdir /sys/fs/cgroup/rdma",
+  ]);
+  // remove_misc_controller finds no directory left, so /proc/cgroups is not replaced.
+  assert.ok(!lines.some((line) => line.includes("fake-cgroups")));
+  assert.ok(lines.includes(
+    "mount --bind /sys/fs/cgroup/cpu,cpuacct /sys/fs/cgroup/cpu,cpuacct/libpod_parent/libpod-<id>",
+  ));
+});
+
+Deno.test("planCgroupFixes() hides misc when its rmdir failed in the unscoped loop", () => {
+  const lines = plan(fixtureScenario("podman-v1", { misc: true }), {
+    fails: (fix) => fix.op === "rmdir" && fix.path === "/sys/fs/cgroup/misc",
+  });
+  const at = lines.indexOf("INFO: removing misc controller");
+  assert.ok(at > 0);
+  assert.deepEqual(lines.slice(at + 1, at + 3), [
+    "umount /sys/fs/cgroup/misc || WARN: failed umount /sys/fs/cgroup/misc",
+    "rmdir /sys/fs/cgroup/misc || WARN: failed rmdir /sys/fs/cgroup/misc",
+  ]);
+});
+
+for (
+  const [name, root] of [
+    ["cloud-shell", "/kubepods/besteffort/pod8995efeba9032050d09c5892503e12b4/<id>"],
+    ["github-actions", "/actions_job/<id>"],
+  ] as const
+) {
+  Deno.test(`planCgroupFixes() on ${name} binds every scoped hierarchy at its container path`, () => {
+    const lines = plan(fixtureScenario(name));
+    const scoped = parseMountInfo(testdata(`mountinfo/${name}.txt`)).filter((m) =>
+      m.fsType === "cgroup" && m.root !== "/"
+    );
+    const fixups = scoped.map((m) => `mount --bind ${m.mountPoint} ${m.mountPoint}${root}`);
+    assert.deepEqual(changes(lines, /^mount --bind \/sys\/fs\/cgroup\/[^/ ]+ /), fixups);
+    // Each hierarchy and each new container-path mount gets both kubelet roots.
+    assert.equal(changes(lines, /^mount --bind \S+kubelet/).length, scoped.length * 2 * 2);
+  });
+}
+
+Deno.test("planCgroupFixes() exits like kind's bash when it cannot go on", () => {
+  const small = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP };
+  const cases: [string, Scenario, string][] = [
+    [
+      "no cpu line",
+      { ...small, cgroup: "0::/\n" },
+      "exit 1: /proc/self/cgroup has no line for the cpu controller",
+    ],
+    [
+      "no cgroup mount with the container's path",
+      { ...small, cgroup: "1:cpu:/elsewhere\n" },
+      'exit 1: No cgroup v1 mount matches the container\'s cgroup "/elsewhere"',
+    ],
+    [
+      "no cgroup v1 mount at all",
+      { ...small, mountinfo: "1 0 0:1 / / rw - overlay overlay rw\n" },
+      'exit 1: No cgroup v1 mount matches the container\'s cgroup "/"',
+    ],
+    [
+      "/proc/cgroups is all misc",
+      { ...small, misc: true, procCgroups: "misc\t13\t1\t1\n" },
+      'exit 1: /proc/cgroups has no line without "misc"',
+    ],
+    [
+      "malformed mountinfo",
+      { ...small, mountinfo: "garbage\n" },
+      'exit 1: Cannot list the cgroup mounts: mountinfo line 1 is malformed: "garbage"',
+    ],
+  ];
+  for (const [what, scenario, last] of cases) {
+    assert.equal(plan(scenario).at(-1), last, what);
+  }
+  const unreadable: CgroupInputs = { ...inputs(small), procSelfCgroup: undefined };
+  assert.deepEqual(planCgroupFixes(unreadable).map(describeCgroupFix), [
+    "INFO: detected cgroup v1",
+    "exit 2: Cannot read /proc/self/cgroup",
+  ]);
+  const noProcCgroups: CgroupInputs = {
+    ...inputs({ ...small, misc: true }),
+    procCgroups: undefined,
+  };
+  assert.deepEqual(planCgroupFixes(noProcCgroups).map(describeCgroupFix).slice(-2), [
+    'write /kind/fake-cgroups ""',
+    "exit 2: Cannot read /proc/cgroups",
+  ]);
+});
+
+Deno.test("planCgroupFixes() run again stacks mounts, as kind's bash does", () => {
+  const cgroupns = plan(fixtureScenario("docker-v1-cgroupns-after-fix"));
+  // 18 roots again, and 36 more inside the first run's kubelet mounts.
+  assert.equal(changes(cgroupns, /^mount --bind/).length, 54);
+  const noCgroupns = plan(fixtureScenario("docker-v1-no-cgroupns-after-fix"));
+  assert.ok(noCgroupns.includes("findmnt /sys/fs/cgroup/cpu/docker/<id>"));
+  assert.ok(noCgroupns.includes(
+    "mount --bind /sys/fs/cgroup/cpu/kubelet /sys/fs/cgroup/cpu/kubelet/docker/<id>",
+  ));
+});
+
+for (const name of ["docker-v1-cgroupns-after-fix", "docker-v1-no-cgroupns-after-fix"]) {
+  Deno.test(`planCgroupFixes() with skipExisting mounts nothing more on ${name}`, () => {
+    const lines = plan(fixtureScenario(name), { skipExisting: true });
+    assert.deepEqual(changes(lines, /^(mount --bind|umount|rmdir)/), []);
+  });
+}
+
+for (const name of ["docker-v1-cgroupns", "docker-v1-no-cgroupns", "podman-v1", "github-actions"]) {
+  Deno.test(`planCgroupFixes() with skipExisting is kind's plan on a fresh ${name}`, () => {
+    const scenario = fixtureScenario(name, { misc: name !== "docker-v1-cgroupns" });
+    assert.deepEqual(plan(scenario, { skipExisting: true }), plan(scenario));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The effect function against the recording fake.
+
+/** A FakeHost whose rmdir, mkdir -p and writes can fail like the real ones. */
+class FailingFakeHost extends FakeHost {
+  constructor(
+    options: FakeHostOptions,
+    readonly failing: { rmdir?: string[]; mkdirp?: string[]; write?: string[] },
+  ) {
+    super(options);
+  }
+  override rmdir(dir: string): void {
+    if (this.failing.rmdir?.includes(dir)) {
+      throw new EntrypointError(`Cannot remove directory ${dir}: device or resource busy`);
+    }
+    super.rmdir(dir);
+  }
+  override mkdirp(dir: string): void {
+    if (this.failing.mkdirp?.includes(dir)) {
+      throw new EntrypointError(`Cannot create directory ${dir}: read-only file system`);
+    }
+    super.mkdirp(dir);
+  }
+  override writeText(file: string, data: string): void {
+    if (this.failing.write?.includes(file)) {
+      throw new EntrypointError(`Cannot write ${file}: no such file or directory`);
+    }
+    super.writeText(file, data);
+  }
+}
+
+function fakeHost(
+  scenario: Scenario & {
+    v2?: boolean;
+    failingMounts?: string[];
+    commands?: FakeHostOptions["commands"];
+  },
+  failing: ConstructorParameters<typeof FailingFakeHost>[1] = {},
+): FailingFakeHost {
+  const files: Record<string, string> = {
+    "/proc/self/cgroup": scenario.cgroup,
+    "/proc/self/mountinfo": scenario.mountinfo,
+    "/proc/cgroups": scenario.procCgroups ?? testdata("cgroup/proc-cgroups.txt"),
+    "/sys/fs/cgroup/cpuset/cpuset.cpus": "0-1\n",
+    "/sys/fs/cgroup/cpuset/cpuset.mems": "0\n",
+  };
+  if (scenario.v2) files["/sys/fs/cgroup/cgroup.controllers"] = "cpu memory pids\n";
+  return new FailingFakeHost({
+    files,
+    dirs: scenario.misc ? ["/sys/fs/cgroup/misc", "/kind"] : ["/kind"],
+    failingMounts: scenario.failingMounts,
+    commands: scenario.commands,
+  }, failing);
+}
+
+function render(event: FakeEvent): string {
+  switch (event.type) {
+    case "log":
+      return `${event.level}: ${event.message}`;
+    case "mount":
+    case "run":
+      return event.argv.join(" ");
+    case "mkdir":
+      return `mkdir -p ${event.path}`;
+    case "rmdir":
+      return `rmdir ${event.path}`;
+    case "copy":
+      return `cat ${event.from} > ${event.to}`;
+    case "write":
+      return `write ${event.path} ${JSON.stringify(event.data)}`;
+    default:
+      return JSON.stringify(event);
+  }
+}
+
+function events(host: FakeHost): string[] {
+  return host.events.map(render).map((line) => line.replace(/[0-9a-f]{64}/g, "<id>"));
+}
+
+const SMALL = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: true };
+
+Deno.test("fixCgroup() on cgroup v2 logs one line and changes nothing", async () => {
+  const host = fakeHost({ ...SMALL, v2: true });
+  await fixCgroup(host, { userns: false });
+  assert.deepEqual(events(host), ["INFO: detected cgroup v2"]);
+});
+
+Deno.test("fixCgroup() performs the plan in order, with the misc WARN lines when tolerated", async () => {
+  const host = fakeHost({ ...SMALL, failingMounts: ["umount /sys/fs/cgroup/misc"] }, {
+    rmdir: ["/sys/fs/cgroup/misc"],
+  });
+  await fixCgroup(host, { userns: false });
+  const withoutMisc = linesWithout(testdata("cgroup/proc-cgroups.txt"), "misc");
+  assert.deepEqual(events(host), [
+    "INFO: detected cgroup v1",
+    "INFO: detected cgroupns",
+    "INFO: removing misc controller",
+    "umount /sys/fs/cgroup/misc",
+    "WARN: failed umount /sys/fs/cgroup/misc",
+    "WARN: failed rmdir /sys/fs/cgroup/misc",
+    `write /kind/fake-cgroups ${JSON.stringify(withoutMisc)}`,
+    "mount --bind /kind/fake-cgroups /proc/cgroups",
+    "mount --make-rprivate /sys/fs/cgroup",
+    ...kubeletRoots("/sys/fs/cgroup/cpu,cpuacct"),
+    ...kubeletRoots("/sys/fs/cgroup/cpuset"),
+    // misc is still mounted, so kind's bash treats it as a hierarchy like the others.
+    ...kubeletRoots("/sys/fs/cgroup/misc"),
+    ...kubeletRoot("/sys/fs/cgroup/systemd/kubelet.slice"),
+  ]);
+  assert.equal(host.files.get("/sys/fs/cgroup/cpuset/kubelet.slice/cpuset.mems"), "0\n");
+});
+
+Deno.test("fixCgroup() stops at a failed bind mount with mount's status", async () => {
+  const host = fakeHost({
+    ...SMALL,
+    failingMounts: ["mount --bind /sys/fs/cgroup/cpuset/kubelet /sys/fs/cgroup/cpuset/kubelet"],
+  });
+  const error = await fixCgroup(host, { userns: false }).then(() => undefined, (e) => e);
+  assert.ok(error instanceof CommandError);
+  assert.equal(error.exitCode, 32);
+  assert.deepEqual(events(host).slice(-2), [
+    "cat /sys/fs/cgroup/cpuset/cpuset.mems > /sys/fs/cgroup/cpuset/kubelet/cpuset.mems",
+    "mount --bind /sys/fs/cgroup/cpuset/kubelet /sys/fs/cgroup/cpuset/kubelet",
+  ]);
+});
+
+Deno.test("fixCgroup() stops with status 1 where kind's bash fails outside mount", async () => {
+  const cases: [string, ReturnType<typeof fakeHost>, RegExp, string][] = [
+    [
+      "mkdir -p",
+      fakeHost(SMALL, { mkdirp: ["/sys/fs/cgroup/cpu,cpuacct/kubelet"] }),
+      /read-only file system/,
+      "mount --make-rprivate /sys/fs/cgroup",
+    ],
+    [
+      "no /kind",
+      fakeHost(SMALL, { write: ["/kind/fake-cgroups"] }),
+      /Cannot write \/kind\/fake-cgroups/,
+      "rmdir /sys/fs/cgroup/misc",
+    ],
+    [
+      "no cpu line",
+      fakeHost({ ...SMALL, cgroup: "0::/\n" }),
+      /no line for the cpu controller/,
+      "INFO: detected cgroup v1",
+    ],
+  ];
+  for (const [what, host, message, lastEvent] of cases) {
+    const error = await fixCgroup(host, { userns: false }).then(() => undefined, (e) => e);
+    assert.ok(error instanceof EntrypointError, what);
+    assert.equal(error.exitCode, 1, what);
+    assert.match(error.message, message, what);
+    assert.equal(events(host).at(-1), lastEvent, what);
+  }
+});
+
+Deno.test("fixCgroup() without cgroupns unmounts unscoped hierarchies and tolerates failures", async () => {
+  const host = fakeHost(fixtureScenario("github-actions", { misc: true }), {
+    rmdir: ["/sys/fs/cgroup/misc"],
+  });
+  await fixCgroup(host, { userns: false });
+  assert.deepEqual(events(host).slice(0, 14), [
+    "INFO: detected cgroup v1",
+    "WARN: cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
+    "INFO: fixing cgroup mounts for all subsystems",
+    "INFO: unmounting and removing /sys/fs/cgroup/misc",
+    "umount /sys/fs/cgroup/misc",
+    "WARN: failed to rmdir /sys/fs/cgroup/misc",
+    "INFO: removing misc controller",
+    "umount /sys/fs/cgroup/misc",
+    "WARN: failed rmdir /sys/fs/cgroup/misc",
+    `write /kind/fake-cgroups ${JSON.stringify(testdata("cgroup/proc-cgroups.txt"))}`,
+    "mount --bind /kind/fake-cgroups /proc/cgroups",
+    "mkdir -p /sys/fs/cgroup/systemd/actions_job/<id>",
+    "mount --bind /sys/fs/cgroup/systemd /sys/fs/cgroup/systemd/actions_job/<id>",
+    "mkdir -p /sys/fs/cgroup/cpu,cpuacct/actions_job/<id>",
+  ]);
+});
+
+Deno.test("fixCgroup() run again prints findmnt's table for container paths already mounted", async () => {
+  const findmnt = { status: 0, stdout: "TARGET SOURCE FSTYPE OPTIONS\n" };
+  const host = fakeHost({
+    ...fixtureScenario("docker-v1-no-cgroupns-after-fix"),
+    commands: { findmnt },
+  });
+  await fixCgroup(host, { userns: false });
+  const runs = host.events.filter((e) => e.type === "run").map(render);
+  assert.equal(runs.length, 9);
+  assert.equal(runs[0].replace(/[0-9a-f]{64}/, "<id>"), "findmnt /sys/fs/cgroup/cpu/docker/<id>");
+});
+
+Deno.test("applyCgroupFixes() with skipExisting leaves an already fixed container alone", async () => {
+  for (const name of ["docker-v1-cgroupns-after-fix", "docker-v1-no-cgroupns-after-fix"]) {
+    const findmnt = { status: 0, stdout: "" };
+    const host = fakeHost({ ...fixtureScenario(name), commands: { findmnt } });
+    await applyCgroupFixes(host, { skipExisting: true });
+    const mounts = host.events.filter((e) => e.type === "mount").map(render);
+    assert.deepEqual(mounts, ["mount --make-rprivate /sys/fs/cgroup"], name);
+  }
+});
+
+Deno.test("describeCgroupFix() shows each operation as the command kind's bash runs", () => {
+  const fixes: [CgroupFix, string][] = [
+    [{ op: "mkdirp", path: "/a" }, "mkdir -p /a"],
+    [{ op: "show-mount", target: "/a" }, "findmnt /a"],
+    [
+      { op: "mount", mount: { op: "umount", target: "/a" }, warnOnFailure: "w" },
+      "umount /a || WARN: w",
+    ],
+    [{ op: "fail", message: "m", exitCode: 2 }, "exit 2: m"],
+  ];
+  for (const [fix, text] of fixes) assert.equal(describeCgroupFix(fix), text);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The real kernel: kind's bash and this port side by side in throwaway containers.
+
+const ORIGINAL = Deno.env.get("KIND_ORIGINAL_ENTRYPOINT");
+const REPO = new URL("..", import.meta.url).pathname;
+const run = promisify(execFile);
+
+/** A local image with bash and util-linux, or undefined. */
+function testImage(): string | undefined {
+  const wanted = Deno.env.get("KIND_CGROUP_TEST_IMAGE");
+  if (wanted) return wanted;
+  try {
+    const out = execFileSync("docker", [
+      "images",
+      "--format",
+      "{{.Repository}}:{{.Tag}}",
+      "kind-entrypoint-ts/base",
+    ], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    return out.split("\n").find((line) => line !== "");
+  } catch {
+    return undefined;
+  }
+}
+
+const KERNEL_SKIP = ORIGINAL === undefined
+  ? "KIND_ORIGINAL_ENTRYPOINT is not set"
+  : testImage() === undefined
+  ? "no docker or no kind-entrypoint-ts/base image (KIND_CGROUP_TEST_IMAGE)"
+  : undefined;
+if (KERNEL_SKIP) console.log(`cgroups_test: skipping the real-kernel comparison: ${KERNEL_SKIP}`);
+
+/**
+ * Runs inside the container: writable cgroup mounts (what --privileged gives kind), an optional
+ * set-up, RUNS runs of one implementation, then the state, normalized.
+ */
+const CONTAINER_SCRIPT = String.raw`
+set -uo pipefail
+if [[ $RW == 1 ]]; then
+  for m in $(awk '$5 ~ /^\/sys\/fs\/cgroup\// && $6 ~ /(^|,)ro(,|$)/ {print $5}' /proc/self/mountinfo); do
+    mount -o remount,bind,rw "$m"
+  done
+fi
+mkdir -p /kind
+case $SETUP in
+  misc) mkdir -p /sys/fs/cgroup/misc && mount -t cgroup -o pids cgroup /sys/fs/cgroup/misc ;;
+  busy-misc)
+    mkdir -p /sys/fs/cgroup/misc && mount -t cgroup -o pids cgroup /sys/fs/cgroup/misc
+    mkdir -p /sys/fs/cgroup/misc/busy && mount -t tmpfs busy /sys/fs/cgroup/misc/busy ;;
+esac
+functions() {
+  local name
+  for name in log_info log_warn grep_allow_nomatch mount_kubelet_cgroup_root_subsystem \
+    mount_kubelet_cgroup_root remove_misc_controller fix_cgroup; do
+    awk -v name="$name" '!inside && $0 ~ "^" name "[[:space:]]*\\(\\)[[:space:]]*\\{" { inside = 1 }
+      inside { print } inside && $0 == "}" { exit }' /original
+  done
+}
+for i in $(seq "$RUNS"); do
+  echo "## run $i"
+  if [[ $IMPL == original ]]; then
+    (set -o errexit -o nounset -o pipefail; eval "$(functions)"; fix_cgroup) 2>/tmp/stderr
+  else
+    (cd /repo && DENO_DIR=/tmp/deno /deno eval --config /repo/deno.json --no-lock "
+      import { createHost } from 'file:///repo/lib/host.ts';
+      import { applyCgroupFixes } from 'file:///repo/lib/cgroups.ts';
+      try {
+        await applyCgroupFixes(createHost(), { skipExisting: Deno.env.get('SKIP') === '1' });
+      } catch (error) {
+        console.error('ERROR: ' + error.message);
+        Deno.exit(error.exitCode ?? 1);
+      }") 2>/tmp/stderr
+  fi
+  echo "## status $?"
+  echo "## stderr"
+  # Our own ERROR line, and the messages of rmdir(1) and mkdir(1): the port makes and removes
+  # directories in-process and says why in its ERROR line instead.
+  grep -v -e '^ERROR: ' -e '^rmdir: ' -e '^mkdir: ' /tmp/stderr
+done
+echo "## mounts"
+# Only what fix_cgroup can change: root, mount point, options and type of the mounts below
+# /sys/fs/cgroup and at /proc/cgroups (devices and propagation peers differ per container).
+awk '$5 ~ "^(/sys/fs/cgroup|/proc/cgroups)(/|$)" {
+  for (i = 7; $i != "-"; i++) {}
+  print $4, $5, $6, $(i + 1), $(i + 2), ($(i + 1) == "cgroup" ? $(i + 3) : "")
+}' /proc/self/mountinfo
+# num_cgroups changes with every container on the machine.
+echo "## /proc/cgroups"
+awk '{print $1, $2, $4}' /proc/cgroups
+echo "## fake-cgroups"
+awk '{print $1, $2, $4}' /kind/fake-cgroups 2>&1
+echo "## cpuset"
+grep -H . /sys/fs/cgroup/cpuset/kubelet*/cpuset.cpus /sys/fs/cgroup/cpuset/kubelet*/cpuset.mems 2>&1
+exit 0
+`;
+
+interface KernelRun {
+  cgroupns: "private" | "host";
+  setup?: "misc" | "busy-misc";
+  runs?: number;
+  rw?: boolean;
+}
+
+async function runInContainer(impl: "original" | "port", scenario: KernelRun, skip = false) {
+  const image = testImage()!;
+  const argv = [
+    "run",
+    "--rm",
+    "--cap-add",
+    "SYS_ADMIN",
+    "--security-opt",
+    "apparmor=unconfined",
+    "--security-opt",
+    "seccomp=unconfined",
+    `--cgroupns=${scenario.cgroupns}`,
+    "-v",
+    `${REPO}:/repo:ro`,
+    "-v",
+    `${Deno.execPath()}:/deno:ro`,
+    "-v",
+    `${ORIGINAL}:/original:ro`,
+    "-e",
+    `IMPL=${impl}`,
+    "-e",
+    `SETUP=${scenario.setup ?? ""}`,
+    "-e",
+    `RUNS=${scenario.runs ?? 1}`,
+    "-e",
+    `RW=${scenario.rw === false ? 0 : 1}`,
+    "-e",
+    `SKIP=${skip ? 1 : 0}`,
+    image,
+    "bash",
+    "-c",
+    CONTAINER_SCRIPT,
+  ];
+  const { stdout } = await run("docker", argv, { maxBuffer: 1 << 24 });
+  // The container's ID appears in cgroup paths without cgroupns.
+  return stdout.replace(/[0-9a-f]{64}/g, "<id>");
+}
+
+const KERNEL_SCENARIOS: [string, KernelRun][] = [
+  ["Docker with cgroupns", { cgroupns: "private" }],
+  ["Docker without cgroupns", { cgroupns: "host" }],
+  ["Docker with cgroupns and a misc hierarchy", { cgroupns: "private", setup: "misc" }],
+  ["Docker without cgroupns and an unscoped hierarchy at misc", {
+    cgroupns: "host",
+    setup: "misc",
+  }],
+  ["a misc hierarchy that cannot be unmounted", { cgroupns: "private", setup: "busy-misc" }],
+  ["Docker with cgroupns, run twice", { cgroupns: "private", runs: 2 }],
+  ["Docker without cgroupns, run twice", { cgroupns: "host", runs: 2 }],
+  ["read-only cgroup mounts with cgroupns", { cgroupns: "private", rw: false }],
+  ["read-only cgroup mounts without cgroupns", { cgroupns: "host", rw: false }],
+];
+
+for (const [what, scenario] of KERNEL_SCENARIOS) {
+  Deno.test({
+    name: `on a real kernel, the port leaves what kind's bash leaves: ${what}`,
+    ignore: KERNEL_SKIP !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const [original, port] = await Promise.all([
+        runInContainer("original", scenario),
+        runInContainer("port", scenario),
+      ]);
+      assert.equal(port, original);
+    },
+  });
+}
+
+for (const cgroupns of ["private", "host"] as const) {
+  Deno.test({
+    name: `on a real kernel, a second run with skipExisting changes nothing (cgroupns=${cgroupns})`,
+    ignore: KERNEL_SKIP !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const [once, twice] = await Promise.all([
+        runInContainer("original", { cgroupns }),
+        runInContainer("port", { cgroupns, runs: 2 }, true),
+      ]);
+      const state = (text: string) => text.slice(text.indexOf("## mounts"));
+      assert.equal(state(twice), state(once));
+    },
+  });
+}
