@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import process from "node:process";
 import { CommandError, EntrypointError } from "./errors.ts";
 import { formatLogLine, type LogLevel } from "./log.ts";
 import { lookupAddress } from "./resolve.ts";
@@ -19,7 +20,11 @@ export interface RunOptions {
   input?: string;
   /** Return a failed result instead of throwing: only where kind's bash tolerated failure. */
   nothrow?: boolean;
-  /** Kill the command after this many milliseconds (like coreutils `timeout`). */
+  /**
+   * Stop the command after this many milliseconds (default `DEFAULT_COMMAND_TIMEOUT_MS`): SIGTERM
+   * to its process group, SIGKILL after a grace period. `KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS`
+   * replaces every bound.
+   */
   timeoutMs?: number;
   /** stdout: captured into the result (default), forwarded to our stdout, or dropped. */
   stdout?: StreamMode;
@@ -154,10 +159,43 @@ export interface Host {
   which(command: string): string | undefined;
 }
 
+/** How long a command may run unless its call sets `timeoutMs`: no step needs seconds. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+
+/** Names the variable that replaces every command's bound (tests, very slow machines). */
+export const COMMAND_TIMEOUT_ENV = "KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS";
+
+/**
+ * The bound `KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS` sets: undefined when unset; an error text when
+ * it is not a positive whole number of milliseconds.
+ */
+export function parseCommandTimeout(
+  value: string | undefined,
+): number | undefined | { invalid: string } {
+  if (value === undefined || value === "") return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(value)) {
+    return {
+      invalid: `ignoring ${COMMAND_TIMEOUT_ENV}=${
+        JSON.stringify(value)
+      }: not a whole number of milliseconds between 1 and 999999999`,
+    };
+  }
+  return Number(value);
+}
+
 /** Builds the real host for this process. */
 export function createHost(): Host {
+  const override = parseCommandTimeout(process.env[COMMAND_TIMEOUT_ENV]);
+  if (typeof override === "object") fs.writeSync(2, formatLogLine("WARN", override.invalid));
+  const run = (argv: readonly string[], options: RunOptions = {}) =>
+    runCommand(argv, {
+      ...options,
+      timeoutMs: typeof override === "number"
+        ? override
+        : options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    });
   return {
-    run: runCommand,
+    run,
     readText(file) {
       try {
         return fs.readFileSync(file, "utf8");
@@ -211,7 +249,7 @@ export function createHost(): Host {
       // Synchronous, so our lines and the children's stderr keep their order.
       fs.writeSync(2, formatLogLine(level, message));
     },
-    mount: (op, options = {}) => runCommand(mountArgv(op), { nothrow: options.nothrow }),
+    mount: (op, options = {}) => run(mountArgv(op), { nothrow: options.nothrow }),
     rmdir(dir) {
       try {
         fs.rmdirSync(dir);
@@ -304,32 +342,68 @@ function writeAtomically(file: string, data: string, mode?: number): void {
 
 let zx: typeof import("zx/core") | undefined;
 
+/** After SIGTERM, how long a timed-out command has before its process group gets SIGKILL. */
+const KILL_GRACE_MS = 1_000;
+/** After SIGKILL, how long to wait for its output pipes to close before giving up on them. */
+const ABANDON_AFTER_KILL_MS = 1_000;
+
 async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   zx ??= await import("zx/core");
   const stdoutMode = options.stdout ?? "capture";
   const stderrMode = options.stderr ?? "forward";
+  const bound = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const $ = zx.$({
     quiet: true,
     verbose: false,
     nothrow: true,
     input: options.input,
     stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    timeout: options.timeoutMs,
+    // Its own process group, so that a timeout stops whatever the command started, too.
+    detached: true,
   });
-  const out = await $`${argv}`;
-  const timedOut = options.timeoutMs !== undefined && out.exitCode === null &&
-    out.signal === "SIGTERM";
+  const child = $`${argv}`;
+  // zx's own timeout signals once and then waits for the pipes to close; a command that ignores
+  // SIGTERM, or leaves a background process holding its stdout, would never return.
+  let timedOut = false;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const abandoned = new Promise<undefined>((resolve) => {
+    timers.push(setTimeout(() => {
+      timedOut = true;
+      signalGroup(child.pid, "SIGTERM");
+      timers.push(setTimeout(() => {
+        signalGroup(child.pid, "SIGKILL");
+        timers.push(setTimeout(() => resolve(undefined), ABANDON_AFTER_KILL_MS));
+      }, KILL_GRACE_MS));
+    }, bound));
+  });
+  let out: Awaited<typeof child> | undefined;
+  try {
+    out = await Promise.race([child, abandoned]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
   const result: RunResult = {
     argv,
-    status: out.exitCode,
-    stdout: stdoutMode === "capture" ? out.stdout : "",
-    stderr: stderrMode === "ignore" ? "" : out.stderr,
+    status: timedOut ? null : out?.exitCode ?? null,
+    stdout: stdoutMode === "capture" ? out?.stdout ?? "" : "",
+    stderr: stderrMode === "ignore" ? "" : out?.stderr ?? "",
     timedOut,
   };
-  if (stdoutMode === "forward" && out.stdout) fs.writeSync(1, out.stdout);
-  if (stderrMode === "forward" && out.stderr) fs.writeSync(2, out.stderr);
-  if (result.status !== 0 && !options.nothrow) throw commandFailure(result, options.timeoutMs);
+  if (stdoutMode === "forward" && out?.stdout) fs.writeSync(1, out.stdout);
+  if (stderrMode === "forward" && out?.stderr) fs.writeSync(2, out.stderr);
+  if (result.status !== 0 && !options.nothrow) throw commandFailure(result, bound);
+  if (timedOut) {
+    // Tolerated like any failure of this command, but a hang is worth a line in the log.
+    fs.writeSync(2, formatLogLine("WARN", `${commandFailure(result, bound).message}; going on`));
+  }
   return result;
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch { /* already gone */ }
 }
 
 /** The error for a failed `RunResult`, with the reason a person needs. */
