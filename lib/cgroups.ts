@@ -101,9 +101,12 @@ type CgroupHost = Pick<
   "kind" | "readText" | "log" | "mount" | "rmdir" | "mkdirp" | "copyFile" | "writeText" | "run"
 >;
 
-/** kind's `fix_cgroup` as a step (`context` is not needed: kind's function ignores userns). */
-export function fixCgroup(host: CgroupHost, _context: StepContext): Promise<void> {
-  return applyCgroupFixes(host);
+/**
+ * kind's `fix_cgroup` as a step. On a rerun in the same boot, bind mounts an earlier run made are
+ * not stacked again (kind's bash goes 46 → 100 → 262 mounts); a first run is exactly kind's.
+ */
+export function fixCgroup(host: CgroupHost, context: StepContext): Promise<void> {
+  return applyCgroupFixes(host, { skipExisting: context.rerun === true });
 }
 
 /** Reads the machine, then performs the plan one operation at a time. */

@@ -3,11 +3,20 @@
  * starts from the same image.
  */
 import type { Host } from "./host.ts";
+import type { StepContext } from "./steps.ts";
 
 export const MACHINE_ID = "/etc/machine-id";
 
 /** kind's `fix_machine_id`: remove the image's id and let systemd generate a new one. */
-export async function fixMachineId(host: Pick<Host, "log" | "remove" | "run">): Promise<void> {
+export async function fixMachineId(
+  host: Pick<Host, "log" | "remove" | "run">,
+  context: StepContext = { userns: false },
+): Promise<void> {
+  if (context.rerun) {
+    // systemd already runs with this id; a new one would split the journal and confuse kubelet.
+    host.log("INFO", "keeping /etc/machine-id: the entrypoint already ran in this container boot");
+    return;
+  }
   host.log("INFO", "clearing and regenerating /etc/machine-id");
   host.remove(MACHINE_ID);
   // Its `Initializing machine ID ...` line is part of the node's log, as with kind's bash.

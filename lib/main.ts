@@ -3,6 +3,7 @@ import { EntrypointError, inStep } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { selectSteps, type StepContext, STEPS } from "./steps.ts";
 import { detectUserns } from "./userns.ts";
+import { detectRerun, markBoot } from "./rerun.ts";
 
 /** Replaces the process with `argv` (see lib/exec.ts); never returns on success. */
 export interface ExecFn {
@@ -38,7 +39,8 @@ export async function runEntrypoint(
     if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_EXEC_UNSUPPORTED });
   }
   // Before any step, as kind's bash: its first log line, and steps branch on the answer.
-  const context: StepContext = { userns: detectUserns(host) };
+  const boot = detectRerun(host);
+  const context: StepContext = { userns: detectUserns(host), rerun: boot.rerun };
   for (const step of STEPS) {
     if (only && !only.has(step.name)) continue;
     try {
@@ -47,6 +49,8 @@ export async function runEntrypoint(
       throw inStep(step.original, error);
     }
   }
+  // Only a complete run counts: a failed first run is repeated in full by the next one.
+  if (!only) markBoot(host, boot.boot);
   host.log("INFO", "starting init");
   if (argv.length === 0) return;
   await exec(argv);

@@ -17,6 +17,11 @@ import { validateUserns } from "./userns.ts";
 export interface StepContext {
   /** Running in a non-initial user namespace (rootless Docker/Podman). */
   userns: boolean;
+  /**
+   * The entrypoint already ran in this container boot (see lib/rerun.ts): steps that kind's
+   * bash would repeat harmfully (machine-id, stacked bind mounts) leave their work alone.
+   */
+  rerun?: boolean;
 }
 
 /** One step: its name (for KIND_ENTRYPOINT_STEPS and error messages) and kind's function. */
@@ -46,9 +51,21 @@ export const STEPS: readonly Step[] = [
   },
   { name: "mount", original: "fix_mount", run: (host, context) => fixMount(host, context) },
   { name: "cgroup", original: "fix_cgroup", run: (host, context) => fixCgroup(host, context) },
-  { name: "machine_id", original: "fix_machine_id", run: (host) => fixMachineId(host) },
-  { name: "product_name", original: "fix_product_name", run: (host) => fixProductName(host) },
-  { name: "product_uuid", original: "fix_product_uuid", run: (host) => fixProductUuid(host) },
+  {
+    name: "machine_id",
+    original: "fix_machine_id",
+    run: (host, context) => fixMachineId(host, context),
+  },
+  {
+    name: "product_name",
+    original: "fix_product_name",
+    run: (host, context) => fixProductName(host, context),
+  },
+  {
+    name: "product_uuid",
+    original: "fix_product_uuid",
+    run: (host, context) => fixProductUuid(host, context),
+  },
   { name: "iptables", original: "select_iptables", run: (host) => selectIptables(host) },
   {
     name: "network_magic",
