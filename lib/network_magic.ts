@@ -31,8 +31,11 @@ type MagicHost = Pick<
 /** kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. */
 export async function enableNetworkMagic(host: MagicHost): Promise<void> {
   const { address: hostIp } = await findDockerHostIp(host);
+  // resolv.conf is read and rendered before the rules change, so that a file that cannot be
+  // read or rewritten stops the step with the rules as they were.
+  const resolvConf = planResolvConf(host, hostIp, host.env("KIND_DNS_SEARCH"));
   await rewriteNatRules(host, hostIp);
-  writeResolvConf(host, hostIp, host.env("KIND_DNS_SEARCH"));
+  applyResolvConf(host, resolvConf);
   await updateNodeAddresses(host);
 }
 
@@ -62,16 +65,24 @@ export async function rewriteNatRules(
   if (!/^:DOCKER_OUTPUT /m.test(saved)) await rewriteNftDockerDns(host, hostIp);
 }
 
+/** The writes of `writeResolvConf`, decided but not yet made. */
+export interface ResolvConfPlan {
+  /** Files to write, in order: resolv.conf.original (when it is to be kept) first. */
+  writes: { file: string; data: string }[];
+  warnings: string[];
+}
+
 /**
- * Keeps Docker's file as resolv.conf.original and writes the node's resolv.conf in one write.
- * A second run in the same container finds its own output in resolv.conf and keeps the saved
- * original instead of overwriting it with the rewritten file.
+ * Reads resolv.conf (and a saved original) and decides the writes: Docker's file is kept as
+ * resolv.conf.original and the node's resolv.conf is rewritten. A second run in the same
+ * container finds its own output in resolv.conf and keeps the saved original instead of
+ * overwriting it with the rewritten file. Throws when the file cannot be read or rewritten.
  */
-export function writeResolvConf(
-  host: Pick<Host, "readText" | "writeText" | "kind" | "log">,
+export function planResolvConf(
+  host: Pick<Host, "readText" | "kind">,
   hostIp: string,
   dnsSearch: string | undefined,
-): void {
+): ResolvConfPlan {
   const current = host.readText(RESOLV_CONF);
   let original = current;
   if (host.kind(RESOLV_CONF_ORIGINAL) === "file") {
@@ -85,7 +96,25 @@ export function writeResolvConf(
       `Cannot rewrite ${RESOLV_CONF}: ${result.reason}; it was left as it was`,
     );
   }
-  for (const warning of result.warnings) host.log("WARN", warning);
-  if (original === current) host.writeText(RESOLV_CONF_ORIGINAL, current);
-  host.writeText(RESOLV_CONF, result.content);
+  const writes = original === current ? [{ file: RESOLV_CONF_ORIGINAL, data: current }] : [];
+  writes.push({ file: RESOLV_CONF, data: result.content });
+  return { writes, warnings: result.warnings };
+}
+
+/** Makes the writes of a `ResolvConfPlan`, each file in one write. */
+export function applyResolvConf(
+  host: Pick<Host, "writeText" | "log">,
+  plan: ResolvConfPlan,
+): void {
+  for (const warning of plan.warnings) host.log("WARN", warning);
+  for (const { file, data } of plan.writes) host.writeText(file, data);
+}
+
+/** Keeps Docker's file as resolv.conf.original and writes the node's resolv.conf. */
+export function writeResolvConf(
+  host: Pick<Host, "readText" | "writeText" | "kind" | "log">,
+  hostIp: string,
+  dnsSearch: string | undefined,
+): void {
+  applyResolvConf(host, planResolvConf(host, hostIp, dnsSearch));
 }

@@ -185,3 +185,28 @@ Deno.test("enableNetworkMagic() looks for Docker's nftables table only when ipta
     ["ip -4 route show default", "iptables-save", "nft list table ip docker-dns"],
   );
 });
+
+Deno.test("enableNetworkMagic() leaves the rules alone when resolv.conf cannot be read", async () => {
+  for (
+    const setUp of [
+      (host: FakeHost) => host.files.delete("/etc/resolv.conf"),
+      (host: FakeHost) => {
+        host.files.delete("/etc/resolv.conf");
+        host.dirs.add("/etc/resolv.conf");
+      },
+    ]
+  ) {
+    const host = node();
+    setUp(host);
+    await assert.rejects(enableNetworkMagic(host), /Cannot read \/etc\/resolv.conf/);
+    assert.ok(!host.events.some((e) => e.type === "run" && e.argv[0] === "iptables-restore"));
+    assert.ok(!host.events.some((e) => e.type === "write"));
+  }
+});
+
+Deno.test("enableNetworkMagic() leaves the rules alone when resolv.conf cannot be rewritten", async () => {
+  const host = node({ KIND_DNS_SEARCH: "" });
+  host.files.set("/etc/resolv.conf", "search only.example\n");
+  await assert.rejects(enableNetworkMagic(host), /Cannot rewrite \/etc\/resolv.conf/);
+  assert.ok(!host.events.some((e) => e.type === "run" && e.argv[0] === "iptables-restore"));
+});
