@@ -2,6 +2,7 @@
 import { EntrypointError, inStep } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { selectSteps, type StepContext, STEPS } from "./steps.ts";
+import { startTrace, traced } from "./trace.ts";
 import { detectUserns } from "./userns.ts";
 import { detectRerun, markBoot } from "./rerun.ts";
 
@@ -28,6 +29,8 @@ export async function runEntrypoint(
   argv: readonly string[],
   exec: ExecFn,
 ): Promise<void> {
+  // KIND_ENTRYPOINT_TRACE=1 only: TRACE lines with start-up and per-step times.
+  const trace = startTrace(host);
   let only: Set<string> | undefined;
   try {
     only = selectSteps(host.env("KIND_ENTRYPOINT_STEPS"));
@@ -44,7 +47,7 @@ export async function runEntrypoint(
   for (const step of STEPS) {
     if (only && !only.has(step.name)) continue;
     try {
-      await step.run(host, context);
+      await traced(trace, step.name, () => step.run(host, context));
     } catch (error) {
       throw inStep(step.original, error);
     }
@@ -53,6 +56,7 @@ export async function runEntrypoint(
   if (!only) markBoot(host, boot.boot);
   host.log("INFO", "starting init");
   if (argv.length === 0) return;
+  trace?.beforeExec();
   await exec(argv);
 }
 

@@ -1,0 +1,111 @@
+/**
+ * The opt-in timing trace (`KIND_ENTRYPOINT_TRACE=1`): how long start-up and each step took and
+ * how much memory the process peaked at, as `TRACE:` lines on stderr. Without the variable it
+ * prints nothing, since the node's log lines are an interface.
+ */
+import { writeSync } from "node:fs";
+import type { Host } from "./host.ts";
+import { grepLines } from "./proc.ts";
+
+/** The variable that turns the trace on; only the value `1` does. */
+export const TRACE_ENV = "KIND_ENTRYPOINT_TRACE";
+
+/** USER_HZ: /proc/PID/stat counts a process's start time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Times the steps of one run. */
+export interface Trace {
+  /** Runs `fn` and prints how long it took as step `name` (also when it throws). */
+  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Prints the exec stamp and the peak resident set size; call right before exec. */
+  beforeExec(): void;
+}
+
+/** What the trace reads and where its lines go (stderr unless a test passes `write`). */
+export interface TraceOptions {
+  write?: (text: string) => void;
+  /** Epoch milliseconds with sub-millisecond precision. */
+  now?: () => number;
+  /** Milliseconds since the runtime's time origin (when the bundle began to evaluate). */
+  sinceOrigin?: () => number;
+}
+
+/** A trace when `KIND_ENTRYPOINT_TRACE=1`, else undefined. Call it first thing in main. */
+export function startTrace(
+  host: Pick<Host, "env" | "readText">,
+  options: TraceOptions = {},
+): Trace | undefined {
+  if (host.env(TRACE_ENV) !== "1") return undefined;
+  const write = options.write ?? ((text: string) => writeSync(2, text));
+  const now = options.now ?? (() => performance.timeOrigin + performance.now());
+  const sinceOrigin = options.sinceOrigin ?? (() => performance.now());
+  const line = (text: string) => write(`TRACE: ${text}\n`);
+
+  const mainAt = now();
+  const uptime = readOptional(host, "/proc/uptime");
+  const stat = readOptional(host, "/proc/self/stat");
+  const startup = uptime && stat ? processAgeMillis(uptime, stat) : undefined;
+  if (startup !== undefined) line(`startup took ${startup} ms (process start to main, ±10 ms)`);
+  line(`import took ${sinceOrigin().toFixed(1)} ms (runtime time origin to main)`);
+  line(`main at ${epochSeconds(mainAt)}`);
+
+  return {
+    async step(name, fn) {
+      const start = now();
+      try {
+        return await fn();
+      } finally {
+        line(`step ${name} took ${(now() - start).toFixed(1)} ms`);
+      }
+    },
+    beforeExec() {
+      line(`exec at ${epochSeconds(now())}`);
+      const status = readOptional(host, "/proc/self/status");
+      const hwm = status === undefined ? undefined : peakRssKb(status);
+      if (hwm !== undefined) line(`VmHWM ${hwm} kB`);
+    },
+  };
+}
+
+/** Runs `fn` as a traced step, or just runs it without a trace. */
+export function traced<T>(
+  trace: Trace | undefined,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return trace ? trace.step(name, fn) : fn();
+}
+
+/** `VmHWM` (peak resident set size) in kB from /proc/PID/status text. */
+export function peakRssKb(status: string): number | undefined {
+  for (const line of grepLines(status)) {
+    const match = /^VmHWM:\s+(\d+) kB$/.exec(line);
+    if (match) return Number(match[1]);
+  }
+  return undefined;
+}
+
+/**
+ * How long ago the process started, in whole ms, from /proc/uptime and /proc/self/stat (field
+ * 22, in clock ticks since boot, after the parenthesised command name that may hold spaces).
+ */
+export function processAgeMillis(uptime: string, stat: string): number | undefined {
+  const up = Number(uptime.split(" ")[0]);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const startTicks = Number(fields[19]);
+  if (!Number.isFinite(up) || !Number.isFinite(startTicks)) return undefined;
+  return Math.max(0, Math.round(up * 1000 - (startTicks * 1000) / CLOCK_TICKS_PER_SECOND));
+}
+
+/** Epoch milliseconds as seconds with six decimals, like bash's `$EPOCHREALTIME`. */
+export function epochSeconds(ms: number): string {
+  return (ms / 1000).toFixed(6);
+}
+
+function readOptional(host: Pick<Host, "readText">, file: string): string | undefined {
+  try {
+    return host.readText(file);
+  } catch {
+    return undefined;
+  }
+}

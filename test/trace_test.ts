@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { epochSeconds, peakRssKb, processAgeMillis, startTrace, traced } from "../lib/trace.ts";
+import { FakeHost } from "./fake_host.ts";
+
+Deno.test("startTrace() prints nothing and returns undefined without KIND_ENTRYPOINT_TRACE=1", () => {
+  const lines: string[] = [];
+  for (const value of [undefined, "", "0", "true"]) {
+    const host = new FakeHost({ env: value === undefined ? {} : { KIND_ENTRYPOINT_TRACE: value } });
+    assert.equal(startTrace(host, { write: (t) => lines.push(t) }), undefined);
+  }
+  assert.deepEqual(lines, []);
+});
+
+Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec", async () => {
+  const host = new FakeHost({
+    env: { KIND_ENTRYPOINT_TRACE: "1" },
+    files: {
+      "/proc/uptime": "100.50 3.00\n",
+      "/proc/self/stat": "7 (deno (x)) S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 10040 0\n",
+      "/proc/self/status": "Name:\tdeno\nVmPeak:\t  9 kB\nVmHWM:\t   57596 kB\n",
+    },
+  });
+  let clock = 1_000_000;
+  const out: string[] = [];
+  const trace = startTrace(host, {
+    write: (t) => out.push(t),
+    now: () => clock,
+    sinceOrigin: () => 3.25,
+  })!;
+  await trace.step("mount", () => {
+    clock += 12.5;
+    return Promise.resolve();
+  });
+  await assert.rejects(
+    trace.step("cgroup", () => {
+      clock += 2;
+      return Promise.reject(new Error("boom"));
+    }),
+  );
+  trace.beforeExec();
+  assert.deepEqual(out, [
+    "TRACE: startup took 100 ms (process start to main, ±10 ms)\n",
+    "TRACE: import took 3.3 ms (runtime time origin to main)\n",
+    "TRACE: main at 1000.000000\n",
+    "TRACE: step mount took 12.5 ms\n",
+    "TRACE: step cgroup took 2.0 ms\n",
+    "TRACE: exec at 1000.014500\n",
+    "TRACE: VmHWM 57596 kB\n",
+  ]);
+});
+
+Deno.test("traced() just runs the function without a trace", async () => {
+  assert.equal(await traced(undefined, "x", () => Promise.resolve(42)), 42);
+});
+
+Deno.test("peakRssKb() reads VmHWM and processAgeMillis() skips a command name with spaces", () => {
+  assert.equal(peakRssKb("VmPeak:\t1 kB\nVmHWM:\t  42 kB\n"), 42);
+  assert.equal(peakRssKb("VmPeak:\t1 kB\n"), undefined);
+  const stat = "1 (a) b) S" + " 0".repeat(18) + " 250 0";
+  assert.equal(processAgeMillis("3.00 1.00", stat), 500);
+  assert.equal(epochSeconds(1500.25), "1.500250");
+});
