@@ -10,6 +10,7 @@ import process from "node:process";
 import { CommandError, EntrypointError } from "./errors.ts";
 import { formatLogLine, type LogLevel } from "./log.ts";
 import { lookupAddress } from "./resolve.ts";
+import { mountWithSyscalls } from "./syscalls.ts";
 
 /** How a command's output stream is handled. */
 export type StreamMode = "capture" | "forward" | "ignore";
@@ -249,7 +250,9 @@ export function createHost(): Host {
       // Synchronous, so our lines and the children's stderr keep their order.
       fs.writeSync(2, formatLogLine(level, message));
     },
-    mount: (op, options = {}) => run(mountArgv(op), { nothrow: options.nothrow }),
+    // mount(2) through FFI, the same calls mount(8) makes (lib/syscalls.ts); the program without FFI.
+    mount: (op, options = {}) =>
+      mountWithSyscalls(op, options) ?? run(mountArgv(op), { nothrow: options.nothrow }),
     rmdir(dir) {
       try {
         fs.rmdirSync(dir);

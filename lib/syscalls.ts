@@ -1,0 +1,369 @@
+/**
+ * mount(2), umount2(2) and statfs(2) through Deno's FFI, so that a mount costs a system call
+ * instead of a `mount` process (each of those is a fork, an exec and libmount's start-up: ~3 ms,
+ * and fix_cgroup makes two dozen of them).
+ *
+ * Each `MountOp` is turned into the very calls util-linux 2.38's mount(8) and umount(8) make for
+ * kind's command line (checked with strace in the test bed):
+ *
+ *   mount --bind S T          mount(S, T, NULL, MS_BIND, NULL)
+ *   mount -o ro,bind S T      mount(S, T, NULL, MS_BIND|MS_RDONLY, NULL), then
+ *                             mount("none", T, NULL, MS_REMOUNT|MS_BIND|MS_RDONLY, NULL)
+ *   mount -o remount,ro T     mount(SOURCE, T, FSTYPE, MS_REMOUNT|MS_RDONLY|<T's flags>, <T's
+ *                             fs options>), SOURCE, FSTYPE and the rest read from mountinfo as
+ *                             libmount does (sysfs: nosuid,nodev,noexec,relatime kept, no data)
+ *   mount --make-rshared T    mount("none", T, NULL, MS_REC|MS_SHARED, NULL)   (rprivate alike)
+ *   mount -t overlay -o D overlay T   mount("overlay", T, "overlay", 0, D)
+ *   umount T                  umount2(T, 0)
+ *
+ * Like mount(8), paths are canonicalised first. Where FFI is not available (Node, or Deno
+ * without --allow-ffi) `loadSyscalls` answers undefined and the host runs the programs instead.
+ */
+import * as fs from "node:fs";
+import { CommandError } from "./errors.ts";
+import { mountArgv, type MountOp, type RunResult } from "./host.ts";
+import { type MountInfo, parseMountInfo, topMountAt } from "./mountinfo.ts";
+
+/** Flags of mount(2) (linux/mount.h). */
+export const MS = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  SYNCHRONOUS: 0x10,
+  REMOUNT: 0x20,
+  MANDLOCK: 0x40,
+  DIRSYNC: 0x80,
+  NOSYMFOLLOW: 0x100,
+  NOATIME: 0x400,
+  NODIRATIME: 0x800,
+  BIND: 0x1000,
+  REC: 0x4000,
+  PRIVATE: 0x40000,
+  SHARED: 0x100000,
+  RELATIME: 0x200000,
+  LAZYTIME: 0x2000000,
+} as const;
+
+/** One mount(2) or umount2(2) call. */
+export type Syscall =
+  | {
+    call: "mount";
+    source: string | null;
+    target: string;
+    fsType: string | null;
+    flags: number;
+    data: string | null;
+  }
+  | { call: "umount2"; target: string; flags: number };
+
+/** Per-mount options of mountinfo's sixth field that are mount(2) flags (`ro` is the caller's). */
+const PER_MOUNT_FLAGS: Record<string, number> = {
+  nosuid: MS.NOSUID,
+  nodev: MS.NODEV,
+  noexec: MS.NOEXEC,
+  noatime: MS.NOATIME,
+  nodiratime: MS.NODIRATIME,
+  relatime: MS.RELATIME,
+  nosymfollow: MS.NOSYMFOLLOW,
+};
+
+/** Superblock options that are mount(2) flags rather than filesystem data. */
+const SUPER_FLAGS: Record<string, number> = {
+  sync: MS.SYNCHRONOUS,
+  dirsync: MS.DIRSYNC,
+  mand: MS.MANDLOCK,
+  lazytime: MS.LAZYTIME,
+};
+
+/**
+ * The calls mount(8)/umount(8) make for `op`, with paths already canonical. `mounted` is the
+ * mount on top at the target, needed (and only read) for a remount.
+ */
+export function mountSyscalls(op: MountOp, mounted?: MountInfo): Syscall[] {
+  switch (op.op) {
+    case "bind": {
+      const bind: Syscall = {
+        call: "mount",
+        source: op.source,
+        target: op.target,
+        fsType: null,
+        flags: MS.BIND | (op.readOnly ? MS.RDONLY : 0),
+        data: null,
+      };
+      if (!op.readOnly) return [bind];
+      // A bind mount ignores MS_RDONLY on the first call; mount(8) remounts it read-only.
+      const remount: Syscall = {
+        call: "mount",
+        source: "none",
+        target: op.target,
+        fsType: null,
+        flags: MS.REMOUNT | MS.BIND | MS.RDONLY,
+        data: null,
+      };
+      return [bind, remount];
+    }
+    case "remount-ro": {
+      if (!mounted) throw new Error(`${op.target} is not a mount point`);
+      let flags = MS.REMOUNT | MS.RDONLY;
+      for (const option of mounted.options) flags |= PER_MOUNT_FLAGS[option] ?? 0;
+      const data: string[] = [];
+      for (const option of mounted.superOptions) {
+        if (option === "rw" || option === "ro") continue;
+        if (option in SUPER_FLAGS) flags |= SUPER_FLAGS[option];
+        else data.push(option);
+      }
+      return [{
+        call: "mount",
+        source: mounted.source,
+        target: op.target,
+        fsType: mounted.fsType,
+        flags,
+        data: data.length > 0 ? data.join(",") : null,
+      }];
+    }
+    case "propagation":
+      return [{
+        call: "mount",
+        source: "none",
+        target: op.target,
+        fsType: null,
+        flags: MS.REC | (op.propagation === "rshared" ? MS.SHARED : MS.PRIVATE),
+        data: null,
+      }];
+    case "overlay":
+      return [{
+        call: "mount",
+        source: "overlay",
+        target: op.target,
+        fsType: "overlay",
+        flags: 0,
+        data: `lowerdir=${op.lower},upperdir=${op.upper},workdir=${op.work}`,
+      }];
+    case "umount":
+      return [{ call: "umount2", target: op.target, flags: 0 }];
+  }
+}
+
+/** `MS_BIND|MS_RDONLY`-style text of mount(2) flags, for error messages. */
+export function describeFlags(flags: number): string {
+  const names = Object.entries(MS).filter(([, bit]) => flags & bit).map(([name]) => `MS_${name}`);
+  return names.length > 0 ? names.join("|") : "0";
+}
+
+/** The C call as strace would show it, for error messages. */
+export function describeSyscall(call: Syscall): string {
+  const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
+  return call.call === "mount"
+    ? `mount(${q(call.source)}, ${q(call.target)}, ${q(call.fsType)}, ${
+      describeFlags(call.flags)
+    }, ${q(call.data)})`
+    : `umount2(${q(call.target)}, ${call.flags})`;
+}
+
+/** A failed system call: errno's name and strerror's text. */
+export interface SyscallFailure {
+  call: Syscall;
+  errno: number;
+  code: string;
+  text: string;
+}
+
+/** Linux errno names for the failures mount and statfs report. */
+const ERRNO_CODES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  5: "EIO",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  15: "ENOTBLK",
+  16: "EBUSY",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  22: "EINVAL",
+  24: "EMFILE",
+  30: "EROFS",
+  36: "ENAMETOOLONG",
+  40: "ELOOP",
+  95: "EOPNOTSUPP",
+};
+
+/** The mount(2) family, bound to libc. */
+export interface Syscalls {
+  /** Performs `op` as mount(8) would; returns the first failure, or undefined on success. */
+  mount(op: MountOp): SyscallFailure | undefined;
+  /** statfs(2)'s f_type of `path`, or undefined when statfs fails. */
+  statfsType(path: string): number | undefined;
+}
+
+const LIBC_SYMBOLS = {
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+/** struct statfs is 120 bytes on 64-bit Linux; f_type is its first field (a long). */
+const STATFS_BYTES = 120;
+
+let loaded: Syscalls | null | undefined;
+
+/**
+ * The syscalls, or undefined when this runtime has no FFI (Node, or Deno without the FFI
+ * permission) or libc cannot be opened. Loaded once.
+ */
+export function loadSyscalls(): Syscalls | undefined {
+  if (loaded === undefined) loaded = bindLibc() ?? null;
+  return loaded ?? undefined;
+}
+
+function bindLibc(): Syscalls | undefined {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (typeof deno?.dlopen !== "function") return undefined;
+  if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
+  if (deno.build.os !== "linux") return undefined;
+  let libc: Libc;
+  try {
+    libc = deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  } catch {
+    return undefined;
+  }
+  const errno = () => new Deno.UnsafePointerView(libc.__errno_location()!).getInt32();
+  const fail = (call: Syscall): SyscallFailure => {
+    const number = errno();
+    const message = libc.strerror(number);
+    return {
+      call,
+      errno: number,
+      code: ERRNO_CODES[number] ?? `errno ${number}`,
+      text: message ? Deno.UnsafePointerView.getCString(message) : `errno ${number}`,
+    };
+  };
+  return {
+    mount(op) {
+      const canonical = canonicalOp(op);
+      const mounted = canonical.op === "remount-ro"
+        ? topMountAt(
+          parseMountInfo(fs.readFileSync("/proc/self/mountinfo", "utf8")),
+          canonical.target,
+        )
+        : undefined;
+      for (const call of mountSyscalls(canonical, mounted)) {
+        const status = call.call === "mount"
+          ? libc.mount(
+            cString(call.source),
+            cString(call.target),
+            cString(call.fsType),
+            BigInt(call.flags),
+            cString(call.data),
+          )
+          : libc.umount2(cString(call.target), call.flags);
+        if (status !== 0) return fail(call);
+      }
+      return undefined;
+    },
+    statfsType(path) {
+      const buffer = new BigInt64Array(STATFS_BYTES / 8);
+      if (libc.statfs(cString(path), buffer) !== 0) return undefined;
+      return Number(buffer[0]);
+    },
+  };
+}
+
+/**
+ * `op` with its paths made canonical as mount(8) does (symlinks resolved; a path that cannot be
+ * resolved is passed on as given, so the kernel reports the error).
+ */
+function canonicalOp(op: MountOp): MountOp {
+  if (op.op === "bind") {
+    return { ...op, source: realpath(op.source), target: realpath(op.target) };
+  }
+  return { ...op, target: realpath(op.target) };
+}
+
+function realpath(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+
+function cString(text: string | null): Uint8Array | null {
+  return text === null ? null : new TextEncoder().encode(`${text}\0`);
+}
+
+/**
+ * The names coreutils' `stat -f -c %T` prints for filesystem magics, limited to the ones checked
+ * against coreutils in the test bed and those kind's bash compares with (zfs, fuseblk, aufs). For
+ * any other magic the caller runs `stat` itself, so the answer is always coreutils' own.
+ */
+export const FILESYSTEM_NAMES: ReadonlyMap<number, string> = new Map([
+  [0xef53, "ext2/ext3"],
+  [0x01021994, "tmpfs"],
+  [0x794c7630, "overlayfs"],
+  [0x62656572, "sysfs"],
+  [0x9fa0, "proc"],
+  [0x0027e0eb, "cgroupfs"],
+  [0x63677270, "cgroup2fs"],
+  [0x58465342, "xfs"],
+  [0x9123683e, "btrfs"],
+  [0x2fc12fc1, "zfs"],
+  [0x65735546, "fuseblk"],
+  [0x61756673, "aufs"],
+]);
+
+/** The errno text of a failure, as mount(8) users know it: `Permission denied (EACCES)`. */
+export function describeFailure(failure: SyscallFailure): string {
+  return `${describeSyscall(failure.call)} failed: ${failure.text} (${failure.code})`;
+}
+
+/** mount(8)'s and umount(8)'s exit status for a failed mount. */
+export const EXIT_MOUNT_FAILURE = 32;
+
+/**
+ * Performs `op` with system calls and answers like `Host.run` on mount(8)'s command line: a
+ * failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where mount(8)
+ * prints its own message) and, unless `nothrow`, throws the `CommandError` of status 32.
+ * Undefined when there is no FFI: the caller then runs the program.
+ */
+export function mountWithSyscalls(
+  op: MountOp,
+  options: { nothrow?: boolean } = {},
+): Promise<RunResult> | undefined {
+  const syscalls = loadSyscalls();
+  if (!syscalls) return undefined;
+  const argv = mountArgv(op);
+  let failure: SyscallFailure | undefined;
+  try {
+    failure = syscalls.mount(op);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const stderr = failure ? `${argv[0]}: ${op.target}: ${describeFailure(failure)}\n` : "";
+  if (stderr) fs.writeSync(2, stderr);
+  const result: RunResult = {
+    argv,
+    status: failure ? EXIT_MOUNT_FAILURE : 0,
+    stdout: "",
+    stderr,
+    timedOut: false,
+  };
+  if (failure && !options.nothrow) {
+    return Promise.reject(new CommandError(argv, { status: result.status, stderr }));
+  }
+  return Promise.resolve(result);
+}
+
+/**
+ * What `stat -f -c %T PATH` prints, when the magic is one `FILESYSTEM_NAMES` knows; undefined
+ * (run `stat`) otherwise, also when statfs fails, so that stat reports the error as before.
+ */
+export function filesystemName(path: string): string | undefined {
+  const type = loadSyscalls()?.statfsType(path);
+  return type === undefined ? undefined : FILESYSTEM_NAMES.get(type);
+}

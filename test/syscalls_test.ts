@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { parseMountInfoLine } from "../lib/mountinfo.ts";
+import { describeFlags, describeSyscall, mountSyscalls, MS } from "../lib/syscalls.ts";
+
+// The calls below are what strace showed util-linux 2.38's mount(8) making in the test bed.
+
+Deno.test("mountSyscalls() makes one MS_BIND call for mount --bind", () => {
+  assert.deepEqual(mountSyscalls({ op: "bind", source: "/a", target: "/b" }), [
+    { call: "mount", source: "/a", target: "/b", fsType: null, flags: MS.BIND, data: null },
+  ]);
+});
+
+Deno.test("mountSyscalls() binds and then remounts read-only for mount -o ro,bind", () => {
+  const calls = mountSyscalls({ op: "bind", source: "/kind/f", target: "/sys/f", readOnly: true });
+  assert.deepEqual(calls.map(describeSyscall), [
+    'mount("/kind/f", "/sys/f", NULL, MS_RDONLY|MS_BIND, NULL)',
+    'mount("none", "/sys/f", NULL, MS_RDONLY|MS_REMOUNT|MS_BIND, NULL)',
+  ]);
+});
+
+Deno.test("mountSyscalls() keeps sysfs's per-mount flags when remounting /sys read-only", () => {
+  const sys = parseMountInfoLine(
+    "119 115 0:53 / /sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw",
+  );
+  assert.deepEqual(mountSyscalls({ op: "remount-ro", target: "/sys" }, sys).map(describeSyscall), [
+    'mount("sysfs", "/sys", "sysfs", MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_REMOUNT|MS_RELATIME, NULL)',
+  ]);
+});
+
+Deno.test("mountSyscalls() passes filesystem options as data and superblock flags as flags", () => {
+  const tmpfs = parseMountInfoLine(
+    "114 113 0:54 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - tmpfs tmpfs rw,sync,mode=755",
+  );
+  const [call] = mountSyscalls({ op: "remount-ro", target: "/sys/fs/cgroup" }, tmpfs);
+  assert.equal(
+    describeSyscall(call),
+    'mount("tmpfs", "/sys/fs/cgroup", "tmpfs", ' +
+      'MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_SYNCHRONOUS|MS_REMOUNT|MS_RELATIME, "mode=755")',
+  );
+});
+
+Deno.test("mountSyscalls() refuses to remount a path that is not a mount point", () => {
+  assert.throws(() => mountSyscalls({ op: "remount-ro", target: "/nowhere" }), /not a mount point/);
+});
+
+Deno.test("mountSyscalls() sets recursive propagation on the target", () => {
+  const shared = mountSyscalls({ op: "propagation", target: "/", propagation: "rshared" });
+  const priv = mountSyscalls({ op: "propagation", target: "/x", propagation: "rprivate" });
+  assert.equal(describeSyscall(shared[0]), 'mount("none", "/", NULL, MS_REC|MS_SHARED, NULL)');
+  assert.equal(describeSyscall(priv[0]), 'mount("none", "/x", NULL, MS_REC|MS_PRIVATE, NULL)');
+});
+
+Deno.test("mountSyscalls() mounts overlay with the directories as data, and umounts with no flags", () => {
+  const overlay = mountSyscalls({
+    op: "overlay",
+    lower: "/l",
+    upper: "/u",
+    work: "/w",
+    target: "/m",
+  });
+  assert.equal(
+    describeSyscall(overlay[0]),
+    'mount("overlay", "/m", "overlay", 0, "lowerdir=/l,upperdir=/u,workdir=/w")',
+  );
+  assert.deepEqual(mountSyscalls({ op: "umount", target: "/m" }), [
+    { call: "umount2", target: "/m", flags: 0 },
+  ]);
+});
+
+Deno.test("describeFlags() names every set flag and 0 for none", () => {
+  assert.equal(describeFlags(0), "0");
+  assert.equal(describeFlags(MS.REC | MS.PRIVATE), "MS_REC|MS_PRIVATE");
+});
