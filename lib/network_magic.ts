@@ -26,6 +26,7 @@ type MagicHost = Pick<
   | "hostname"
   | "log"
   | "remove"
+  | "mode"
 >;
 
 /** kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. */

@@ -50,7 +50,7 @@ export function parseRememberedAddress(text: string): string {
 
 type NodeIpHost = Pick<
   Host,
-  "lookup" | "hostname" | "kind" | "readText" | "writeText" | "log" | "remove" | "run"
+  "lookup" | "hostname" | "kind" | "readText" | "writeText" | "log" | "remove" | "run" | "mode"
 >;
 
 /** Detects the current addresses, rewrites the old ones and regenerates the certificate. */
@@ -81,33 +81,64 @@ async function updateFamily(host: NodeIpHost, name: string, family: Family): Pro
       host.log("WARN", `ignoring ${remembered}: ${JSON.stringify(old)} is not an ${label} address`);
     } else if (old !== current) {
       changed = true;
+      // Every file is read before the first is written: one that cannot be read stops the step
+      // with none of them changed, and /kind/old-ipvN still names the address to replace.
+      const updates: { file: string; text: string }[] = [];
       for (const file of FILES_WITH_NODE_IP) {
         if (host.kind(file) !== "file") continue;
         const text = host.readText(file);
         const updated = replaceWholeWord(text, old, current);
-        if (updated !== text) host.writeText(file, updated, { atomic: true });
+        if (updated !== text) updates.push({ file, text: updated });
       }
+      for (const { file, text } of updates) host.writeText(file, text, { atomic: true });
     }
   }
   if (current !== "") host.writeText(remembered, current);
   return changed;
 }
 
-/** Regenerates the API server certificate when this node has one (control-plane nodes). */
-export async function fixCertificate(host: Pick<Host, "kind" | "log" | "remove" | "run">) {
+/** How long kubeadm may take to generate the certificate (a key pair on a busy machine). */
+export const KUBEADM_TIMEOUT_MS = 60_000;
+
+/**
+ * Regenerates the API server certificate when this node has one (control-plane nodes). kubeadm
+ * keeps a certificate it finds, so the old pair is removed first; when kubeadm fails the old pair
+ * is written back, since a certificate for the old address serves better than none.
+ */
+export async function fixCertificate(
+  host: Pick<Host, "kind" | "log" | "remove" | "run" | "readText" | "writeText" | "mode">,
+) {
   if (host.kind(APISERVER_CERT) !== "file" || host.kind(APISERVER_KEY) !== "file") return;
   host.log("INFO", "clearing and regenerating the certificate for serving the Kubernetes API");
+  const previous = [APISERVER_CERT, APISERVER_KEY].map((file) => ({
+    file,
+    data: host.readText(file),
+    mode: host.mode(file) ?? 0o600,
+  }));
   host.remove(APISERVER_CERT);
   host.remove(APISERVER_KEY);
-  await host.run([
-    "kubeadm",
-    "init",
-    "phase",
-    "certs",
-    "apiserver",
-    "--config",
-    "/kind/kubeadm.conf",
-  ], {
-    stdout: "forward",
-  });
+  try {
+    await host.run([
+      "kubeadm",
+      "init",
+      "phase",
+      "certs",
+      "apiserver",
+      "--config",
+      "/kind/kubeadm.conf",
+    ], {
+      stdout: "forward",
+      timeoutMs: KUBEADM_TIMEOUT_MS,
+    });
+  } catch (error) {
+    for (const { file, data, mode } of previous) host.writeText(file, data, { mode });
+    const message = error instanceof Error ? error.message : String(error);
+    throw new EntrypointError(
+      `${message}; the previous apiserver.crt and apiserver.key were put back`,
+      {
+        exitCode: error instanceof EntrypointError ? error.exitCode : 1,
+        cause: error,
+      },
+    );
+  }
 }

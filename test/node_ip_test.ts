@@ -119,3 +119,41 @@ Deno.test("updateNodeAddresses() skips the certificate on a worker without one",
   await updateNodeAddresses(host);
   assert.ok(!host.events.some((e) => e.type === "run"));
 });
+
+Deno.test("updateNodeAddresses() changes no file when one of them cannot be read", async () => {
+  const host = controlPlane({ "/etc/kubernetes/manifests/etcd.yaml": "172.18.0.5\n" });
+  host.files.delete("/var/lib/kubelet/kubeadm-flags.env");
+  host.dirs.add("/var/lib/kubelet/kubeadm-flags.env");
+  // a directory is not a file: skipped, like the bash's -f
+  await updateNodeAddresses(host);
+  const unreadable = controlPlane({ "/etc/kubernetes/manifests/etcd.yaml": "172.18.0.5\n" });
+  unreadable.readText = (file: string) => {
+    if (file === MANIFEST) throw new Error(`Cannot read ${file}: permission denied`);
+    return FakeHost.prototype.readText.call(unreadable, file);
+  };
+  await assert.rejects(updateNodeAddresses(unreadable), /Cannot read .*kube-apiserver.yaml/);
+  assert.deepEqual(unreadable.effects, []);
+});
+
+Deno.test("updateNodeAddresses() puts the old certificate back when kubeadm fails", async () => {
+  const host = new FakeHost({
+    lookups: { "4:kind-control-plane": "172.18.0.6" },
+    files: {
+      "/kind/old-ipv4": "172.18.0.5",
+      "/etc/kubernetes/pki/apiserver.crt": "crt",
+      "/etc/kubernetes/pki/apiserver.key": "key",
+    },
+    modes: { "/etc/kubernetes/pki/apiserver.key": 0o600 },
+    commands: { kubeadm: { status: 3, stderr: "kubeadm: boom\n" } },
+  });
+  await assert.rejects(updateNodeAddresses(host), (error: unknown) => {
+    assert.equal(
+      (error as Error).message,
+      "Command `kubeadm init phase certs apiserver --config /kind/kubeadm.conf` exited with status 3: kubeadm: boom; the previous apiserver.crt and apiserver.key were put back",
+    );
+    assert.equal((error as { exitCode: number }).exitCode, 3);
+    return true;
+  });
+  assert.equal(host.files.get("/etc/kubernetes/pki/apiserver.crt"), "crt");
+  assert.equal(host.files.get("/etc/kubernetes/pki/apiserver.key"), "key");
+});
