@@ -35,6 +35,15 @@ export async function chooseSnapshotter(
   return undefined;
 }
 
+/**
+ * True for a name that can stand in config.toml's `snapshotter = "..."` as it is: every
+ * containerd snapshotter plugin is named so (overlayfs, native, fuse-overlayfs, stargz, zfs,
+ * btrfs, devmapper, erofs). A quote, backslash or line break would break or extend the TOML.
+ */
+export function isSnapshotterName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name);
+}
+
 /** True when an SELinux label such as `system_u:system_r:container_t:s0` is in effect. */
 export function hasSelinuxType(label: string): boolean {
   return label.includes("_t:");
@@ -51,7 +60,7 @@ export function enableRestrictOomScoreAdj(config: string): string {
 
 /**
  * config.toml with the overlayfs snapshotter replaced (kind's second sed). The name is inserted
- * literally: `&`, `/` and `\` in it are kept as they are, where kind's sed would misread them.
+ * literally (the caller has checked it with `isSnapshotterName`).
  */
 export function replaceSnapshotter(config: string, snapshotter: string): string {
   return replaceFirstPerLine(
@@ -72,6 +81,13 @@ export async function configureContainerd(
   context: { userns: boolean },
 ): Promise<void> {
   const override = host.env("KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER");
+  if (override && !isSnapshotterName(override)) {
+    throw new EntrypointError(
+      `KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER must be a snapshotter name (letters, digits, ".", "_", "-"), got ${
+        JSON.stringify(override)
+      }; ${CONTAINERD_CONFIG} was left as it was`,
+    );
+  }
   const snapshotter = await chooseSnapshotter(
     {
       override,

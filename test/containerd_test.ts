@@ -7,6 +7,7 @@ import {
   CONTAINERD_CONFIG,
   enableRestrictOomScoreAdj,
   hasSelinuxType,
+  isSnapshotterName,
   OVERLAY_USERNS_PARAMETER,
   overlayfsPreferable,
   replaceSnapshotter,
@@ -271,4 +272,28 @@ Deno.test("configureContainerd() stops with systemctl's status when the service 
     configureContainerd(host, { userns: false }),
     (error: unknown) => error instanceof EntrypointError && error.exitCode === 1,
   );
+});
+
+Deno.test("configureContainerd() refuses a snapshotter that is not a plain name and leaves config.toml", async () => {
+  for (const value of ['native"\n[plugins.x]', "a/b", "a&b", "$(id)", "a\\b", "-x", "a b"]) {
+    const host = node({ env: { KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER: value } });
+    await assert.rejects(configureContainerd(host, { userns: false }), (error: unknown) => {
+      assert.ok(error instanceof EntrypointError);
+      assert.equal(error.exitCode, 1);
+      assert.equal(
+        error.message,
+        `KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER must be a snapshotter name (letters, digits, ".", "_", "-"), got ${
+          JSON.stringify(value)
+        }; /etc/containerd/config.toml was left as it was`,
+      );
+      return true;
+    });
+    assert.deepEqual(host.effects, [], value);
+  }
+});
+
+Deno.test("isSnapshotterName() accepts containerd's snapshotter names", () => {
+  for (const name of ["overlayfs", "native", "fuse-overlayfs", "stargz", "zfs", "io.x_y-2"]) {
+    assert.ok(isSnapshotterName(name), name);
+  }
 });
