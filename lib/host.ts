@@ -397,7 +397,7 @@ async function runCommand(argv: readonly string[], options: RunOptions = {}): Pr
   if (result.status !== 0 && !options.nothrow) throw commandFailure(result, bound);
   if (timedOut) {
     // Tolerated like any failure of this command, but a hang is worth a line in the log.
-    fs.writeSync(2, formatLogLine("WARN", `${commandFailure(result, bound).message}; going on`));
+    fs.writeSync(2, formatLogLine("WARN", commandFailure(result, bound).message));
   }
   return result;
 }

@@ -35,16 +35,35 @@ export function alternativesCommands(mode: IptablesMode): string[][] {
 export async function selectIptables(host: Pick<Host, "run" | "log">): Promise<void> {
   // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
   const dump = { nothrow: true, stderr: "ignore", readOnly: true } as const;
-  const legacy = (await host.run(["iptables-legacy-save"], dump)).stdout +
-    (await host.run(["ip6tables-legacy-save"], dump)).stdout;
+  let legacy = "";
+  for (const tool of ["iptables-legacy-save", "ip6tables-legacy-save"]) {
+    const result = await host.run([tool], dump);
+    if (result.status === 127) {
+      host.log("WARN", `${tool} could not be run (not in PATH); counting its rules as none`);
+    }
+    legacy += result.stdout;
+  }
   // coreutils timeout, as kind runs it, kills the whole process group when the bound is hit.
-  const nft = (await host.run([
+  const nftDump = await host.run([
     "timeout",
     String(NFT_SAVE_TIMEOUT_SECONDS),
     "sh",
     "-c",
     "iptables-nft-save; ip6tables-nft-save",
-  ], dump)).stdout;
+  ], dump);
+  const nft = nftDump.stdout;
+  // A hang or a missing tool changes the decision without a word in kind's bash.
+  if (nftDump.status === 124) {
+    host.log(
+      "WARN",
+      `iptables-nft-save and ip6tables-nft-save did not finish within ${NFT_SAVE_TIMEOUT_SECONDS} s; counting the rules they printed`,
+    );
+  } else if (nftDump.status === 127) {
+    host.log(
+      "WARN",
+      "iptables-nft-save or ip6tables-nft-save could not be run (not in PATH); counting the rules printed",
+    );
+  }
 
   const mode = chooseIptablesMode({ legacy: countRuleLines(legacy), nft: countRuleLines(nft) });
   host.log("INFO", `setting iptables to detected mode: ${mode}`);

@@ -9,6 +9,9 @@ import { filesystemType } from "./containerd.ts";
 /** setuid and setgid: what `chmod -s` clears on a regular file. */
 export const SET_ID_BITS = 0o6000;
 
+/** How long `sync` may take on aufs. */
+export const SYNC_TIMEOUT_MS = 60_000;
+
 /** The mode `chmod -s` leaves. */
 export function withoutSetIdBits(mode: number): number {
   return mode & ~SET_ID_BITS;
@@ -33,7 +36,8 @@ export async function fixMount(host: MountsHost, context: { userns: boolean }): 
     : await filesystemType(host, binaries[0], { nothrow: true });
   if (mountFs === "aufs") {
     host.log("INFO", "detected aufs, calling sync");
-    await host.run(["sync"]);
+    // Flushes the host's dirty pages: may take long, but not forever.
+    await host.run(["sync"], { timeoutMs: SYNC_TIMEOUT_MS });
   }
 
   host.log("INFO", "remounting /sys read-only");
@@ -41,8 +45,9 @@ export async function fixMount(host: MountsHost, context: { userns: boolean }): 
   if (remount.status !== 0) {
     // In a user namespace the kernel refuses this (EACCES); kind goes on without it.
     if (!context.userns) {
+      const why = remount.timedOut ? "timed out" : `exited with status ${remount.status}`;
       throw new EntrypointError(
-        `Cannot remount /sys read-only: \`mount -o remount,ro /sys\` exited with status ${remount.status}`,
+        `Cannot remount /sys read-only: \`mount -o remount,ro /sys\` ${why}`,
       );
     }
     host.log("INFO", "UserNS: ignoring mount fail");

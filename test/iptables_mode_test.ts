@@ -30,9 +30,10 @@ class OptionsHost extends FakeHost {
 function node(dumps: { legacy?: FakeCommand; legacy6?: FakeCommand; nft?: FakeCommand }) {
   return new OptionsHost({
     commands: {
-      ...(dumps.legacy ? { "iptables-legacy-save": dumps.legacy } : {}),
-      ...(dumps.legacy6 ? { "ip6tables-legacy-save": dumps.legacy6 } : {}),
-      ...(dumps.nft ? { [NFT]: dumps.nft } : {}),
+      // a dump not given fails as one without its kernel modules does (not "not found")
+      "iptables-legacy-save": dumps.legacy ?? { status: 1 },
+      "ip6tables-legacy-save": dumps.legacy6 ?? { status: 1 },
+      [NFT]: dumps.nft ?? { status: 1 },
       "update-alternatives": { stdout: "" },
     },
   });
@@ -103,7 +104,7 @@ Deno.test("selectIptables() counts the rules of both legacy dumps together", asy
 });
 
 Deno.test("selectIptables() picks legacy when no tool answers, as on podman (a 0-0 tie)", async () => {
-  const host = node({ nft: { status: 124, timedOut: true } });
+  const host = node({ nft: { status: 1 } });
   await selectIptables(host);
   assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: legacy"]);
 });
@@ -111,7 +112,10 @@ Deno.test("selectIptables() picks legacy when no tool answers, as on podman (a 0
 Deno.test("selectIptables() counts what the nft dump printed before it failed or timed out", async () => {
   const host = node({ nft: { status: 124, stdout: fixture("docker-nat.save") } });
   await selectIptables(host);
-  assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: nft"]);
+  assert.deepEqual(host.logs, [
+    "WARN: iptables-nft-save and ip6tables-nft-save did not finish within 5 s; counting the rules they printed",
+    "INFO: setting iptables to detected mode: nft",
+  ]);
 });
 
 Deno.test("selectIptables() stops with update-alternatives' status when it fails", async () => {
@@ -122,4 +126,14 @@ Deno.test("selectIptables() stops with update-alternatives' status when it fails
     assert.match(error.message, /update-alternatives --set iptables \/usr\/sbin\/iptables-legacy/);
     return true;
   });
+});
+
+Deno.test("selectIptables() says which dump tool could not be run", async () => {
+  const host = node({ legacy: { status: 127 }, legacy6: {}, nft: { status: 127 } });
+  await selectIptables(host);
+  assert.deepEqual(host.logs, [
+    "WARN: iptables-legacy-save could not be run (not in PATH); counting its rules as none",
+    "WARN: iptables-nft-save or ip6tables-nft-save could not be run (not in PATH); counting the rules printed",
+    "INFO: setting iptables to detected mode: legacy",
+  ]);
 });

@@ -113,3 +113,15 @@ Deno.test("fixMount() changes the binary it finds, then stops with status 1 when
   });
   assert.deepEqual(host.effects, [{ type: "chown", path: MOUNT, uid: 0, gid: 0 }]);
 });
+
+Deno.test("fixMount() says when the /sys remount timed out", async () => {
+  const host = new FakeHost({
+    executables: { mount: "/usr/bin/mount", umount: "/usr/bin/umount" },
+    commands: { stat: { stdout: "overlayfs\n" } },
+  });
+  host.mount = (op) =>
+    Promise.resolve({ argv: [op.op], status: null, stdout: "", stderr: "", timedOut: true });
+  await assert.rejects(fixMount(host, { userns: false }), {
+    message: "Cannot remount /sys read-only: `mount -o remount,ro /sys` timed out",
+  });
+});
