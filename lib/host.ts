@@ -10,6 +10,7 @@ import process from "node:process";
 import { CommandError, EntrypointError } from "./errors.ts";
 import { formatLogLine, type LogLevel } from "./log.ts";
 import { lookupAddress } from "./resolve.ts";
+import { spawnCommand } from "./spawn.ts";
 import { mountWithSyscalls } from "./syscalls.ts";
 
 /** How a command's output stream is handled. */
@@ -343,30 +344,19 @@ function writeAtomically(file: string, data: string, mode?: number): void {
   }
 }
 
-let zx: typeof import("zx/core") | undefined;
-
 /** After SIGTERM, how long a timed-out command has before its process group gets SIGKILL. */
 const KILL_GRACE_MS = 1_000;
 /** After SIGKILL, how long to wait for its output pipes to close before giving up on them. */
 const ABANDON_AFTER_KILL_MS = 1_000;
 
 async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  zx ??= await import("zx/core");
   const stdoutMode = options.stdout ?? "capture";
   const stderrMode = options.stderr ?? "forward";
   const bound = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const $ = zx.$({
-    quiet: true,
-    verbose: false,
-    nothrow: true,
-    input: options.input,
-    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    // Its own process group, so that a timeout stops whatever the command started, too.
-    detached: true,
-  });
-  const child = $`${argv}`;
-  // zx's own timeout signals once and then waits for the pipes to close; a command that ignores
-  // SIGTERM, or leaves a background process holding its stdout, would never return.
+  // Started directly in its own process group (lib/spawn.ts): no `bash -c` per command.
+  const child = spawnCommand(argv, { input: options.input });
+  // Bounded here: a command that ignores SIGTERM, or leaves a background process holding its
+  // stdout, would otherwise never return.
   let timedOut = false;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const abandoned = new Promise<undefined>((resolve) => {
