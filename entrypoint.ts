@@ -9,10 +9,13 @@ import { isDryRun, runDryRun } from "./lib/dry_run.ts";
 import { execCommand } from "./lib/exec.ts";
 import { createHost } from "./lib/host.ts";
 import { reportFailure, runEntrypoint } from "./lib/main.ts";
+import { deferStopSignals } from "./lib/signals.ts";
 
 // deno-lint-ignore no-explicit-any
 (process as any).noDeprecation = true;
 
+// SIGTERM/SIGINT stop the run between steps (lib/signals.ts), never in the middle of a write.
+deferStopSignals();
 const host = createHost();
 const argv = process.argv.slice(2);
 let status = 0;

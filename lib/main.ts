@@ -1,6 +1,7 @@
 /** The entrypoint as a function of a host, so that tests can run all of it against a fake. */
 import { EntrypointError, inStep } from "./errors.ts";
 import type { Host } from "./host.ts";
+import { throwIfStopRequested } from "./signals.ts";
 import { selectSteps, type StepContext, STEPS } from "./steps.ts";
 import { startTrace, traced } from "./trace.ts";
 import { detectUserns } from "./userns.ts";
@@ -46,6 +47,8 @@ export async function runEntrypoint(
   const context: StepContext = { userns: detectUserns(host), rerun: boot.rerun };
   for (const step of STEPS) {
     if (only && !only.has(step.name)) continue;
+    // A SIGTERM/SIGINT during a step takes effect here, never halfway through a write.
+    throwIfStopRequested(`before ${step.original}`);
     try {
       await traced(trace, step.name, () => step.run(host, context));
     } catch (error) {
@@ -54,6 +57,7 @@ export async function runEntrypoint(
   }
   // Only a complete run counts: a failed first run is repeated in full by the next one.
   if (!only) markBoot(host, boot.boot);
+  throwIfStopRequested("after the last step");
   host.log("INFO", "starting init");
   if (argv.length === 0) return;
   trace?.beforeExec();

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { EntrypointError } from "../lib/errors.ts";
+import { runEntrypoint } from "../lib/main.ts";
+import {
+  deferStopSignals,
+  noteStopSignal,
+  releaseStopSignals,
+  stopRequested,
+  throwIfStopRequested,
+} from "../lib/signals.ts";
+import { FakeHost } from "./fake_host.ts";
+
+Deno.test("throwIfStopRequested() stops with 128 + the signal's number and says where", () => {
+  noteStopSignal(undefined);
+  throwIfStopRequested("before fix_mount");
+  noteStopSignal("SIGTERM");
+  noteStopSignal("SIGINT");
+  assert.equal(stopRequested(), "SIGTERM");
+  assert.throws(() => throwIfStopRequested("before fix_mount"), (error: unknown) => {
+    assert.ok(error instanceof EntrypointError);
+    assert.equal(error.message, "Stopped by SIGTERM before fix_mount; init was not started");
+    assert.equal(error.exitCode, 143);
+    return true;
+  });
+  noteStopSignal(undefined);
+  noteStopSignal("SIGINT");
+  assert.throws(() => throwIfStopRequested("after the last step"), { exitCode: 130 });
+  noteStopSignal(undefined);
+});
+
+Deno.test("runEntrypoint() finishes the running step, then stops before the next one", async () => {
+  noteStopSignal(undefined);
+  const host = new FakeHost({
+    env: { KIND_ENTRYPOINT_STEPS: "proxy,mount" },
+    files: { "/proc/self/uid_map": "         0          0 4294967295\n" },
+  });
+  // the signal arrives while the proxy step writes its file
+  const write = host.writeText.bind(host);
+  host.writeText = (file, data) => {
+    noteStopSignal("SIGTERM");
+    write(file, data);
+  };
+  let execed = false;
+  await assert.rejects(
+    runEntrypoint(host, ["/sbin/init"], () => {
+      execed = true;
+      return Promise.resolve(undefined as never);
+    }),
+    { message: "Stopped by SIGTERM before fix_mount; init was not started", exitCode: 143 },
+  );
+  assert.ok(host.files.has("/etc/systemd/system.conf.d/proxy-default-environment.conf"));
+  assert.ok(!host.logs.some((line) => line.includes("ensuring we can execute mount")));
+  assert.equal(execed, false);
+  noteStopSignal(undefined);
+});
+
+Deno.test("deferStopSignals() turns a real SIGTERM into a note instead of death", async () => {
+  noteStopSignal(undefined);
+  deferStopSignals();
+  try {
+    Deno.kill(Deno.pid, "SIGTERM");
+    for (let i = 0; i < 100 && stopRequested() === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(stopRequested(), "SIGTERM");
+  } finally {
+    releaseStopSignals();
+    noteStopSignal(undefined);
+  }
+});
