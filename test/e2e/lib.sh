@@ -222,8 +222,9 @@ e2e_egress_guard_off() {
 # Starts a detached node the way kind does (minus --privileged, which fails on this host), with
 # test/e2e/shim.sh mounted and run first; the shim then execs the image's
 # /usr/local/bin/entrypoint with CMD (default /sbin/init). Extra args go before the image, e.g.
-# `-e E2E_FAKE_DMI=1` or `--add-host host.docker.internal:host-gateway` (docker lets a later
-# --add-host for the same name win in /etc/hosts order, so check what you get).
+# `-e E2E_FAKE_DMI=1`. host.docker.internal is 127.0.0.1 unless E2E_HOST_DOCKER_INTERNAL says
+# otherwise (e.g. host-gateway): an extra `--add-host host.docker.internal:...` comes second in
+# /etc/hosts, and getaddrinfo answers with the first, so it would not change what the node sees.
 # Prints the container id.
 e2e_run_node() {
   local name=${1:?e2e_run_node NAME IMAGE [args...] -- [CMD...]} image=${2:?image}
@@ -248,7 +249,8 @@ e2e_run_node() {
     --security-opt systempaths=unconfined \
     --cgroupns=private --tmpfs /tmp --tmpfs /run -v /var --init=false \
     --stop-signal SIGRTMIN+3 \
-    --network "$E2E_NETWORK" --dns 127.0.0.1 --add-host host.docker.internal:127.0.0.1 \
+    --network "$E2E_NETWORK" --dns 127.0.0.1 \
+    --add-host "host.docker.internal:${E2E_HOST_DOCKER_INTERNAL:-127.0.0.1}" \
     --hostname "$name" --name "$name" \
     --label "$E2E_LABEL=node" \
     -v "$E2E_DIR/shim.sh:/e2e/shim.sh:ro" --entrypoint /e2e/shim.sh \
@@ -354,4 +356,84 @@ e2e_pod_dns_check() {
     return 1
   }
   printf '%s\n' "$out"
+}
+
+# The results table of the container scenarios (scenarios.bats, rerun.bats, dry_run.bats): each
+# test records its row, each file its wall time, and the whole is rewritten on every record, so
+# the file always holds the latest result of every row. E2E_RESULTS_FILE moves it elsewhere.
+E2E_RESULTS_FILE=${E2E_RESULTS_FILE:-$E2E_DIR/RESULTS.md}
+
+# e2e_result FILE SCENARIO ORIGINAL PORT: records (or replaces) the row of FILE's SCENARIO.
+e2e_result() {
+  _e2e_results_upsert scenarios "| $1 | $2 |" "| $1 | $2 | $(_e2e_cell "$3") | $(_e2e_cell "$4") |"
+}
+
+# e2e_result_time FILE SECONDS TESTS: records how long FILE took (setup, tests and teardown).
+e2e_result_time() {
+  _e2e_results_upsert files "| $1 |" "| $1 | $3 | $2 s |"
+}
+
+# Prints the results table (as written to E2E_RESULTS_FILE).
+e2e_results_print() {
+  [[ -f $E2E_RESULTS_FILE ]] && cat "$E2E_RESULTS_FILE"
+}
+
+# A table cell: no pipes, no newlines.
+_e2e_cell() {
+  local text=${1//|//}
+  printf '%s' "${text//$'\n'/; }"
+}
+
+_e2e_results_upsert() {
+  local table=$1 key=$2 row=$3
+  mkdir -p "$E2E_CACHE_DIR"
+  (
+    flock 9
+    local -a scenarios=() files=()
+    local line section='' found=0
+    if [[ -f $E2E_RESULTS_FILE ]]; then
+      while IFS= read -r line; do
+        case $line in
+          '## Scenarios'*) section=scenarios ;;
+          '## Files'*) section=files ;;
+          '| file |'* | '| ---'*) ;;
+          '| '*)
+            [[ $section == scenarios ]] && scenarios+=("$line")
+            [[ $section == files ]] && files+=("$line") ;;
+        esac
+      done <"$E2E_RESULTS_FILE"
+    fi
+    local -n rows=$table
+    local i
+    for i in "${!rows[@]}"; do
+      if [[ ${rows[i]} == "$key"* ]]; then
+        rows[i]=$row
+        found=1
+      fi
+    done
+    ((found)) || rows+=("$row")
+    {
+      cat <<'EOF'
+# Container scenarios: results
+
+Written by the e2e tier (`test/e2e/*.bats`, `e2e_result` in `lib.sh`) as it runs: each row
+is the latest result of that test. "original" is kind's script when
+`KIND_ORIGINAL_ENTRYPOINT` is set, else the committed golden it left in `golden/`.
+EOF
+      echo "Last written $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, kernel $(uname -r)."
+      echo
+      echo '## Scenarios'
+      echo
+      echo '| file | scenario | original | port |'
+      echo '| --- | --- | --- | --- |'
+      ((${#scenarios[@]} == 0)) || printf '%s\n' "${scenarios[@]}"
+      echo
+      echo '## Files'
+      echo
+      echo '| file | tests | wall time |'
+      echo '| --- | --- | --- |'
+      ((${#files[@]} == 0)) || printf '%s\n' "${files[@]}"
+    } >"$E2E_RESULTS_FILE.tmp"
+    mv "$E2E_RESULTS_FILE.tmp" "$E2E_RESULTS_FILE"
+  ) 9>"$E2E_CACHE_DIR/results.lock"
 }
