@@ -35,22 +35,30 @@ export function alternativesCommands(mode: IptablesMode): string[][] {
 export async function selectIptables(host: Pick<Host, "run" | "log">): Promise<void> {
   // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
   const dump = { nothrow: true, stderr: "ignore", readOnly: true } as const;
+  // The three dumps only read the rule sets, so they run at once: kind's bash runs them one after
+  // another, but none changes what another sees, and the WARN lines below keep kind's order.
+  const legacyTools = ["iptables-legacy-save", "ip6tables-legacy-save"];
+  const [legacy4, legacy6, nftDump] = await Promise.all([
+    ...legacyTools.map((tool) => host.run([tool], dump)),
+    // coreutils timeout, as kind runs it, kills the whole process group when the bound is hit.
+    host.run([
+      "timeout",
+      String(NFT_SAVE_TIMEOUT_SECONDS),
+      "sh",
+      "-c",
+      "iptables-nft-save; ip6tables-nft-save",
+    ], dump),
+  ]);
   let legacy = "";
-  for (const tool of ["iptables-legacy-save", "ip6tables-legacy-save"]) {
-    const result = await host.run([tool], dump);
+  for (const [index, result] of [legacy4, legacy6].entries()) {
     if (result.status === 127) {
-      host.log("WARN", `${tool} could not be run (not in PATH); counting its rules as none`);
+      host.log(
+        "WARN",
+        `${legacyTools[index]} could not be run (not in PATH); counting its rules as none`,
+      );
     }
     legacy += result.stdout;
   }
-  // coreutils timeout, as kind runs it, kills the whole process group when the bound is hit.
-  const nftDump = await host.run([
-    "timeout",
-    String(NFT_SAVE_TIMEOUT_SECONDS),
-    "sh",
-    "-c",
-    "iptables-nft-save; ip6tables-nft-save",
-  ], dump);
   const nft = nftDump.stdout;
   // A hang or a missing tool changes the decision without a word in kind's bash.
   if (nftDump.status === 124) {
