@@ -72,7 +72,7 @@ export function replaceSnapshotter(config: string, snapshotter: string): string 
 
 type ContainerdHost = Pick<
   Host,
-  "run" | "readText" | "writeText" | "kind" | "env" | "log" | "mount"
+  "run" | "readText" | "writeText" | "kind" | "env" | "log" | "mount" | "filesystemName"
 >;
 
 /** kind's `configure_containerd`. */
@@ -114,10 +114,13 @@ export async function configureContainerd(
  * bash, unless `nothrow`, which answers "".
  */
 export async function filesystemType(
-  host: Pick<Host, "run">,
+  host: Pick<Host, "run" | "filesystemName">,
   path: string,
   options: { nothrow?: boolean } = {},
 ): Promise<string> {
+  // statfs(2) in-process when the host knows coreutils' name for the type; `stat` otherwise.
+  const known = host.filesystemName?.(path);
+  if (known !== undefined) return known;
   const result = await host.run(["stat", "-f", "-c", "%T", path], {
     readOnly: true,
     nothrow: options.nothrow,

@@ -11,7 +11,7 @@ import { CommandError, EntrypointError } from "./errors.ts";
 import { formatLogLine, type LogLevel } from "./log.ts";
 import { lookupAddress } from "./resolve.ts";
 import { spawnCommand } from "./spawn.ts";
-import { mountWithSyscalls } from "./syscalls.ts";
+import { filesystemName, mountWithSyscalls } from "./syscalls.ts";
 
 /** How a command's output stream is handled. */
 export type StreamMode = "capture" | "forward" | "ignore";
@@ -159,6 +159,11 @@ export interface Host {
   chown(file: string, uid: number, gid: number): void;
   /** Resolves a command through PATH like `which`; undefined when not found. */
   which(command: string): string | undefined;
+  /**
+   * What `stat -f -c %T PATH` would print, when known without running it (statfs(2)); undefined
+   * means "run stat". Optional: a host without it always runs stat.
+   */
+  filesystemName?(path: string): string | undefined;
 }
 
 /** How long a command may run unless its call sets `timeoutMs`: no step needs seconds. */
@@ -283,6 +288,7 @@ export function createHost(): Host {
       }
     },
     which: (command) => whichSync(command, process.env.PATH ?? ""),
+    filesystemName,
   };
 }
 

@@ -17,7 +17,10 @@ export function withoutSetIdBits(mode: number): number {
   return mode & ~SET_ID_BITS;
 }
 
-type MountsHost = Pick<Host, "which" | "chown" | "chmod" | "mode" | "log" | "run" | "mount">;
+type MountsHost = Pick<
+  Host,
+  "which" | "chown" | "chmod" | "mode" | "log" | "run" | "mount" | "filesystemName"
+>;
 
 /** kind's `fix_mount`. */
 export async function fixMount(host: MountsHost, context: { userns: boolean }): Promise<void> {
