@@ -81,10 +81,49 @@ export async function chooseDockerHostIp(
 }
 
 /** Looks up and chooses the Docker host IP on a real host. */
-export async function findDockerHostIp(host: Pick<Host, "lookup" | "run">): Promise<DockerHostIp> {
+export async function findDockerHostIp(
+  host: Pick<Host, "lookup" | "run" | "readText">,
+): Promise<DockerHostIp> {
   const lookedUp = await host.lookup(DOCKER_HOST_NAME, 4, LOOKUP_TIMEOUT_MS);
   return chooseDockerHostIp(lookedUp, async () => {
+    // The common case, one default route through a gateway, is read in-process; anything else
+    // is left to `ip` itself, so that its exact output reaches the error message.
+    const fromProc = defaultRouteFromProc(readOptional(host, PROC_NET_ROUTE));
+    if (fromProc !== undefined) return fromProc;
     const result = await host.run(["ip", "-4", "route", "show", "default"], { readOnly: true });
     return result.stdout;
   });
+}
+
+/** The kernel's IPv4 routes of the main table, the ones `ip -4 route show` lists by default. */
+export const PROC_NET_ROUTE = "/proc/net/route";
+
+const RTF_UP = 0x1;
+const RTF_GATEWAY = 0x2;
+
+/**
+ * `default via GATEWAY dev IFACE`, the start of what `ip -4 route show default` prints, when
+ * /proc/net/route holds exactly one default route and it is an up route through a gateway (the
+ * only shape whose third field is an address). Undefined for anything else: no text, no default
+ * route, several, or one without a gateway, blackhole or unreachable.
+ */
+export function defaultRouteFromProc(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const defaults = text.split("\n").slice(1).map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 8 && f[1] === "00000000" && f[7] === "00000000");
+  if (defaults.length !== 1) return undefined;
+  const [iface, , gatewayHex, flagsHex] = defaults[0];
+  const flags = parseInt(flagsHex, 16);
+  if (flags !== (RTF_UP | RTF_GATEWAY) || !/^[0-9A-Fa-f]{8}$/.test(gatewayHex)) return undefined;
+  // Little-endian: 010012AC is 172.18.0.1.
+  const bytes = [6, 4, 2, 0].map((i) => parseInt(gatewayHex.slice(i, i + 2), 16));
+  return `default via ${bytes.join(".")} dev ${iface}\n`;
+}
+
+function readOptional(host: Pick<Host, "readText">, file: string): string | undefined {
+  try {
+    return host.readText(file);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { chooseDockerHostIp, gatewayFromRoutes, isLoopbackIPv4 } from "../lib/docker_host_ip.ts";
+import {
+  chooseDockerHostIp,
+  defaultRouteFromProc,
+  gatewayFromRoutes,
+  isLoopbackIPv4,
+} from "../lib/docker_host_ip.ts";
 import { FakeHost } from "./fake_host.ts";
 import { findDockerHostIp } from "../lib/docker_host_ip.ts";
 
@@ -92,4 +97,27 @@ Deno.test("findDockerHostIp() reports a missing ip command with its exit status"
     assert.equal(error.exitCode, 127);
     return true;
   });
+});
+
+Deno.test("defaultRouteFromProc() reads one default route through a gateway like ip prints it", () => {
+  const table =
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
+    "eth0\t00000000\t010012AC\t0003\t0\t0\t0\t00000000\t0\t0\t0\n" +
+    "eth0\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+  assert.equal(defaultRouteFromProc(table), "default via 172.18.0.1 dev eth0\n");
+  assert.equal(gatewayFromRoutes(defaultRouteFromProc(table)!), "172.18.0.1");
+});
+
+Deno.test("defaultRouteFromProc() leaves anything but one gatewayed default route to ip", () => {
+  const head = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\n";
+  const route = (gw: string, flags: string) =>
+    `eth0\t00000000\t${gw}\t${flags}\t0\t0\t0\t00000000\n`;
+  assert.equal(defaultRouteFromProc(undefined), undefined);
+  assert.equal(defaultRouteFromProc(head), undefined);
+  assert.equal(defaultRouteFromProc(head + route("00000000", "0001")), undefined);
+  assert.equal(defaultRouteFromProc(head + route("010012AC", "0203")), undefined);
+  assert.equal(
+    defaultRouteFromProc(head + route("010012AC", "0003") + route("010013AC", "0003")),
+    undefined,
+  );
 });
