@@ -1,0 +1,421 @@
+/**
+ * Turns the raw files of bench/run.sh into the benchmark report: each pair, the medians, the
+ * closing `boot:` line, the per-step breakdown of both implementations, the programs each one
+ * executed and whether their mount tables agree. Writes the same as JSON.
+ *
+ * Usage: deno run -A bench/report.ts --raw DIR --n N --trace-n N --out FILE --bundle FILE
+ *          --image TAG [--original-image TAG] [--scale FILE]
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+
+/** One boot: entrypoint start to the command's first instruction, in ms. */
+export function bootMillis(log: string): number | undefined {
+  const match = /^BENCH t1=(\d+)\.(\d{6}) t0=(\d+)$/m.exec(log);
+  if (!match) return undefined;
+  const t1Micros = BigInt(match[1]) * 1_000_000n + BigInt(match[2]);
+  const t0Nanos = BigInt(match[3]);
+  return Number(t1Micros * 1000n - t0Nanos) / 1e6;
+}
+
+/** The median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** What an `strace -f -e trace=execve` log shows. */
+export interface ProgramCount {
+  /** Successful execve calls before the last one of the first process (the command's exec). */
+  programs: number;
+  /** By program (basename of the executed path), most frequent first. */
+  byName: Record<string, number>;
+  /** Processes other than the first one (fork/clone children that show up in the log). */
+  childProcesses: number;
+  /** The command exec'd at the end, as seen (for checking what was left out). */
+  command: string | undefined;
+}
+
+/**
+ * Counts programs executed in an strace log (`PID execve("PATH", ...) = 0`, including calls
+ * split into `<unfinished ...>` and `<... execve resumed>` by other processes' lines).
+ */
+export function countPrograms(strace: string): ProgramCount {
+  const pending = new Map<number, string>();
+  const execs: { pid: number; file: string }[] = [];
+  const pids = new Set<number>();
+  for (const line of strace.split("\n")) {
+    const head = /^(\d+)\s+(.*)$/.exec(line);
+    if (!head) continue;
+    const pid = Number(head[1]);
+    const rest = head[2];
+    pids.add(pid);
+    const call = /^execve\("((?:[^"\\]|\\.)*)"/.exec(rest);
+    if (call) {
+      if (/<unfinished \.\.\.>$/.test(rest)) pending.set(pid, call[1]);
+      else if (/\)\s*= 0$/.test(rest)) execs.push({ pid, file: call[1] });
+      continue;
+    }
+    if (/^<\.\.\. execve resumed>.*\)\s*= 0$/.test(rest)) {
+      const file = pending.get(pid);
+      if (file !== undefined) execs.push({ pid, file });
+    }
+    if (/^<\.\.\. execve resumed>/.test(rest)) pending.delete(pid);
+  }
+  const firstPid = execs[0]?.pid;
+  let commandIndex = -1;
+  execs.forEach((e, i) => {
+    if (e.pid === firstPid) commandIndex = i;
+  });
+  // The command and whatever it runs come last; the entrypoint's own work is all before it.
+  const counted = commandIndex > 0 ? execs.slice(0, commandIndex) : execs;
+  const byName: Record<string, number> = {};
+  for (const e of counted) {
+    const name = path.posix.basename(e.file);
+    byName[name] = (byName[name] ?? 0) + 1;
+  }
+  const sorted = Object.fromEntries(
+    Object.entries(byName).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+  );
+  return {
+    programs: counted.length,
+    byName: sorted,
+    childProcesses: Math.max(0, pids.size - 1),
+    command: commandIndex > 0 ? execs[commandIndex].file : undefined,
+  };
+}
+
+/** Step durations of one traced run, with start-up and exec tail measured from the bench stamps. */
+export interface StepTrace {
+  /** Shim's t0 to the first step (the port: to main; the original: to its first trace line). */
+  startupMs?: number;
+  steps: Record<string, number>;
+  /** Last step's end (`exec`) to the command's t1. */
+  tailMs?: number;
+  vmHwmKb?: number;
+}
+
+/** The bench stamps of a log: t0 in ms and t1 in ms, both since the epoch. */
+function benchStamps(log: string): { t0: number; t1: number } | undefined {
+  const m = /^BENCH t1=(\d+\.\d{6}) t0=(\d+)$/m.exec(log);
+  return m ? { t1: Number(m[1]) * 1000, t0: Number(BigInt(m[2]) / 1000n) / 1000 } : undefined;
+}
+
+/** Reads the `TRACE:` lines the port prints with KIND_ENTRYPOINT_TRACE=1. */
+export function parseStepTrace(log: string): StepTrace {
+  const trace: StepTrace = { steps: {} };
+  let mainAt: number | undefined;
+  let execAt: number | undefined;
+  for (const line of log.split("\n")) {
+    let m = /^TRACE: step (\S+) took ([\d.]+) ms$/.exec(line);
+    if (m) trace.steps[m[1]] = Number(m[2]);
+    m = /^TRACE: main at ([\d.]+)$/.exec(line);
+    if (m) mainAt = Number(m[1]) * 1000;
+    m = /^TRACE: exec at ([\d.]+)$/.exec(line);
+    if (m) execAt = Number(m[1]) * 1000;
+    m = /^TRACE: VmHWM (\d+) kB$/.exec(line);
+    if (m) trace.vmHwmKb = Number(m[1]);
+  }
+  const stamps = benchStamps(log);
+  if (stamps && mainAt !== undefined) trace.startupMs = round(mainAt - stamps.t0);
+  if (stamps && execAt !== undefined) trace.tailMs = round(stamps.t1 - execAt);
+  return trace;
+}
+
+/** kind's functions and the port's step names. */
+const ORIGINAL_STEPS: Record<string, string> = {
+  validate_userns: "userns",
+  configure_containerd: "containerd",
+  configure_proxy: "proxy",
+  fix_mount: "mount",
+  fix_cgroup: "cgroup",
+  fix_machine_id: "machine_id",
+  fix_product_name: "product_name",
+  fix_product_uuid: "product_uuid",
+  select_iptables: "iptables",
+  enable_network_magic: "network_magic",
+};
+
+/**
+ * Step durations of the original from its xtrace with PS4='+ $EPOCHREALTIME ': the trace line
+ * that calls one of kind's functions by name starts its step, and the call of the next one (or
+ * the final `log_info 'starting init'`) ends it. (xtrace's `+` counts nesting of evaluation, not
+ * of function calls, so the calls are found by name: none of kind's step functions calls another.)
+ * `startupMs` runs from the shim's t0 to the first trace line (two bash start-ups here: the
+ * tracing wrapper's and the script's); `tailMs` from the `exec` line to the command's t1.
+ */
+export function parseOriginalTrace(log: string): StepTrace {
+  const lines: { t: number; text: string }[] = [];
+  for (const line of log.split("\n")) {
+    const m = /^\++ (\d+\.\d{6}) (.*)$/.exec(line);
+    if (m) lines.push({ t: Number(m[1]) * 1000, text: m[2].trim() });
+  }
+  const boundaries = lines.filter((entry) =>
+    entry.text in ORIGINAL_STEPS || entry.text === "log_info 'starting init'"
+  );
+  const steps: Record<string, number> = {};
+  boundaries.forEach((entry, i) => {
+    const name = ORIGINAL_STEPS[entry.text];
+    if (name && i + 1 < boundaries.length) steps[name] = round(boundaries[i + 1].t - entry.t);
+  });
+  const stamps = benchStamps(log);
+  const exec = lines.findLast((entry) => entry.text.startsWith("exec "));
+  return {
+    steps,
+    startupMs: stamps && lines.length > 0 ? round(lines[0].t - stamps.t0) : undefined,
+    tailMs: stamps && exec ? round(stamps.t1 - exec.t) : undefined,
+  };
+}
+
+function round(ms: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(ms * f) / f;
+}
+
+/**
+ * A mountinfo table with what differs between any two containers replaced: mount and parent ids
+ * (the parent is named by its mount point), device numbers, peer group numbers, container and
+ * volume ids, and the root overlay's layer list.
+ */
+export function normalizeMountInfo(text: string): string[] {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  const byId = new Map<string, string>();
+  for (const line of lines) {
+    const f = line.split(" ");
+    byId.set(f[0], f[4]);
+  }
+  return lines.map((line) => {
+    const [, parentId, , root, mountPoint, options, ...rest] = line.split(" ");
+    const sep = rest.indexOf("-");
+    const optional = rest.slice(0, sep).map((o) => o.replace(/:\d+$/, "")).join(",");
+    const [fsType, source, superOptions] = rest.slice(sep + 1);
+    // Two images have different layers: an overlay's layer list says nothing about the entrypoint.
+    const superText = fsType === "overlay" ? "<layers>" : superOptions;
+    return [
+      mountPoint,
+      `parent=${byId.get(parentId) ?? "?"}`,
+      `root=${root}`,
+      options,
+      optional || "private",
+      fsType,
+      source,
+      superText,
+    ].join(" ").replace(/[0-9a-f]{64}/g, "<id>");
+  });
+}
+
+/** Lines only in `a` (-) and only in `b` (+), as multisets. */
+export function mountDiff(a: readonly string[], b: readonly string[]): string[] {
+  const count = new Map<string, number>();
+  for (const line of a) count.set(line, (count.get(line) ?? 0) + 1);
+  const added: string[] = [];
+  for (const line of b) {
+    const n = count.get(line) ?? 0;
+    if (n > 0) count.set(line, n - 1);
+    else added.push(`+ ${line}`);
+  }
+  const removed = [...count].flatMap(([line, n]) => Array(n).fill(`- ${line}`));
+  return [...removed, ...added];
+}
+
+function readIf(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function medianSteps(
+  traces: StepTrace[],
+): { startupMs?: number; steps: Record<string, number>; tailMs?: number } {
+  const names = [...new Set(traces.flatMap((t) => Object.keys(t.steps)))];
+  const steps = Object.fromEntries(
+    names.map((n) => [n, round(median(traces.flatMap((t) => t.steps[n] ?? [])))]),
+  );
+  const mid = (xs: number[]) => xs.length ? round(median(xs)) : undefined;
+  return {
+    startupMs: mid(traces.flatMap((t) => t.startupMs ?? [])),
+    steps,
+    tailMs: mid(traces.flatMap((t) => t.tailMs ?? [])),
+  };
+}
+
+function machineFacts() {
+  const cpus = os.cpus();
+  let docker = "";
+  try {
+    docker = new TextDecoder().decode(
+      new Deno.Command("docker", { args: ["version", "-f", "{{.Server.Version}}"] }).outputSync()
+        .stdout,
+    ).trim();
+  } catch { /* not fatal */ }
+  return {
+    kernel: os.release(),
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? "",
+    memoryMb: Math.round(os.totalmem() / 2 ** 20),
+    loadAverage: os.loadavg().map((l) => round(l, 2)),
+    docker,
+    deno: Deno.version.deno,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      raw: { type: "string" },
+      n: { type: "string" },
+      "trace-n": { type: "string" },
+      out: { type: "string" },
+      bundle: { type: "string" },
+      image: { type: "string" },
+      "original-image": { type: "string" },
+      scale: { type: "string" },
+    },
+  });
+  const raw = values.raw!;
+  const n = Number(values.n);
+  const traceN = Number(values["trace-n"]);
+  const withOriginal = values["original-image"] !== undefined;
+  const log = (name: string) => readIf(path.join(raw, `${name}.log`)) ?? "";
+
+  const pairs: { original?: number; port?: number }[] = [];
+  for (let i = 1; i <= n; i++) {
+    pairs.push({
+      original: withOriginal ? bootMillis(log(`kets-bench-original-${i}`)) : undefined,
+      port: bootMillis(log(`kets-bench-port-${i}`)),
+    });
+  }
+  const out = (line: string) => console.log(line);
+  out(
+    `${"pair".padStart(4)}  ${withOriginal ? "original ms".padStart(12) : ""}  ${
+      "port ms".padStart(9)
+    }${withOriginal ? "   ratio" : ""}`,
+  );
+  pairs.forEach((p, i) => {
+    const o = p.original === undefined ? "-" : p.original.toFixed(1);
+    const q = p.port === undefined ? "-" : p.port.toFixed(1);
+    const r = p.original && p.port ? (p.port / p.original).toFixed(2) : "-";
+    out(
+      `${String(i + 1).padStart(4)}  ${withOriginal ? o.padStart(12) : ""}  ${q.padStart(9)}${
+        withOriginal ? r.padStart(8) : ""
+      }`,
+    );
+  });
+  const portTimes = pairs.flatMap((p) => p.port ?? []);
+  const origTimes = pairs.flatMap((p) => p.original ?? []);
+  const complete = pairs.filter((p) => p.port !== undefined && (!withOriginal || p.original));
+  if (portTimes.length === 0) throw new Error("no port run produced a BENCH line");
+  const portMedian = round(median(portTimes));
+  const origMedian = origTimes.length ? round(median(origTimes)) : undefined;
+  const stats = (xs: number[]) => ({
+    median: round(median(xs)),
+    min: round(Math.min(...xs)),
+    max: round(Math.max(...xs)),
+  });
+  out(
+    `medians: port ${portMedian} ms${
+      origMedian !== undefined ? `, original ${origMedian} ms` : ""
+    }`,
+  );
+
+  const strace = (impl: string) => {
+    const text = readIf(path.join(raw, `kets-bench-${impl}-strace.strace`));
+    return text ? countPrograms(text) : undefined;
+  };
+  const portPrograms = strace("port");
+  const origPrograms = withOriginal ? strace("original") : undefined;
+  const describe = (c: ProgramCount | undefined) =>
+    c === undefined ? "n/a" : Object.entries(c.byName).map(([k, v]) => `${v} ${k}`).join(", ");
+  out(`programs (port): ${portPrograms?.programs ?? "n/a"}: ${describe(portPrograms)}`);
+  if (withOriginal) {
+    out(`programs (original): ${origPrograms?.programs ?? "n/a"}: ${describe(origPrograms)}`);
+  }
+
+  const portTraces: StepTrace[] = [];
+  const origTraces: StepTrace[] = [];
+  for (let i = 1; i <= traceN; i++) {
+    portTraces.push(parseStepTrace(log(`kets-bench-port-trace-${i}`)));
+    if (withOriginal) origTraces.push(parseOriginalTrace(log(`kets-bench-original-trace-${i}`)));
+  }
+  const portBreakdown = medianSteps(portTraces);
+  const origBreakdown = withOriginal ? medianSteps(origTraces) : undefined;
+  const hwm = portTraces.flatMap((t) => t.vmHwmKb ?? []);
+  const vmHwmKb = hwm.length ? median(hwm) : undefined;
+  out("breakdown (median ms of traced runs; the original's under bash -x):");
+  const stepNames = [
+    ...new Set([...Object.keys(origBreakdown?.steps ?? {}), ...Object.keys(portBreakdown.steps)]),
+  ];
+  out(`  ${"step".padEnd(14)} ${withOriginal ? "original".padStart(9) : ""} ${"port".padStart(7)}`);
+  const pick = (b: ReturnType<typeof medianSteps> | undefined, name: string) =>
+    name === "startup" ? b?.startupMs : name === "exec tail" ? b?.tailMs : b?.steps[name];
+  for (const name of ["startup", ...stepNames, "exec tail"]) {
+    const o = pick(origBreakdown, name);
+    const p = pick(portBreakdown, name);
+    out(
+      `  ${name.padEnd(14)} ${withOriginal ? String(o ?? "-").padStart(9) : ""} ${
+        String(p ?? "-").padStart(7)
+      }`,
+    );
+  }
+  const bundleBytes = values.bundle ? fs.statSync(values.bundle).size : undefined;
+  out(`port: bundle ${bundleBytes} bytes, peak RSS (VmHWM before exec) ${vmHwmKb ?? "n/a"} kB`);
+
+  let mounts: { identical: boolean; diff: string[] } | undefined;
+  const portMounts = readIf(path.join(raw, "port.mountinfo"));
+  const origMounts = readIf(path.join(raw, "original.mountinfo"));
+  if (withOriginal && portMounts && origMounts) {
+    const diff = mountDiff(normalizeMountInfo(origMounts), normalizeMountInfo(portMounts));
+    mounts = { identical: diff.length === 0, diff };
+    out(
+      diff.length === 0
+        ? "mountinfo after the entrypoint: the same for both (normalised)"
+        : `mountinfo after the entrypoint differs (- original, + port):\n${diff.join("\n")}`,
+    );
+  }
+
+  const ratio = origMedian ? round(portMedian / origMedian, 2) : undefined;
+  const closing = withOriginal
+    ? `boot: port/original median ratio ${ratio} (port ${portMedian} ms, original ${origMedian} ms, ${complete.length} pairs); programs: port ${
+      portPrograms?.programs ?? "n/a"
+    }, original ${origPrograms?.programs ?? "n/a"}`
+    : `boot: port alone (KIND_ORIGINAL_ENTRYPOINT not set): port ${portMedian} ms median over ${portTimes.length} runs; programs: port ${
+      portPrograms?.programs ?? "n/a"
+    }`;
+
+  const scale = values.scale ? readIf(values.scale) : undefined;
+  const result = {
+    date: new Date().toISOString(),
+    machine: machineFacts(),
+    method: {
+      start: "shim writes $EPOCHREALTIME just before exec of /usr/local/bin/entrypoint",
+      end: "the command, bash -c, reads $EPOCHREALTIME first (bash start-up on both sides)",
+      interleaved: withOriginal,
+      fakeDmi: true,
+    },
+    images: { port: values.image, original: values["original-image"] },
+    boot: {
+      pairs,
+      port: stats(portTimes),
+      original: origTimes.length ? stats(origTimes) : undefined,
+      ratio,
+    },
+    programs: { port: portPrograms, original: origPrograms },
+    breakdown: { port: portBreakdown, original: origBreakdown, traceRuns: traceN },
+    port: { bundleBytes, vmHwmKb },
+    mounts,
+    scale: scale ? JSON.parse(scale) : undefined,
+    closing,
+  };
+  await Deno.mkdir(path.dirname(values.out!), { recursive: true });
+  await Deno.writeTextFile(values.out!, JSON.stringify(result, null, 2) + "\n");
+  out(`results: ${path.relative(Deno.cwd(), values.out!)}`);
+  out(closing);
+}
+
+if (import.meta.main) await main();
