@@ -2,7 +2,7 @@
  * Which iptables backend the node uses: the one that already holds more rules (Docker's or the
  * host's), as kubernetes-sigs/iptables-wrappers decides, switched with update-alternatives.
  */
-import type { Host } from "./host.ts";
+import type { Host, RunResult } from "./host.ts";
 import { grepLines } from "./proc.ts";
 
 /** An iptables backend. */
@@ -31,30 +31,49 @@ export function alternativesCommands(mode: IptablesMode): string[][] {
   ]);
 }
 
-/** kind's `select_iptables`. */
-export async function selectIptables(host: Pick<Host, "run" | "log">): Promise<void> {
+/** The results of iptables-legacy-save, ip6tables-legacy-save and the timed nft dumps. */
+export type IptablesDumps = Promise<readonly [RunResult, RunResult, RunResult]>;
+
+const LEGACY_TOOLS = ["iptables-legacy-save", "ip6tables-legacy-save"] as const;
+
+/**
+ * Starts the three dumps select_iptables counts. They only read the rule sets, so they run at
+ * once: kind's bash runs them one after another, but none changes what another sees.
+ */
+export function startIptablesDumps(host: Pick<Host, "run">): IptablesDumps {
   // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
   const dump = { nothrow: true, stderr: "ignore", readOnly: true } as const;
-  // The three dumps only read the rule sets, so they run at once: kind's bash runs them one after
-  // another, but none changes what another sees, and the WARN lines below keep kind's order.
-  const legacyTools = ["iptables-legacy-save", "ip6tables-legacy-save"];
-  const [legacy4, legacy6, nftDump] = await Promise.all([
-    ...legacyTools.map((tool) => host.run([tool], dump)),
-    // coreutils timeout, as kind runs it, kills the whole process group when the bound is hit.
-    host.run([
-      "timeout",
-      String(NFT_SAVE_TIMEOUT_SECONDS),
-      "sh",
-      "-c",
-      "iptables-nft-save; ip6tables-nft-save",
-    ], dump),
-  ]);
+  const dumps = Promise.all(
+    [
+      host.run([LEGACY_TOOLS[0]], dump),
+      host.run([LEGACY_TOOLS[1]], dump),
+      // coreutils timeout, as kind runs it, kills the whole process group when the bound is hit.
+      host.run([
+        "timeout",
+        String(NFT_SAVE_TIMEOUT_SECONDS),
+        "sh",
+        "-c",
+        "iptables-nft-save; ip6tables-nft-save",
+      ], dump),
+    ] as const,
+  );
+  // Awaited by select_iptables; a run that stops before it must not see an unhandled rejection.
+  dumps.catch(() => {});
+  return dumps;
+}
+
+/** kind's `select_iptables`, on dumps started earlier or now. */
+export async function selectIptables(
+  host: Pick<Host, "run" | "log">,
+  dumps: IptablesDumps = startIptablesDumps(host),
+): Promise<void> {
+  const [legacy4, legacy6, nftDump] = await dumps;
   let legacy = "";
   for (const [index, result] of [legacy4, legacy6].entries()) {
     if (result.status === 127) {
       host.log(
         "WARN",
-        `${legacyTools[index]} could not be run (not in PATH); counting its rules as none`,
+        `${LEGACY_TOOLS[index]} could not be run (not in PATH); counting its rules as none`,
       );
     }
     legacy += result.stdout;

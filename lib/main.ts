@@ -45,6 +45,8 @@ export async function runEntrypoint(
   // Before any step, as kind's bash: its first log line, and steps branch on the answer.
   const boot = detectRerun(host);
   const context: StepContext = { userns: detectUserns(host), rerun: boot.rerun };
+  // Read-only work of later steps starts now and overlaps the earlier ones (see Step.prefetch).
+  for (const step of STEPS) if (!only || only.has(step.name)) step.prefetch?.(host, context);
   for (const step of STEPS) {
     if (only && !only.has(step.name)) continue;
     // A SIGTERM/SIGINT during a step takes effect here, never halfway through a write.
