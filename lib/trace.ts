@@ -45,6 +45,7 @@ export function startTrace(
   const uptime = readOptional(host, "/proc/uptime");
   const stat = readOptional(host, "/proc/self/stat");
   const startup = uptime && stat ? processAgeMillis(uptime, stat) : undefined;
+  // Since this PID started (±10 ms): an exec into it, like the launcher's, keeps that time.
   if (startup !== undefined) line(`startup took ${startup} ms (process start to main, ±10 ms)`);
   line(`import took ${sinceOrigin().toFixed(1)} ms (runtime time origin to main)`);
   line(`main at ${epochSeconds(mainAt)}`);
