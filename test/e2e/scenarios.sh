@@ -182,7 +182,9 @@ scn_comparable() {
 # scn_golden NAME: the golden file of scenario NAME.
 scn_golden() { printf '%s/%s.txt\n' "$E2E_GOLDEN_DIR" "$1"; }
 
-# scn_summary: one line about a normalized state on stdin, for the results table.
+# scn_summary: one line about a normalized state on stdin, for the results table: how it ended,
+# the iptables mode, the nameserver, the mount count, and what the scenarios vary when it is
+# not the default (search line, snapshotter, proxy, DMI product name, enabled units).
 scn_summary() {
   awk '
     /^### / { section = $0; next }
@@ -191,10 +193,22 @@ scn_summary() {
     section == "### log" && /^INFO: starting init$/ { init = 1 }
     section == "### iptables-alternative" { mode = $0; sub(/.*iptables-/, "", mode) }
     section == "### /etc/resolv.conf" && /^nameserver / { ns = $2 }
+    section == "### /etc/resolv.conf" && /^search / { search = $0 }
     section == "### mount-count" { mounts = $0 }
+    section == "### /etc/containerd/config.toml" && /snapshotter = / && !/"overlayfs"/ {
+      snap = $0; sub(/^ */, "", snap)
+    }
+    section == "### /etc/systemd/system.conf.d" && /HTTP_PROXY=[^"]/ { proxy = "proxy set" }
+    section == "### dmi" && /product_name: [^(]/ { dmi = "product_name " $2 }
+    section == "### systemd-symlinks" && /\.wants\// { n = split($1, p, "/"); unit = "enabled " p[n] }
     END {
       if (exit_status != "") { printf "exit %s%s", exit_status, (error != "" ? ": " error : ""); exit }
       printf "%s, %s, ns %s, %s mounts", (init ? "init" : "no init"), mode, ns, mounts
+      if (search != "") printf ", %s", search
+      if (snap != "") printf ", %s", snap
+      if (proxy != "") printf ", %s", proxy
+      if (dmi != "") printf ", %s", dmi
+      if (unit != "") printf ", %s", unit
     }'
 }
 
