@@ -66,8 +66,10 @@ for tier in "${tiers[@]}"; do
     e2e)
       mapfile -t files < <(ls test/e2e/*.bats 2>/dev/null)
       if [[ ${#files[@]} -eq 0 ]]; then result="no bats files"; else
-        [[ -f dist/entrypoint.js ]] || node scripts/build.mjs
+        node scripts/build.mjs
+        rm -f "${TMPDIR:-/tmp}/kind-entrypoint-ts-e2e-results.md"
         run_bats "${files[@]}"
+        cat "${TMPDIR:-/tmp}/kind-entrypoint-ts-e2e-results.md" 2>/dev/null || true
       fi ;;
     *) echo "unknown tier: $tier (known: unit kernel e2e)" >&2; exit 2 ;;
   esac

@@ -360,8 +360,10 @@ e2e_pod_dns_check() {
 
 # The results table of the container scenarios (scenarios.bats, rerun.bats, dry_run.bats): each
 # test records its row, each file its wall time, and the whole is rewritten on every record, so
-# the file always holds the latest result of every row. E2E_RESULTS_FILE moves it elsewhere.
-E2E_RESULTS_FILE=${E2E_RESULTS_FILE:-$E2E_DIR/RESULTS.md}
+# the file always holds the latest result of every row. It lives outside the work tree so a test
+# run leaves the checkout clean; `E2E_RESULTS_FILE=test/e2e/RESULTS.md npm run test:e2e`
+# refreshes the committed table.
+E2E_RESULTS_FILE=${E2E_RESULTS_FILE:-${TMPDIR:-/tmp}/kind-entrypoint-ts-e2e-results.md}
 
 # e2e_result FILE SCENARIO ORIGINAL PORT: records (or replaces) the row of FILE's SCENARIO.
 e2e_result() {
