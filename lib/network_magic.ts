@@ -41,29 +41,59 @@ export async function enableNetworkMagic(host: MagicHost): Promise<void> {
 }
 
 /**
- * `iptables-save`, the rewrite in memory, one `iptables-restore` (skipped when nothing changes);
- * then, when Docker's chains are not in iptables at all, Docker's nftables table (Docker 28.3+
- * with the nftables firewall backend keeps its DNS NAT in `ip docker-dns`, which iptables-save
- * cannot see). The gate spares the `nft` process on the common iptables path.
+ * `iptables-save`, the rewrite in memory, one `iptables-restore` (skipped when nothing changes).
+ * When Docker's chains are not in the selected iptables backend they are looked for where else
+ * Docker may have put them, and only then, so the common path costs no extra process:
+ * - the other iptables backend: select_iptables picks legacy on a tie or when legacy holds more
+ *   rules, while Docker may have written its DNS rules with iptables-nft; kind's bash then
+ *   rewrites nothing although resolv.conf points at the host IP, and DNS breaks;
+ * - Docker's nftables table (Docker 28.3+ with the nftables firewall backend keeps its DNS NAT
+ *   in `ip docker-dns`, which no iptables-save can see).
  */
 export async function rewriteNatRules(
   host: Pick<Host, "run" | "which">,
   hostIp: string,
 ): Promise<void> {
-  const { stdout: saved } = await host.run(["iptables-save"], { readOnly: true });
+  if (await rewriteIptables(host, "iptables", hostIp)) return;
+  for (const backend of ["iptables-nft", "iptables-legacy"]) {
+    if (host.which(`${backend}-save`) && await rewriteIptables(host, backend, hostIp, true)) {
+      return;
+    }
+  }
+  await rewriteNftDockerDns(host, hostIp);
+}
+
+/**
+ * Rewrites Docker's rules in one iptables backend (`iptables`, `iptables-nft`, ...) and says
+ * whether Docker's DOCKER_OUTPUT chain is there. `probe`: not the selected backend, only looked
+ * at to find Docker's rules, so it is left alone unless they are there, and its failures are not
+ * fatal.
+ */
+async function rewriteIptables(
+  host: Pick<Host, "run">,
+  backend: string,
+  hostIp: string,
+  probe = false,
+): Promise<boolean> {
+  const save = await host.run([`${backend}-save`], { readOnly: true, nothrow: probe });
+  if (save.status !== 0) return false;
+  const saved = save.stdout;
   try {
     parseIptablesSave(saved);
   } catch (error) {
+    if (probe) return false;
     throw new EntrypointError(
-      `Cannot parse iptables-save output: ${(error as Error).message}`,
+      `Cannot parse ${backend}-save output: ${(error as Error).message}`,
       { cause: error },
     );
   }
+  const found = /^:DOCKER_OUTPUT /m.test(saved);
+  if (probe && !found) return false;
   const rewritten = rewriteDockerDnsRules(saved, hostIp, { skipExistingJumps: true });
   if (rewritten !== saved) {
-    await host.run(["iptables-restore"], { input: rewritten, diffAgainst: saved });
+    await host.run([`${backend}-restore`], { input: rewritten, diffAgainst: saved });
   }
-  if (!/^:DOCKER_OUTPUT /m.test(saved)) await rewriteNftDockerDns(host, hostIp);
+  return found;
 }
 
 /** The writes of `writeResolvConf`, decided but not yet made. */

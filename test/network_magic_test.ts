@@ -210,3 +210,23 @@ Deno.test("enableNetworkMagic() leaves the rules alone when resolv.conf cannot b
   await assert.rejects(enableNetworkMagic(host), /Cannot rewrite \/etc\/resolv.conf/);
   assert.ok(!host.events.some((e) => e.type === "run" && e.argv[0] === "iptables-restore"));
 });
+
+Deno.test("enableNetworkMagic() rewrites Docker's rules in the other iptables backend when legacy was selected", async () => {
+  const host = new FakeHost({
+    lookups: { "4:kind-control-plane": "172.18.0.2" },
+    executables: { "iptables-nft-save": "/usr/sbin/iptables-nft-save", nft: "/usr/sbin/nft" },
+    files: { "/etc/resolv.conf": "nameserver 127.0.0.11\n" },
+    commands: {
+      ip: { stdout: "default via 172.18.0.1 dev eth0 \n" },
+      "iptables-save": { stdout: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n" },
+      "iptables-nft-save": { stdout: SAVE },
+      "iptables-nft-restore": {},
+    },
+  });
+  await enableNetworkMagic(host);
+  assert.deepEqual(
+    host.events.filter((e) => e.type === "run").map((e) => (e as { argv: string[] }).argv[0]),
+    ["ip", "iptables-save", "iptables-nft-save", "iptables-nft-restore"],
+  );
+  assert.equal(host.files.get("/etc/resolv.conf"), "nameserver 172.18.0.1\n");
+});
