@@ -1,19 +1,24 @@
 /**
- * Starting a program directly, without a shell. zx runs every command as `bash -c 'set -euo
- * pipefail; CMD'`: for the single programs the entrypoint runs (it never needs a pipeline or
- * globbing) that is one more program start per command, ~2 ms each in the test bed (measured:
- * zx/core 2.8-3.1 ms per `/bin/true` under Deno, a direct spawn 1.0-1.2 ms), plus loading zx
- * itself (~30 ms uncached).
+ * Running one program through zx/core, without a shell.
  *
- * Semantics kept from the zx call it replaces: argv words are passed as they are, stdin is
- * closed unless there is input, stdout and stderr are collected whole, the program gets its own
- * process group (so a timeout can stop all it started), and the result is only given once both
- * pipes have closed. A program that cannot be started answers like bash would: status 127 when
- * it is not found, 126 when it cannot be executed, with the reason on stderr.
+ * By default zx runs every command as `bash -c 'set -euo pipefail; CMD'`: for the single programs
+ * the entrypoint runs (never a pipeline, a glob or a redirection) that is one more program start
+ * per command, ~2 ms each in the test bed, and a second process to signal on a timeout. zx lets
+ * the caller choose how words are quoted into the command line (`quote`) and how that line is
+ * started (`spawn`): quoting each word as a JSON string and splitting the line back into those
+ * words in our `spawn` starts the program itself, with zx's process handling (pipes, input,
+ * collected output, nothrow) unchanged.
+ *
+ * Semantics: argv words are passed as they are, stdin is closed unless there is input, stdout
+ * and stderr are collected whole, the program gets its own process group (so a timeout can stop
+ * all it started), and the result is only given once both pipes have closed. A program that
+ * cannot be started answers like bash would: status 127 when it is not found, 126 when it
+ * cannot be executed, with the reason on stderr.
  */
-import { spawn } from "node:child_process";
+import { spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
+import { $ } from "zx/core";
 
-/** What a finished program left behind (the subset of zx's ProcessOutput the host reads). */
+/** What a finished program left behind. */
 export interface SpawnOutput {
   /** Exit status; null when killed by a signal. */
   exitCode: number | null;
@@ -24,43 +29,55 @@ export interface SpawnOutput {
 /** A running program: resolves when it has exited and closed its pipes; `pid` to signal it. */
 export type SpawnedProcess = Promise<SpawnOutput> & { pid: number | undefined };
 
+/** One argv word as it stands in the command line zx builds: a JSON string. */
+export function quoteWord(word: unknown): string {
+  return JSON.stringify(String(word));
+}
+
+/** The argv words of a command line built with `quoteWord`. */
+export function splitWords(line: string): string[] {
+  return [...line.matchAll(/"(?:[^"\\]|\\.)*"/g)].map((match) => JSON.parse(match[0]) as string);
+}
+
+/** zx's `spawn` hook: starts the words of the line directly, never through a shell. */
+function spawnWords(line: string, _args: readonly string[], options: SpawnOptions) {
+  const [command, ...args] = splitWords(line);
+  return nodeSpawn(command, args, { ...options, shell: false });
+}
+
+const run = $({
+  quote: quoteWord,
+  spawn: spawnWords as unknown as typeof nodeSpawn,
+  prefix: "",
+  postfix: "",
+  quiet: true,
+  verbose: false,
+  nothrow: true,
+  detached: true,
+});
+
 /** Starts `argv` (resolved through PATH) in its own process group. */
 export function spawnCommand(
   argv: readonly string[],
   options: { input?: string } = {},
 ): SpawnedProcess {
-  const [command, ...args] = argv;
-  const child = spawn(command, args, {
-    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    detached: true,
+  const [command] = argv;
+  const stdin = options.input === undefined ? "ignore" : "pipe";
+  const child = run({ input: options.input, stdio: [stdin, "pipe", "pipe"] })`${[...argv]}`;
+  // A plain promise: zx's own `then` would return another ProcessPromise.
+  const finished = new Promise<Awaited<typeof child>>((resolve, reject) => {
+    child.then(resolve, reject);
   });
-  const done = new Promise<SpawnOutput>((resolve) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let startError: NodeJS.ErrnoException | undefined;
-    child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      startError = error;
-    });
-    child.on("close", (code: number | null) => {
-      if (startError && code === null) {
-        resolve(notStarted(command, startError));
-        return;
-      }
-      resolve({
-        exitCode: code,
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      });
-    });
+  const done = finished.then((out): SpawnOutput => {
+    const error = out.cause as NodeJS.ErrnoException | null | undefined;
+    if (error && out.exitCode === null && !out.signal) return notStarted(command, error);
+    return { exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr };
   });
-  if (options.input !== undefined && child.stdin) {
-    // A program that exits without reading its input must not fail the run with EPIPE.
-    child.stdin.on("error", () => {});
-    child.stdin.end(options.input);
-  }
-  return Object.assign(done, { pid: child.pid });
+  return Object.assign(done, {
+    get pid() {
+      return child.pid;
+    },
+  });
 }
 
 /** bash's status for a program it cannot start, and why. */
