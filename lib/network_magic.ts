@@ -75,7 +75,12 @@ async function rewriteIptables(
   hostIp: string,
   probe = false,
 ): Promise<boolean> {
-  const save = await host.run([`${backend}-save`], { readOnly: true, nothrow: probe });
+  // A probed backend stays quiet: iptables-nft-save warns on stderr when legacy tables exist.
+  const save = await host.run([`${backend}-save`], {
+    readOnly: true,
+    nothrow: probe,
+    stderr: probe ? "capture" : "forward",
+  });
   if (save.status !== 0) return false;
   const saved = save.stdout;
   try {

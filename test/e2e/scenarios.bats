@@ -147,6 +147,24 @@ check_scenario() {
   check_scenario iptables-legacy
 }
 
+@test "scenario iptables-legacy: the port rewrites Docker's rules in iptables-nft, so DNS through the host IP works" {
+  local node state
+  node="$(scn_node iptables-legacy port)"
+  scn_wait iptables-legacy port
+  state="$(scn_state iptables-legacy port)"
+  awk '/^### / { on = ($0 == "### iptables-nft-save") } on' <<<"$state" |
+    grep -qx -- '-A PREROUTING -d <host-ip>/32 -j DOCKER_OUTPUT'
+  # The node itself asks Docker's DNS through the host IP, as its resolv.conf says.
+  run docker exec "$node" dig +short +time=2 +tries=1 "@$HOST_IP" "$(scn_node default port)"
+  [[ $status -eq 0 && $output =~ ^[0-9.]+$ ]]
+  if have_original; then
+    # kind's bash leaves Docker's nft rules on 127.0.0.11 while resolv.conf points at the host IP.
+    node="$(scn_node iptables-legacy orig)"
+    run docker exec "$node" dig +short +time=2 +tries=1 "@$HOST_IP" "$(scn_node default port)"
+    [[ ! $output =~ ^[0-9.]+$ ]]
+  fi
+}
+
 @test "scenario systemd: systemd as PID 1 reaches Multi-User System, same state as the original" {
   check_scenario systemd
 }
