@@ -42,7 +42,12 @@ export function splitWords(line: string): string[] {
 /** zx's `spawn` hook: starts the words of the line directly, never through a shell. */
 function spawnWords(line: string, _args: readonly string[], options: SpawnOptions) {
   const [command, ...args] = splitWords(line);
-  return nodeSpawn(command, args, { ...options, shell: false });
+  const child = nodeSpawn(command, args, { ...options, shell: false });
+  // A program that exits without reading all its input (iptables-restore failing early) makes
+  // the write fail with EPIPE; its exit status tells what happened, the write error must not
+  // end the entrypoint as an uncaught exception.
+  child.stdin?.on("error", () => {});
+  return child;
 }
 
 const run = $({

@@ -102,3 +102,14 @@ Deno.test("run() keeps the default bound without the variable and with an invali
     else Deno.env.set(COMMAND_TIMEOUT_ENV, saved);
   }
 });
+
+Deno.test("run() reports the status of a command that exits without reading its input", async () => {
+  const host = createHost();
+  // more than a pipe buffer, so the write is still going on when the program has exited
+  const input = "x".repeat(4 << 20);
+  for (let i = 0; i < 5; i++) {
+    const result = await host.run(["sh", "-c", "exit 3"], { input, nothrow: true });
+    assert.equal(result.status, 3);
+  }
+  await assert.rejects(host.run(["sh", "-c", "exit 3"], { input }), { exitCode: 3 });
+});
