@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# Runs the whole entrypoint (every step, or those a scenario selects) of one implementation in a
+# throwaway node-like sandbox on the real kernel, with one fault planted, and prints what happened
+# as one text blob (sections headed "## ...").
+#
+#   test/faults/sandbox.sh original|port SCENARIO
+#
+# original: "$KIND_ORIGINAL_ENTRYPOINT" cut before its first step call (so its prelude and
+#           functions are kind's own text, read at run time and never committed); the selected
+#           functions are then called in kind's order and `exec "$@"` follows, as in kind.
+# port:     "$DENO" run -A dist/entrypoint.js, with KIND_ENTRYPOINT_STEPS when a scenario selects.
+# Both exec /sbx/init (it records that it ran). A run still going after FLT_HANG_AFTER seconds
+# (default 6) is killed with its process group and reported as `hung`.
+#
+# The sandbox: new PID, net, mount and UTS namespaces (everything left running dies with it); the
+# root is an overlay of / on a tmpfs, so nothing reaches the machine; fresh /proc, /sys, /run,
+# /tmp; a cgroup v2 look-alike (a tmpfs with cgroup.controllers) on /sys/fs/cgroup; eth0
+# 172.30.0.2/24 with its gateway in a second netns; Docker's DNS rules loaded on the nft backend;
+# /etc/hosts, /etc/resolv.conf, /etc/hostname bind mounts as Docker makes them; a node image's
+# /kind, /etc/containerd/config.toml, empty /etc/machine-id. `iptables*` resolve through
+# /etc/alternatives as on a node, so select_iptables' choice is what network magic then uses.
+# Scenario files are described in test/faults/README.md. Needs root.
+set -o errexit -o nounset -o pipefail
+
+FAULTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "${FAULTS_DIR}/../.." && pwd)"
+KERNEL_DIR="${REPO}/test/kernel"
+
+die() {
+  echo "fault-sandbox: $*" >&2
+  exit 2
+}
+
+# ---------------------------------------------------------------------------------------------
+# phase 1 (caller's namespaces)
+main() {
+  [[ $# -eq 2 ]] || die "usage: sandbox.sh original|port SCENARIO"
+  local impl=$1 scenario=$2
+  [[ "$(id -u)" == 0 ]] || die "needs root (namespaces, mounts, iptables)"
+  [[ -f "${FAULTS_DIR}/scenarios/${scenario}.sh" ]] || die "no scenario ${scenario}"
+  case "$impl" in
+    original)
+      [[ -n "${KIND_ORIGINAL_ENTRYPOINT:-}" ]] || die "KIND_ORIGINAL_ENTRYPOINT is not set"
+      [[ -r "$KIND_ORIGINAL_ENTRYPOINT" ]] || die "cannot read ${KIND_ORIGINAL_ENTRYPOINT}"
+      ;;
+    port) [[ -f "${REPO}/dist/entrypoint.js" ]] || die "no ${REPO}/dist/entrypoint.js (npm run build)" ;;
+    *) die "implementation must be original or port, got ${impl}" ;;
+  esac
+  local stage rc=0
+  stage="$(mktemp -d /tmp/kind-faults.XXXXXX)"
+  unshare --pid --net --mount --uts --propagation private --fork -- \
+    bash "${FAULTS_DIR}/sandbox.sh" __enter "$impl" "$scenario" "$stage" || rc=$?
+  rmdir "$stage" 2>/dev/null || true
+  return "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# phase 2 (new namespaces, the machine's filesystem): the overlay root
+enter() {
+  local impl=$1 scenario=$2 stage=$3
+  mount -t tmpfs -o mode=0755 kind-faults "$stage"
+  mkdir "${stage}/upper" "${stage}/work" "${stage}/root"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=${stage}/upper,workdir=${stage}/work" "${stage}/root"
+  local root="${stage}/root"
+  mount -t proc proc "${root}/proc"
+  mount -t sysfs sysfs "${root}/sys"
+  mount -t tmpfs -o mode=0755 cgroup-v2-lookalike "${root}/sys/fs/cgroup"
+  printf 'cpuset cpu io memory hugetlb pids rdma misc\n' >"${root}/sys/fs/cgroup/cgroup.controllers"
+  mount --rbind /dev "${root}/dev"
+  mount -t tmpfs tmpfs "${root}/run"
+  mount -t tmpfs tmpfs "${root}/tmp"
+  mkdir -p "${root}${REPO}"
+  mount --bind "$REPO" "${root}${REPO}"
+  mount -o remount,bind,ro "${root}${REPO}"
+  mkdir -p "${root}/sbx/bin" "${root}/sbx/wrap" "${root}/sbx/files" "${root}/sbx/state"
+  if [[ "$impl" == original ]]; then
+    # kind's script up to (not including) its first step call: prelude, helpers, functions.
+    awk '/^validate_userns$/ { exit } { print }' "$KIND_ORIGINAL_ENTRYPOINT" >"${root}/sbx/original-head.sh"
+    grep -q '^enable_network_magic()' "${root}/sbx/original-head.sh" ||
+      die "cannot find kind's functions in ${KIND_ORIGINAL_ENTRYPOINT}"
+  fi
+  exec chroot "$root" /bin/bash "${FAULTS_DIR}/sandbox.sh" __inside "$impl" "$scenario"
+}
+
+# ---------------------------------------------------------------------------------------------
+# phase 3 (inside the chroot; PID 1 of the sandbox)
+
+# shellcheck source=test/faults/lib.sh
+source "${FAULTS_DIR}/lib.sh"
+
+new_netns_holder() {
+  local self pid
+  self="$(readlink /proc/self/ns/net)"
+  unshare --net sleep 3600 </dev/null >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    if [[ -e /proc/${pid}/ns/net && "$(readlink "/proc/${pid}/ns/net")" != "$self" ]]; then
+      echo "$pid"
+      return 0
+    fi
+    sleep 0.01
+  done
+  die "network namespace holder did not start"
+}
+
+setup_network() {
+  local gw
+  ip link set lo up
+  gw="$(new_netns_holder)"
+  nsenter -t "$gw" -n ip link set lo up
+  ip link add eth0 type veth peer name gw0 netns "$gw"
+  ip addr add 172.30.0.2/24 dev eth0
+  ip link set eth0 up
+  nsenter -t "$gw" -n ip addr add 172.30.0.1/24 dev gw0
+  nsenter -t "$gw" -n ip link set gw0 up
+  ip route add default via 172.30.0.1 dev eth0
+}
+
+# bind_file SOURCE TARGET: Docker bind-mounts hosts, resolv.conf and hostname into a container.
+bind_file() {
+  cp "$1" "/sbx/files/$(basename "$2")"
+  [[ -e "$2" ]] || : >"$2"
+  mount --bind "/sbx/files/$(basename "$2")" "$2"
+}
+
+setup_node() {
+  hostname kind-control-plane
+  printf 'kind-control-plane\n' >/sbx/files/hostname.src
+  bind_file /sbx/files/hostname.src /etc/hostname
+  printf 'hosts:          files dns\n' >/sbx/files/nsswitch.src
+  bind_file /sbx/files/nsswitch.src /etc/nsswitch.conf
+  printf '%s' "$FLT_HOSTS" >/sbx/files/hosts.src
+  bind_file /sbx/files/hosts.src /etc/hosts
+  rm -f /etc/resolv.conf
+  bind_file "${FAULTS_DIR}/fixtures/${FLT_RESOLV}" /etc/resolv.conf
+
+  mkdir -p /kind /etc/kubernetes/manifests /var/lib/kubelet /etc/containerd
+  rm -rf /etc/systemd/system.conf.d
+  cp "${REPO}/test/testdata/containerd/config.toml" /etc/containerd/config.toml
+  rm -f /etc/machine-id && : >/etc/machine-id
+  if [[ "$FLT_CONTROL_PLANE" == 1 ]]; then
+    cp -a "${KERNEL_DIR}/fixtures/control-plane/." /
+    mkdir -p /etc/kubernetes/pki
+    printf -- '-----BEGIN CERTIFICATE-----\nplanted apiserver certificate\n-----END CERTIFICATE-----\n' \
+      >/etc/kubernetes/pki/apiserver.crt
+    printf -- '-----BEGIN PRIVATE KEY-----\nplanted apiserver key\n-----END PRIVATE KEY-----\n' \
+      >/etc/kubernetes/pki/apiserver.key
+    chmod 600 /etc/kubernetes/pki/apiserver.key
+  fi
+  if [[ -n "$FLT_OLD_IPV4" ]]; then printf '%s' "$FLT_OLD_IPV4" >/kind/old-ipv4; fi
+
+  # iptables through the alternatives, pointed at nft (Docker's rules live there)
+  update-alternatives --quiet --set iptables /usr/sbin/iptables-nft >/dev/null
+  update-alternatives --quiet --set ip6tables /usr/sbin/ip6tables-nft >/dev/null
+  /usr/sbin/xtables-nft-multi iptables-restore <"${REPO}/test/testdata/iptables/${FLT_RULES}"
+  cp "${FAULTS_DIR}/fake-kubeadm" /sbx/bin/kubeadm
+  printf '#!/bin/sh\necho "init ran: $*" >/sbx/state/init.ran\n' >/sbx/init
+  chmod +x /sbx/init
+}
+
+# ---------------------------------------------------------------------------------------------
+# state before and after a run
+
+# The files whose fate is reported: what the steps write and what must survive them.
+WATCHED=(
+  /etc/resolv.conf /etc/resolv.conf.original /etc/containerd/config.toml
+  /etc/systemd/system.conf.d/proxy-default-environment.conf /etc/machine-id
+  /kind/old-ipv4 /kind/old-ipv6 /kind/product_uuid /kind/kubeadm.conf
+  /etc/kubernetes/manifests/etcd.yaml /etc/kubernetes/manifests/kube-apiserver.yaml
+  /etc/kubernetes/manifests/kube-controller-manager.yaml
+  /etc/kubernetes/manifests/kube-scheduler.yaml /etc/kubernetes/controller-manager.conf
+  /etc/kubernetes/scheduler.conf /etc/kubernetes/kubelet.conf
+  /var/lib/kubelet/kubeadm-flags.env /etc/kubernetes/pki/apiserver.crt
+  /etc/kubernetes/pki/apiserver.key
+)
+
+# file_state FILE: one word for what a path is, and a digest of its bytes.
+file_state() {
+  if [[ -L "$1" && ! -e "$1" ]]; then
+    echo "dangling-symlink"
+  elif [[ -d "$1" ]]; then
+    echo "directory"
+  elif [[ ! -e "$1" ]]; then
+    echo "absent"
+  elif [[ ! -r "$1" ]] || ! cat "$1" >/dev/null 2>&1; then
+    echo "unreadable"
+  elif [[ ! -s "$1" ]]; then
+    echo "empty"
+  else
+    echo "$(stat -c %s "$1") bytes sha256:$(sha256sum <"$1" | cut -c1-16)$(
+      [[ -z "$(tail -c 1 "$1")" ]] || echo " no-final-newline"
+    )"
+  fi
+}
+
+# nat_rules: both backends' nat tables, counters and dates dropped.
+nat_rules() {
+  local backend
+  for backend in nft legacy; do
+    echo "# ${backend}"
+    "/usr/sbin/xtables-${backend}-multi" iptables-save -t nat 2>/dev/null |
+      sed -E -e '/^# (Generated by|Completed on|Warning:)/d' -e 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+  done
+}
+
+snapshot() {
+  local dir=$1 f
+  mkdir -p "$dir"
+  for f in "${WATCHED[@]}"; do printf '%s %s\n' "$f" "$(file_state "$f")"; done >"${dir}/files"
+  nat_rules >"${dir}/rules"
+  cp -a /etc/resolv.conf "${dir}/resolv.conf" 2>/dev/null || true
+}
+
+# damage BEFORE AFTER: files that existed with content before and are now gone, empty or cut
+# short (a half-written file has no final newline, or lost its nameserver lines).
+damage() {
+  local f before after expected_removed
+  for f in "${WATCHED[@]}"; do
+    before="$(grep -F "${f} " "$1/files" | cut -d' ' -f2-)"
+    after="$(grep -F "${f} " "$2/files" | cut -d' ' -f2-)"
+    expected_removed=0
+    # the image's machine-id is replaced by design; an empty one is not a loss
+    [[ "$f" == /etc/machine-id && "$before" == empty ]] && expected_removed=1
+    case "$before" in absent | empty | directory | dangling-symlink | unreadable) continue ;; esac
+    # a rewrite never halves a file; a write cut short does
+    if [[ "$before" =~ ^([0-9]+)\ bytes && "$after" =~ ^([0-9]+)\ bytes ]] &&
+      ((${before%% *} > 4096 && ${after%% *} * 2 < ${before%% *})); then
+      echo "truncated ${f} (${after%% *} of ${before%% *} bytes)"
+      continue
+    fi
+    case "$after" in
+      absent | empty) [[ $expected_removed == 1 ]] || echo "lost ${f} (${after})" ;;
+      *no-final-newline*)
+        # /kind/old-ipv4 and old-ipv6 are written without a newline by design
+        [[ "$before" == *no-final-newline* || "$f" == /kind/old-ipv* ]] || echo "truncated ${f} (${after})"
+        ;;
+    esac
+  done
+  if grep -q '^nameserver' "$1/resolv.conf" 2>/dev/null && [[ -e /etc/resolv.conf ]] &&
+    ! grep -q '^nameserver' /etc/resolv.conf 2>/dev/null; then
+    echo "truncated /etc/resolv.conf (no nameserver line left)"
+  fi
+  find /etc /kind /var/lib/kubelet -xdev -name '*.kind-entrypoint.tmp' 2>/dev/null | sed 's/^/leftover /' || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+impl_command() {
+  local impl=$1
+  local -a env=(
+    PATH=/sbx/wrap:/sbx/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    HOME=/root container=docker
+  )
+  env+=("${FLT_ENV[@]}")
+  case "$impl" in
+    original)
+      printf '%s\n' 'set -o errexit -o nounset -o pipefail' 'source /sbx/original-head.sh' \
+        "$FLT_STEPS_ORIGINAL" "log_info 'starting init'" 'exec "$@"' >/sbx/original-run.sh
+      CMD=(env -i "${env[@]}" bash /sbx/original-run.sh /sbx/init)
+      ;;
+    port)
+      [[ -z "$FLT_STEPS" ]] || env+=("KIND_ENTRYPOINT_STEPS=${FLT_STEPS}")
+      [[ -z "$FLT_COMMAND_TIMEOUT_MS" ]] || env+=("KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS=${FLT_COMMAND_TIMEOUT_MS}")
+      CMD=(env -i "${env[@]}" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 DENO_DIR=/sbx/deno-dir
+        "$DENO" run -A "${REPO}/dist/entrypoint.js" /sbx/init)
+      ;;
+  esac
+}
+
+run_impl() {
+  local impl=$1 start=$EPOCHREALTIME pid rc deadline hung=0
+  impl_command "$impl"
+  cd /
+  # its own session and process group, so a hung run is killed with everything it started
+  setsid "${CMD[@]}" </dev/null >/sbx/state/stdout 2>/sbx/state/stderr &
+  pid=$!
+  echo "$pid" >/sbx/state/pid
+  fault_during "$pid"
+  deadline=$((${start/./} + FLT_HANG_AFTER * 1000000))
+  # alive and not yet a zombie (this shell, PID 1 here, reaps it in `wait`)
+  while [[ -e "/proc/${pid}" && "$(cut -d' ' -f3 "/proc/${pid}/stat" 2>/dev/null)" != Z ]]; do
+    if ((${EPOCHREALTIME/./} >= deadline)); then
+      kill -KILL -- "-${pid}" 2>/dev/null || true
+      hung=1
+      break
+    fi
+    sleep 0.02
+  done
+  rc=0
+  wait "$pid" 2>/dev/null || rc=$?
+  if ((hung)); then rc="hung (killed after ${FLT_HANG_AFTER} s)"; fi
+  echo "$rc" >/sbx/state/rc
+  echo $(((${EPOCHREALTIME/./} - ${start/./}) / 1000)) >/sbx/state/ms
+}
+
+section() { printf '\n## %s\n' "$1"; }
+
+report() {
+  local impl=$1
+  printf '# fault scenario %s, implementation %s\n' "$FLT_NAME" "$impl"
+  section "exit status"
+  cat /sbx/state/rc
+  section "duration ms"
+  cat /sbx/state/ms
+  section "init"
+  if [[ -e /sbx/state/init.ran ]]; then echo "ran"; else echo "not run"; fi
+  section "stderr"
+  # shellcheck disable=SC1003 # sed's `$a\`: add a final newline where one is missing
+  if [[ -s /sbx/state/stderr ]]; then sed -e '$a\' /sbx/state/stderr; else echo "(empty)"; fi
+  section "stdout"
+  # shellcheck disable=SC1003
+  if [[ -s /sbx/state/stdout ]]; then sed -e '$a\' /sbx/state/stdout; else echo "(empty)"; fi
+  section "files (before -> after)"
+  local f b a
+  for f in "${WATCHED[@]}"; do
+    b="$(grep -F "${f} " /sbx/before/files | cut -d' ' -f2-)"
+    a="$(grep -F "${f} " /sbx/after/files | cut -d' ' -f2-)"
+    if [[ "$b" == "$a" ]]; then echo "${f}: unchanged (${a})"; else echo "${f}: ${b} -> ${a}"; fi
+  done
+  section "rules"
+  if cmp -s /sbx/before/rules /sbx/after/rules; then echo "unchanged"; else
+    echo "changed"
+    diff /sbx/before/rules /sbx/after/rules | grep '^[<>]' || true
+  fi
+  section "damage"
+  damage /sbx/before /sbx/after >/sbx/state/damage
+  if [[ -s /sbx/state/damage ]]; then cat /sbx/state/damage; else echo "(none)"; fi
+  section "resolv.conf after"
+  if [[ -f /etc/resolv.conf ]]; then head -c 2000 /etc/resolv.conf | head -n 20; else file_state /etc/resolv.conf; fi
+  section "kubeadm calls"
+  if [[ -s /sbx/kubeadm.log ]]; then cat /sbx/kubeadm.log; else echo "(none)"; fi
+  fault_report
+}
+
+inside() {
+  local impl=$1 scenario=$2
+  set -o errtrace
+  trap 'echo "fault-sandbox: set-up failed: ${BASH_COMMAND}" >&2' ERR
+  DENO="${DENO:-${REPO}/node_modules/.bin/deno}"
+  FLT_NAME=$scenario
+  load_scenario "${FAULTS_DIR}/scenarios/${scenario}.sh"
+  setup_network
+  setup_node
+  fault_setup
+  snapshot /sbx/before
+  trap - ERR
+  run_impl "$impl"
+  snapshot /sbx/after
+  report "$impl"
+}
+
+case "${1:-}" in
+  __enter) shift && enter "$@" ;;
+  __inside) shift && inside "$@" ;;
+  *) main "$@" ;;
+esac

@@ -1,0 +1,34 @@
+# shellcheck shell=bash disable=SC2034,SC2016
+# SIGTERM arrives while /etc/resolv.conf (32 MiB, rewritten in place: it is a bind mount) is
+# being written: a watcher sends it as soon as the file is shorter than before.
+FLT_TITLE="SIGTERM while /etc/resolv.conf is being written"
+FLT_STEPS=network_magic
+FLT_HANG_AFTER=30
+fault_setup() { huge_resolv_conf 33554432; }
+fault_during() {
+  python3 - "$1" <<'PY'
+import os, signal, sys, time
+pid, path = int(sys.argv[1]), "/etc/resolv.conf"
+full = os.stat(path).st_size
+deadline = time.time() + 25
+while time.time() < deadline:
+    try:
+        if os.stat(path).st_size < full:
+            os.kill(pid, signal.SIGTERM)
+            open("/sbx/state/signal.sent", "w").close()
+            break
+        os.kill(pid, 0)
+    except (FileNotFoundError, ProcessLookupError):
+        break
+PY
+}
+fault_report() {
+  section "signal"
+  if [[ -e /sbx/state/signal.sent ]]; then echo "SIGTERM sent while resolv.conf was short"; else echo "not sent"; fi
+}
+FLT_PORT_STATUS=143
+FLT_PORT_INIT="not run"
+FLT_PORT_ERROR='ERROR: Stopped by SIGTERM after the last step; init was not started'
+FLT_PORT_EXPECT_LINES="SIGTERM sent while resolv.conf was short"
+FLT_ORIGINAL_STATUS=143
+FLT_ORIGINAL_DAMAGE="truncated /etc/resolv.conf"
