@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test tiers and prints one closing line with the counts of all of them.
-#   test/run.sh            every tier: unit, kernel (bats on real namespaces), e2e (containers)
+#   test/run.sh            every tier: unit, kernel (bats on real namespaces), faults (bad input and
+#                          faults, test/faults/), e2e (containers)
 #   test/run.sh unit ...   only the named tiers
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ export NO_COLOR=1
 DENO=node_modules/.bin/deno
 BATS=node_modules/bats/bin/bats
 tiers=("$@")
-[[ ${#tiers[@]} -gt 0 ]] || tiers=(unit kernel e2e)
+[[ ${#tiers[@]} -gt 0 ]] || tiers=(unit kernel faults e2e)
 
 passed=0 failed=0 skipped=0
 summary=()
@@ -63,6 +64,10 @@ for tier in "${tiers[@]}"; do
         node scripts/build.mjs
         run_bats "${files[@]}"
       fi ;;
+    faults)
+      # bad input and faults, port (and kind's original when KIND_ORIGINAL_ENTRYPOINT is set)
+      node scripts/build.mjs
+      run_bats test/faults/faults.bats ;;
     e2e)
       mapfile -t files < <(ls test/e2e/*.bats 2>/dev/null)
       if [[ ${#files[@]} -eq 0 ]]; then result="no bats files"; else
@@ -71,7 +76,7 @@ for tier in "${tiers[@]}"; do
         run_bats "${files[@]}"
         cat "${TMPDIR:-/tmp}/kind-entrypoint-ts-e2e-results.md" 2>/dev/null || true
       fi ;;
-    *) echo "unknown tier: $tier (known: unit kernel e2e)" >&2; exit 2 ;;
+    *) echo "unknown tier: $tier (known: unit kernel faults e2e)" >&2; exit 2 ;;
   esac
   summary+=("$(printf '%-7s %4ss  %s' "$tier" "$(($(date +%s) - start))" "$result")")
 done
