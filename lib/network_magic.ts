@@ -51,7 +51,7 @@ export async function enableNetworkMagic(host: MagicHost): Promise<void> {
  *   in `ip docker-dns`, which no iptables-save can see).
  */
 export async function rewriteNatRules(
-  host: Pick<Host, "run" | "which">,
+  host: Pick<Host, "run" | "which" | "log">,
   hostIp: string,
 ): Promise<void> {
   if (await rewriteIptables(host, "iptables", hostIp)) return;

@@ -225,13 +225,22 @@ export function isMissingTable(stderr: string): boolean {
 
 /**
  * Rewrites Docker's `ip docker-dns` table for pods, if there is one; returns whether anything
- * changed. Does nothing without `nft` in PATH or without the table (Docker's iptables backend).
+ * changed. Does nothing without the table (Docker's iptables backend); without `nft` in PATH it
+ * says so and does nothing.
  */
 export async function rewriteNftDockerDns(
-  host: Pick<Host, "run" | "which">,
+  host: Pick<Host, "run" | "which" | "log">,
   hostIp: string,
 ): Promise<boolean> {
-  if (host.which("nft") === undefined) return false;
+  if (host.which("nft") === undefined) {
+    // Called only when no iptables backend holds Docker's chains: the last place to look is
+    // out of reach, and resolv.conf is about to point at the host IP all the same.
+    host.log(
+      "WARN",
+      "Docker's DNS rules are in no iptables backend, and nft is not in PATH to look for Docker's nftables table ip docker-dns; pods may not reach Docker's DNS",
+    );
+    return false;
+  }
   const list = ["nft", "list", "table", DOCKER_DNS_FAMILY, DOCKER_DNS_TABLE];
   const listed = await host.run(list, { readOnly: true, nothrow: true, stderr: "capture" });
   if (listed.status !== 0) {

@@ -329,10 +329,13 @@ Deno.test("rewriteNftDockerDns() does nothing when the table does not exist", as
   ]);
 });
 
-Deno.test("rewriteNftDockerDns() runs nothing when nft is not in PATH", async () => {
+Deno.test("rewriteNftDockerDns() runs nothing when nft is not in PATH, and says so", async () => {
   const host = new FakeHost({ commands: { [LIST]: { stdout: DOCKER_TABLE } } });
   assert.equal(await rewriteNftDockerDns(host, HOST), false);
   assert.deepEqual(host.effects, []);
+  assert.deepEqual(host.logs, [
+    "WARN: Docker's DNS rules are in no iptables backend, and nft is not in PATH to look for Docker's nftables table ip docker-dns; pods may not reach Docker's DNS",
+  ]);
 });
 
 Deno.test("rewriteNftDockerDns() names the command and nft's error when listing fails", async () => {
