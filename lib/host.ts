@@ -408,8 +408,9 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 /** The error for a failed `RunResult`, with the reason a person needs. */
 export function commandFailure(result: RunResult, timeoutMs?: number): CommandError {
   let reason: string | undefined;
-  if (result.timedOut) reason = `timed out after ${timeoutMs} ms`;
-  else if (result.status === 127) reason = "could not be run: command not found in PATH";
+  if (result.timedOut) {
+    reason = timeoutMs === undefined ? "timed out" : `timed out after ${timeoutMs} ms`;
+  } else if (result.status === 127) reason = "could not be run: command not found in PATH";
   else if (result.status === 126) reason = "could not be run: not executable";
   return new CommandError(result.argv, {
     status: result.timedOut ? 124 : result.status,

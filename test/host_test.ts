@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   COMMAND_TIMEOUT_ENV,
+  commandFailure,
   createHost,
   DEFAULT_COMMAND_TIMEOUT_MS,
   parseCommandTimeout,
@@ -112,4 +113,11 @@ Deno.test("run() reports the status of a command that exits without reading its 
     assert.equal(result.status, 3);
   }
   await assert.rejects(host.run(["sh", "-c", "exit 3"], { input }), { exitCode: 3 });
+});
+
+Deno.test("commandFailure() says a command timed out even when the bound is not known", () => {
+  const result = { argv: ["nft", "list"], status: null, stdout: "", stderr: "", timedOut: true };
+  assert.equal(commandFailure(result).message, "Command `nft list` timed out");
+  assert.equal(commandFailure(result, 1500).message, "Command `nft list` timed out after 1500 ms");
+  assert.equal(commandFailure(result).exitCode, 124);
 });
