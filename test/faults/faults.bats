@@ -197,6 +197,18 @@ check_fault() {
   check_fault mount-hangs
 }
 
+@test "nft-dns-table-rewritten: no fault: Dockers nftables DNS table (control)" {
+  check_fault nft-dns-table-rewritten
+}
+
+@test "nft-hangs: nft hangs (Dockers nftables DNS table)" {
+  check_fault nft-hangs
+}
+
+@test "nft-missing: nft missing from PATH (Dockers nftables DNS table)" {
+  check_fault nft-missing
+}
+
 @test "old-ipv4-garbage: /kind/old-ipv4 holds garbage (control plane)" {
   check_fault old-ipv4-garbage
 }
