@@ -408,13 +408,22 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 /** The error for a failed `RunResult`, with the reason a person needs. */
 export function commandFailure(result: RunResult, timeoutMs?: number): CommandError {
   let reason: string | undefined;
+  let stderr = result.stderr;
+  // lib/spawn.ts answers for a program that could not be started, with bash's words; a program
+  // that ran and exited 127 or 126 itself keeps its own stderr.
+  const own = stderr.trim();
   if (result.timedOut) {
     reason = timeoutMs === undefined ? "timed out" : `timed out after ${timeoutMs} ms`;
-  } else if (result.status === 127) reason = "could not be run: command not found in PATH";
-  else if (result.status === 126) reason = "could not be run: not executable";
+  } else if (result.status === 127 && own === `${result.argv[0]}: command not found`) {
+    reason = "could not be run: command not found in PATH";
+    stderr = "";
+  } else if (result.status === 126 && own.startsWith(`${result.argv[0]}: `)) {
+    reason = `could not be run: ${own.slice(result.argv[0].length + 2)}`;
+    stderr = "";
+  }
   return new CommandError(result.argv, {
     status: result.timedOut ? 124 : result.status,
-    stderr: result.stderr,
+    stderr,
     reason,
   });
 }

@@ -8,7 +8,7 @@ import { grepLines } from "./proc.ts";
 /** An iptables backend. */
 export type IptablesMode = "legacy" | "nft";
 
-/** How long the nft dumps may take together, like kind's `timeout 5`. */
+/** How long each nft dump may take, like kind's `timeout 5`. */
 export const NFT_SAVE_TIMEOUT_SECONDS = 5;
 
 /** Rule lines in iptables-save output: lines starting with `-`, like `grep -c '^-'`. */
@@ -31,31 +31,30 @@ export function alternativesCommands(mode: IptablesMode): string[][] {
   ]);
 }
 
-/** The results of iptables-legacy-save, ip6tables-legacy-save and the timed nft dumps. */
-export type IptablesDumps = Promise<readonly [RunResult, RunResult, RunResult]>;
+/** The results of the four dumps select_iptables counts, in the order of `DUMP_TOOLS`. */
+export type IptablesDumps = Promise<readonly RunResult[]>;
 
-const LEGACY_TOOLS = ["iptables-legacy-save", "ip6tables-legacy-save"] as const;
+/** The dumps whose `-` lines are counted: legacy first, then nft, as kind's bash runs them. */
+export const DUMP_TOOLS = [
+  "iptables-legacy-save",
+  "ip6tables-legacy-save",
+  "iptables-nft-save",
+  "ip6tables-nft-save",
+] as const;
 
 /**
- * Starts the three dumps select_iptables counts. They only read the rule sets, so they run at
- * once: kind's bash runs them one after another, but none changes what another sees.
+ * Starts the four dumps select_iptables counts. They only read the rule sets, so they run at
+ * once: kind's bash runs them one after another, but none changes what another sees. kind bounds
+ * the nft pair with `timeout 5 sh -c "iptables-nft-save; ip6tables-nft-save"`; here each nft
+ * dump is bounded at 5 s directly, which is the same bound on the same reads with two programs
+ * instead of four (timeout, sh and the dumps). The legacy dumps get the host's default bound.
  */
 export function startIptablesDumps(host: Pick<Host, "run">): IptablesDumps {
   // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
   const dump = { nothrow: true, stderr: "ignore", readOnly: true } as const;
+  const nftBound = { ...dump, timeoutMs: NFT_SAVE_TIMEOUT_SECONDS * 1000 };
   const dumps = Promise.all(
-    [
-      host.run([LEGACY_TOOLS[0]], dump),
-      host.run([LEGACY_TOOLS[1]], dump),
-      // coreutils timeout, as kind runs it, kills the whole process group when the bound is hit.
-      host.run([
-        "timeout",
-        String(NFT_SAVE_TIMEOUT_SECONDS),
-        "sh",
-        "-c",
-        "iptables-nft-save; ip6tables-nft-save",
-      ], dump),
-    ] as const,
+    DUMP_TOOLS.map((tool) => host.run([tool], tool.includes("-nft-") ? nftBound : dump)),
   );
   // Awaited by select_iptables; a run that stops before it must not see an unhandled rejection.
   dumps.catch(() => {});
@@ -67,32 +66,19 @@ export async function selectIptables(
   host: Pick<Host, "run" | "log">,
   dumps: IptablesDumps = startIptablesDumps(host),
 ): Promise<void> {
-  const [legacy4, legacy6, nftDump] = await dumps;
-  let legacy = "";
-  for (const [index, result] of [legacy4, legacy6].entries()) {
+  const results = await dumps;
+  const counts = { legacy: 0, nft: 0 };
+  results.forEach((result, index) => {
+    const tool = DUMP_TOOLS[index];
+    // A missing tool changes the decision without a word in kind's bash. (A timed-out dump is
+    // already reported by the host, and what it printed still counts.)
     if (result.status === 127) {
-      host.log(
-        "WARN",
-        `${LEGACY_TOOLS[index]} could not be run (not in PATH); counting its rules as none`,
-      );
+      host.log("WARN", `${tool} could not be run (not in PATH); counting its rules as none`);
     }
-    legacy += result.stdout;
-  }
-  const nft = nftDump.stdout;
-  // A hang or a missing tool changes the decision without a word in kind's bash.
-  if (nftDump.status === 124) {
-    host.log(
-      "WARN",
-      `iptables-nft-save and ip6tables-nft-save did not finish within ${NFT_SAVE_TIMEOUT_SECONDS} s; counting the rules they printed`,
-    );
-  } else if (nftDump.status === 127) {
-    host.log(
-      "WARN",
-      "iptables-nft-save or ip6tables-nft-save could not be run (not in PATH); counting the rules printed",
-    );
-  }
+    counts[tool.includes("-nft-") ? "nft" : "legacy"] += countRuleLines(result.stdout);
+  });
 
-  const mode = chooseIptablesMode({ legacy: countRuleLines(legacy), nft: countRuleLines(nft) });
+  const mode = chooseIptablesMode(counts);
   host.log("INFO", `setting iptables to detected mode: ${mode}`);
   for (const argv of alternativesCommands(mode)) {
     await host.run(argv, { stdout: "ignore" });

@@ -94,7 +94,7 @@ export class FakeHost implements Host {
     const commands = this.options.commands ?? {};
     const script = commands[list.join(" ")] ?? commands[list[0]];
     const answer: FakeCommandResult = script === undefined
-      ? { status: 127, stderr: `bash: line 1: ${list[0]}: command not found\n` }
+      ? { status: 127, stderr: `${list[0]}: command not found\n` }
       : typeof script === "function"
       ? script(list, options.input)
       : script;
