@@ -31,6 +31,9 @@ die() {
   exit 2
 }
 
+# shellcheck source=test/kernel/sandbox_common.sh
+source "${KERNEL_DIR}/sandbox_common.sh"
+
 # ---------------------------------------------------------------------------------------------
 # phase 1 (caller's namespaces)
 main() {
@@ -87,21 +90,6 @@ enter() {
 
 # shellcheck source=test/faults/lib.sh
 source "${FAULTS_DIR}/lib.sh"
-
-new_netns_holder() {
-  local self pid
-  self="$(readlink /proc/self/ns/net)"
-  unshare --net sleep 3600 </dev/null >/dev/null 2>&1 &
-  pid=$!
-  for _ in $(seq 1 200); do
-    if [[ -e /proc/${pid}/ns/net && "$(readlink "/proc/${pid}/ns/net")" != "$self" ]]; then
-      echo "$pid"
-      return 0
-    fi
-    sleep 0.01
-  done
-  die "network namespace holder did not start"
-}
 
 setup_network() {
   local gw

@@ -36,21 +36,8 @@ die() {
   exit 2
 }
 
-# extract_functions FILE NAME...: the named top-level bash functions of FILE, from `NAME() {` to
-# the first line that is exactly `}`.
-extract_functions() {
-  local file=$1 name out
-  shift
-  for name in "$@"; do
-    out="$(awk -v name="$name" '
-      !inside && $0 ~ "^" name "[[:space:]]*\\(\\)[[:space:]]*\\{" { inside = 1 }
-      inside { print }
-      inside && $0 == "}" { exit }
-    ' "$file")"
-    [[ -n "$out" ]] || die "function ${name} not found in ${file}"
-    printf '%s\n' "$out"
-  done
-}
+# shellcheck source=test/kernel/sandbox_common.sh
+source "${KERNEL_DIR}/sandbox_common.sh"
 
 # phase 1: validate, re-enter in new namespaces
 main() {

@@ -25,22 +25,8 @@ die() {
   exit 2
 }
 
-# extract_functions FILE NAME... prints the named top-level bash functions of FILE: from the line
-# that opens `NAME() {` (or `NAME(){`) up to the first line that is exactly `}`.
-extract_functions() {
-  local file=$1
-  shift
-  local name out
-  for name in "$@"; do
-    out="$(awk -v name="$name" '
-      !inside && $0 ~ "^" name "[[:space:]]*\\(\\)[[:space:]]*\\{" { inside = 1 }
-      inside { print }
-      inside && $0 == "}" { exit }
-    ' "$file")"
-    [[ -n "$out" ]] || die "function ${name} not found in ${file}"
-    printf '%s\n' "$out"
-  done
-}
+# shellcheck source=test/kernel/sandbox_common.sh
+source "${KERNEL_DIR}/sandbox_common.sh"
 
 # ---------------------------------------------------------------------------------------------
 # phase 1 (caller's namespaces): validate, then re-enter in new namespaces
@@ -101,22 +87,6 @@ SCENARIO_PIDS=()
 cleanup_inside() {
   if [[ -n "$GW_PID" ]]; then kill "$GW_PID" 2>/dev/null || true; fi
   if [[ ${#SCENARIO_PIDS[@]} -gt 0 ]]; then kill "${SCENARIO_PIDS[@]}" 2>/dev/null || true; fi
-}
-
-# new_netns_holder prints the pid of a `sleep` that holds a fresh network namespace.
-new_netns_holder() {
-  local self pid
-  self="$(readlink /proc/self/ns/net)"
-  unshare --net sleep 3600 </dev/null >/dev/null 2>&1 &
-  pid=$!
-  for _ in $(seq 1 200); do
-    if [[ -e /proc/${pid}/ns/net && "$(readlink "/proc/${pid}/ns/net")" != "$self" ]]; then
-      echo "$pid"
-      return 0
-    fi
-    sleep 0.01
-  done
-  die "network namespace holder did not start"
 }
 
 # add_uplink IFACE ADDR/LEN GW_ADDR/LEN: a veth whose peer (the gateway) lives in the gw netns.
