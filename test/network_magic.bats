@@ -223,6 +223,18 @@ section() {
   [[ "$(section "/etc/resolv.conf" | head -n 1)" == "search a.example" ]]
 }
 
+@test "resolv.conf of only search lines, KIND_DNS_SEARCH set: the port writes the search line and goes on (documented difference)" {
+  check_scenario resolv-search-only-set nft
+  [[ "$(section "exit status")" == 0 ]]
+  [[ "$(section "/etc/resolv.conf")" == "search a.example" ]]
+}
+
+@test "resolv.conf of only search lines, KIND_DNS_SEARCH empty: the port stops and leaves it as it was (documented difference)" {
+  check_scenario resolv-search-only-empty nft
+  [[ "$(section "exit status")" == 1 ]]
+  section "/etc/resolv.conf" | grep -qx 'search other.example'
+}
+
 @test "no default route and no host.docker.internal (nft): the port errors before any change (documented difference)" {
   check_scenario no-route-no-hdi nft
   [[ "$(section "exit status")" == 1 ]]
