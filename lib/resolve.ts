@@ -6,7 +6,6 @@
  * IPv4-only name answers `::ffff:a.b.c.d`. Deno's node:dns ignores `hints`, so under Deno we call
  * glibc's getaddrinfo through FFI; elsewhere node:dns, which honours them.
  */
-import * as dns from "node:dns";
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -35,6 +34,8 @@ export async function lookupAddress(
 }
 
 async function lookupWithNodeDns(name: string, family: 4 | 6): Promise<string | undefined> {
+  // Loaded only here: under Deno (the usual runtime) node:dns would cost start-up time for nothing.
+  const dns = await import("node:dns");
   const hints = dns.ADDRCONFIG | (family === 6 ? dns.V4MAPPED : 0);
   const { address } = await dns.promises.lookup(name, { family, hints });
   return address;
