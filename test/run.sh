@@ -29,6 +29,10 @@ run_unit() {
   local log status=0
   log=$(mktemp)
   node scripts/build.mjs
+  # Style is part of the contract: lint and formatting problems fail the tier like a test.
+  local style=0
+  "$DENO" lint -q || style=1
+  "$DENO" fmt --check -q || style=1
   "$DENO" test -A 2>&1 | tee "$log" || status=$?
   local line p f
   line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1 || true)
@@ -36,9 +40,10 @@ run_unit() {
   f=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$line")
   [[ -n $line ]] || { p=0; f=1; }
   [[ $status -eq 0 || $f -gt 0 ]] || f=1
-  passed=$((passed + p)) failed=$((failed + f))
+  passed=$((passed + p)) failed=$((failed + f + style))
   rm -f "$log"
   result="$p passed, $f failed"
+  ((style == 0)) || result="$result; deno lint or fmt --check failed"
 }
 
 run_bats() {
