@@ -351,9 +351,9 @@ function* removeMiscController(state: CgroupState): Fixes {
 }
 
 /**
- * `findmnt -lun -o source,target -t cgroup | grep -F CURRENT | awk '{print $2}'`: the mount
- * points of the hierarchies whose findmnt line contains the container's path. kind's bash exits 1
- * when no line matches.
+ * The mount points of the cgroup v1 hierarchies whose findmnt SOURCE/TARGET line contains the
+ * container's path (kind lists them with findmnt, filters with a fixed-string grep and keeps the
+ * second field). kind's bash exits 1 when no line matches.
  */
 function* listHierarchies(state: CgroupState, current: string): Fixes<string> {
   const error = state.mountInfoError;
@@ -399,9 +399,10 @@ function* bindUnlessDone(state: CgroupState, source: string, target: string): Fi
 }
 
 /**
- * The cpu controller's cgroup path, as `grep -E '^[^:]*:([^:]*,)?cpu(,[^,:]*)?:.*' | cut -d: -f3`
- * captured by `$(...)`: several matching lines give several lines, and a colon in the path cuts
- * it short. Undefined when no line matches (grep fails).
+ * The cpu controller's cgroup path: the third colon-separated field of each /proc/self/cgroup line
+ * whose controllers are `cpu` alone or with one neighbour, joined as a command substitution would
+ * (several matching lines give several lines, and a colon in the path cuts it short). Undefined
+ * when no line matches, where kind's grep fails.
  */
 export function cpuCgroupPath(procSelfCgroup: string | undefined): string | undefined {
   const paths = grepLines(procSelfCgroup ?? "")
@@ -415,11 +416,11 @@ export function cpuCgroupPath(procSelfCgroup: string | undefined): string | unde
 const CPU_CONTROLLER_LINE = /^[^:]*:([^:]*,)?cpu(,[^,:]*)?:/;
 
 /**
- * What `grep -E -o '/[[:alnum:]].* /sys/fs/cgroup.*.*cgroup'` prints for each line: from the
- * first `/` followed by a letter or digit through the last `cgroup` that follows a
- * ` /sys/fs/cgroup`. POSIX leftmost-longest and JavaScript's backtracking agree on this pattern:
- * the start is the leftmost possible, and the greedy `.*` run to the last `cgroup` either way.
- * (The node image runs in the C locale, so `[[:alnum:]]` is ASCII.)
+ * The part of each mountinfo line kind's `grep -o` keeps when it looks for the cgroup bind mounts:
+ * from the first `/` followed by a letter or digit through the last `cgroup` that follows a
+ * ` /sys/fs/cgroup`. POSIX leftmost-longest matching and JavaScript's backtracking agree here: the
+ * start is the leftmost possible, and the greedy runs reach the last `cgroup` either way. (The
+ * node image runs in the C locale, so letters and digits are ASCII.)
  */
 export function grepCgroupBindMounts(lines: readonly string[]): string[] {
   return lines.flatMap((line) => CGROUP_BIND_MOUNT.exec(line)?.[0] ?? []);
