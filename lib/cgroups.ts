@@ -406,14 +406,22 @@ function* bindUnlessDone(state: CgroupState, source: string, target: string): Fi
  */
 export function cpuCgroupPath(procSelfCgroup: string | undefined): string | undefined {
   const paths = grepLines(procSelfCgroup ?? "")
-    .filter((line) => CPU_CONTROLLER_LINE.test(line))
+    .filter(isCpuControllerLine)
     .map((line) => line.split(":")[2] ?? "");
   if (paths.length === 0) return undefined;
   return commandSubstitution(paths.map((path) => path + "\n").join(""));
 }
 
-/** hierarchy-ID:controllers:path where the controllers are `cpu`, alone or with one more after. */
-const CPU_CONTROLLER_LINE = /^[^:]*:([^:]*,)?cpu(,[^,:]*)?:/;
+/**
+ * A `hierarchy-ID:controllers:path` line whose controller list has `cpu` as its last or
+ * next-to-last entry (`cpu`, `cpu,cpuacct`, `cpuacct,cpu`), which is what kind's pattern accepts.
+ */
+function isCpuControllerLine(line: string): boolean {
+  const fields = line.split(":");
+  if (fields.length < 3) return false;
+  const controllers = fields[1].split(",");
+  return controllers.slice(-2).includes("cpu");
+}
 
 /**
  * The part of each mountinfo line kind's `grep -o` keeps when it looks for the cgroup bind mounts:
