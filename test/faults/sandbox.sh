@@ -61,21 +61,11 @@ main() {
 # phase 2 (new namespaces, the machine's filesystem): the overlay root
 enter() {
   local impl=$1 scenario=$2 stage=$3
-  mount -t tmpfs -o mode=0755 kind-faults "$stage"
-  mkdir "${stage}/upper" "${stage}/work" "${stage}/root"
-  mount -t overlay overlay -o "lowerdir=/,upperdir=${stage}/upper,workdir=${stage}/work" "${stage}/root"
-  local root="${stage}/root"
-  mount -t proc proc "${root}/proc"
-  mount -t sysfs sysfs "${root}/sys"
+  make_overlay_root "$stage" kind-faults
+  local root=$SANDBOX_ROOT
   mount -t tmpfs -o mode=0755 cgroup-v2-lookalike "${root}/sys/fs/cgroup"
   printf 'cpuset cpu io memory hugetlb pids rdma misc\n' >"${root}/sys/fs/cgroup/cgroup.controllers"
-  mount --rbind /dev "${root}/dev"
-  mount -t tmpfs tmpfs "${root}/run"
-  mount -t tmpfs tmpfs "${root}/tmp"
-  mkdir -p "${root}${REPO}"
-  mount --bind "$REPO" "${root}${REPO}"
-  mount -o remount,bind,ro "${root}${REPO}"
-  mkdir -p "${root}/sbx/bin" "${root}/sbx/wrap" "${root}/sbx/files" "${root}/sbx/state"
+  mkdir -p "${root}/sbx/wrap" "${root}/sbx/state"
   if [[ "$impl" == original ]]; then
     # kind's script up to (not including) its first step call: prelude, helpers, functions.
     awk '/^validate_userns$/ { exit } { print }' "$KIND_ORIGINAL_ENTRYPOINT" >"${root}/sbx/original-head.sh"
@@ -104,21 +94,8 @@ setup_network() {
   ip route add default via 172.30.0.1 dev eth0
 }
 
-# bind_file SOURCE TARGET: Docker bind-mounts hosts, resolv.conf and hostname into a container.
-bind_file() {
-  cp "$1" "/sbx/files/$(basename "$2")"
-  [[ -e "$2" ]] || : >"$2"
-  mount --bind "/sbx/files/$(basename "$2")" "$2"
-}
-
 setup_node() {
-  hostname kind-control-plane
-  printf 'kind-control-plane\n' >/sbx/files/hostname.src
-  bind_file /sbx/files/hostname.src /etc/hostname
-  printf 'hosts:          files dns\n' >/sbx/files/nsswitch.src
-  bind_file /sbx/files/nsswitch.src /etc/nsswitch.conf
-  printf '%s' "$FLT_HOSTS" >/sbx/files/hosts.src
-  bind_file /sbx/files/hosts.src /etc/hosts
+  set_node_identity "$FLT_HOSTS"
   rm -f /etc/resolv.conf
   bind_file "${FAULTS_DIR}/fixtures/${FLT_RESOLV}" /etc/resolv.conf
 

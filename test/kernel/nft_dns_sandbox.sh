@@ -65,19 +65,8 @@ main() {
 # phase 2 (new namespaces): overlay root, chroot
 enter() {
   local impl=$1 backend=$2 runs=$3 stage=$4 root
-  mount -t tmpfs -o mode=0755 kind-nft-sandbox "$stage"
-  mkdir "${stage}/upper" "${stage}/work" "${stage}/root"
-  mount -t overlay overlay -o "lowerdir=/,upperdir=${stage}/upper,workdir=${stage}/work" "${stage}/root"
-  root="${stage}/root"
-  mount -t proc proc "${root}/proc"
-  mount -t sysfs sysfs "${root}/sys"
-  mount --rbind /dev "${root}/dev"
-  mount -t tmpfs tmpfs "${root}/run"
-  mount -t tmpfs tmpfs "${root}/tmp"
-  mkdir -p "${root}${REPO}"
-  mount --bind "$REPO" "${root}${REPO}"
-  mount -o remount,bind,ro "${root}${REPO}"
-  mkdir -p "${root}/sbx/bin" "${root}/sbx/files"
+  make_overlay_root "$stage" kind-nft-sandbox
+  root=$SANDBOX_ROOT
   if [[ "$impl" == original ]]; then
     extract_functions "$KIND_ORIGINAL_ENTRYPOINT" "${ORIGINAL_FUNCTIONS[@]}" >"${root}/sbx/original.sh"
   fi
@@ -91,27 +80,11 @@ cleanup() {
   if [[ -n "$PIDS" ]]; then kill $PIDS 2>/dev/null || true; fi
 }
 
-# netns_holder: the pid of a `sleep` holding a fresh network namespace
-netns_holder() {
-  local self pid
-  self="$(readlink /proc/self/ns/net)"
-  unshare --net sleep 3600 </dev/null >/dev/null 2>&1 &
-  pid=$!
-  for _ in $(seq 1 200); do
-    if [[ -e /proc/${pid}/ns/net && "$(readlink "/proc/${pid}/ns/net")" != "$self" ]]; then
-      echo "$pid"
-      return 0
-    fi
-    sleep 0.01
-  done
-  die "network namespace holder did not start"
-}
-
 setup_network() {
   local host pod
   ip link set lo up
-  host="$(netns_holder)"
-  pod="$(netns_holder)"
+  host="$(new_netns_holder)"
+  pod="$(new_netns_holder)"
   PIDS+=" ${host} ${pod}"
   POD_PID=$pod
   ip link add eth0 type veth peer name eth0 netns "$host"
@@ -180,17 +153,9 @@ start_resolvers() {
   die "dnsmasq did not start"
 }
 
-bind_file() {
-  printf '%s' "$2" >"/sbx/files/$(basename "$1")"
-  mount --bind "/sbx/files/$(basename "$1")" "$1"
-}
-
 setup_files() {
-  hostname kind-control-plane
-  bind_file /etc/hostname $'kind-control-plane\n'
-  bind_file /etc/nsswitch.conf $'hosts:          files dns\n'
-  bind_file /etc/hosts "$(printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\thost.docker.internal\n%s\tkind-control-plane\n' "$HOST_IP" "$NODE_IP")"$'\n'
-  bind_file /etc/resolv.conf "$(cat "${REPO}/test/testdata/resolv/docker.conf")"$'\n'
+  set_node_identity "$(printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\thost.docker.internal\n%s\tkind-control-plane\n' "$HOST_IP" "$NODE_IP")"$'\n'
+  bind_file "${REPO}/test/testdata/resolv/docker.conf" /etc/resolv.conf
   mkdir -p /kind /etc/kubernetes /var/lib/kubelet
   # iptables on PATH is the nft variant, as in a node where Docker used nftables; `nft` records
   # every call the implementation makes.

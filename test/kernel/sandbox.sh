@@ -58,21 +58,8 @@ main() {
 # phase 2 (new namespaces, machine's filesystem): build the overlay root and chroot into it
 enter() {
   local impl=$1 scenario=$2 backend=$3 stage=$4
-  mount -t tmpfs -o mode=0755 kind-sandbox "$stage"
-  mkdir "${stage}/upper" "${stage}/work" "${stage}/root"
-  mount -t overlay overlay -o "lowerdir=/,upperdir=${stage}/upper,workdir=${stage}/work" "${stage}/root"
-  local root="${stage}/root"
-  mount -t proc proc "${root}/proc"
-  mount -t sysfs sysfs "${root}/sys"
-  mount --rbind /dev "${root}/dev"
-  mount -t tmpfs tmpfs "${root}/run"
-  mount -t tmpfs tmpfs "${root}/tmp"
-  mkdir -p "${root}${REPO}"
-  mount --bind "$REPO" "${root}${REPO}"
-  mount -o remount,bind,ro "${root}${REPO}"
-
-  local sbx="${root}/sbx"
-  mkdir -p "${sbx}/bin" "${sbx}/files"
+  make_overlay_root "$stage" kind-sandbox
+  local root=$SANDBOX_ROOT sbx="${SANDBOX_ROOT}/sbx"
   if [[ "$impl" == original ]]; then
     extract_functions "$KIND_ORIGINAL_ENTRYPOINT" "${STEPS_FUNCTIONS[@]}" >"${sbx}/original.sh"
   fi
@@ -119,22 +106,11 @@ setup_network() {
   esac
 }
 
-# bind_file SOURCE TARGET: Docker bind-mounts hosts/resolv.conf/hostname, so an implementation that
-# replaces them by rename fails here as it would in a node container.
-bind_file() {
-  cp "$1" "/sbx/files/$(basename "$2")"
-  mount --bind "/sbx/files/$(basename "$2")" "$2"
-}
-
+# The node's files, bind-mounted as Docker does, so an implementation that replaces them by rename
+# fails here as it would in a node container.
 setup_files() {
   local backend=$1 fixtures="${REPO}/test/testdata" t
-  hostname kind-control-plane
-  printf 'kind-control-plane\n' >/sbx/files/hostname.src
-  bind_file /sbx/files/hostname.src /etc/hostname
-  printf 'hosts:          files dns\n' >/sbx/files/nsswitch.src
-  bind_file /sbx/files/nsswitch.src /etc/nsswitch.conf
-  printf '%s' "$SCN_HOSTS" >/sbx/files/hosts.src
-  bind_file /sbx/files/hosts.src /etc/hosts
+  set_node_identity "$SCN_HOSTS"
   rm -f /etc/resolv.conf && : >/etc/resolv.conf
   bind_file "${fixtures}/resolv/${SCN_RESOLV}" /etc/resolv.conf
 
