@@ -57,6 +57,8 @@ export function createDryRun(real: Host): DryRun {
     lookup: (name, family, timeoutMs) => real.lookup(name, family, timeoutMs),
     log: (level, message) => real.log(level, message),
     which: (command) => real.which(command),
+    // statfs(2) only reads, so a dry run decides as a real run does, without the stat program.
+    filesystemName: real.filesystemName && ((path) => real.filesystemName!(path)),
     run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
       if (options.readOnly) return real.run(argv, options);
       let entry = `run ${shellWords(argv)}`;
