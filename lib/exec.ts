@@ -6,6 +6,7 @@
 import process from "node:process";
 import * as path from "node:path";
 import { EntrypointError } from "./errors.ts";
+import { cString, denoWithFfi, ERRNO_SYMBOLS, lastError } from "./ffi.ts";
 
 /** bash's exit status when the command does not exist. */
 export const EXIT_NOT_FOUND = 127;
@@ -59,33 +60,13 @@ export function environmentStrings(env: Record<string, string | undefined>): str
   );
 }
 
-/** Linux errno numbers this module names; others are reported by number and strerror. */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  7: "E2BIG",
-  8: "ENOEXEC",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  19: "ENODEV",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  26: "ETXTBSY",
-  36: "ENAMETOOLONG",
-  40: "ELOOP",
-  110: "ETIMEDOUT",
-  116: "ESTALE",
-};
-
 /** Why this runtime cannot exec, or undefined when it can. */
 export function execUnsupportedReason(): string | undefined {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (typeof deno?.dlopen !== "function") {
+  if (typeof (globalThis as { Deno?: typeof Deno }).Deno?.dlopen !== "function") {
     return `Cannot exec: this runtime (Node.js ${process.version}) cannot replace its process; ` +
       "run the entrypoint with deno run -A";
   }
-  if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+  if (denoWithFfi() === undefined) {
     return "Cannot exec: Deno needs the FFI permission to replace its process; " +
       "run the entrypoint with deno run -A";
   }
@@ -112,8 +93,7 @@ const LIBC_SYMBOLS = {
   sigprocmask: { parameters: ["i32", "buffer", "pointer"], result: "i32" },
   signal: { parameters: ["i32", "pointer"], result: "pointer" },
   syscall: { parameters: ["i64", "i64", "buffer", "pointer", "i64"], result: "i64" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-  __errno_location: { parameters: [], result: "pointer" },
+  ...ERRNO_SYMBOLS,
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -184,12 +164,9 @@ function tryExecve(
   envp: BigUint64Array,
   keep: Uint8Array[],
 ): { name: string; text: string } {
-  libc.execve(cString(file, keep), pointerArray(argv, keep), envp);
-  // Only reached on failure; read errno before anything else can overwrite it.
-  const errno = new Deno.UnsafePointerView(libc.__errno_location()!).getInt32();
-  const message = libc.strerror(errno);
-  const text = message ? Deno.UnsafePointerView.getCString(message) : `errno ${errno}`;
-  return { name: ERRNO_NAMES[errno] ?? `errno ${errno}`, text };
+  libc.execve(kept(file, keep), pointerArray(argv, keep), envp);
+  // Only reached on failure.
+  return lastError(libc);
 }
 
 /**
@@ -213,9 +190,9 @@ function resetSignals(libc: Libc): void {
   }
 }
 
-/** A NUL-terminated copy of `text`, kept alive in `keep` until exec. */
-function cString(text: string, keep: Uint8Array[]): Uint8Array {
-  const encoded = new TextEncoder().encode(`${text}\0`);
+/** A C string of `text`, kept alive in `keep` until exec. */
+function kept(text: string, keep: Uint8Array[]): Uint8Array {
+  const encoded = cString(text);
   keep.push(encoded);
   return encoded;
 }
@@ -224,7 +201,7 @@ function cString(text: string, keep: Uint8Array[]): Uint8Array {
 function pointerArray(strings: readonly string[], keep: Uint8Array[]): BigUint64Array {
   const pointers = new BigUint64Array(strings.length + 1);
   strings.forEach((text, i) => {
-    pointers[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(cString(text, keep))));
+    pointers[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(kept(text, keep))));
   });
   return pointers;
 }

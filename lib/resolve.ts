@@ -7,6 +7,8 @@
  * glibc's getaddrinfo through FFI; elsewhere node:dns, which honours them.
  */
 
+import { cString, denoWithFfi } from "./ffi.ts";
+
 const AF_INET = 2;
 const AF_INET6 = 10;
 const AI_CANONNAME = 0x0002;
@@ -24,7 +26,8 @@ export async function lookupAddress(
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
-  const lookup = (hasDenoFfi() ? lookupWithLibc(name, family) : lookupWithNodeDns(name, family))
+  const deno = denoWithFfi();
+  const lookup = (deno ? lookupWithLibc(deno, name, family) : lookupWithNodeDns(name, family))
     .catch(() => undefined);
   try {
     return await Promise.race([lookup, timeout]);
@@ -41,50 +44,42 @@ async function lookupWithNodeDns(name: string, family: 4 | 6): Promise<string | 
   return address;
 }
 
-// deno-lint-ignore no-explicit-any
-type DenoFfi = any;
+const LOOKUP_SYMBOLS = {
+  getaddrinfo: {
+    parameters: ["buffer", "pointer", "buffer", "buffer"],
+    result: "i32",
+    // Runs on a worker thread, so a slow resolver cannot block the event loop (or our timeout).
+    nonblocking: true,
+  },
+  freeaddrinfo: { parameters: ["pointer"], result: "void" },
+  inet_ntop: { parameters: ["i32", "pointer", "buffer", "u32"], result: "pointer" },
+} as const;
 
-function hasDenoFfi(): boolean {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  return typeof deno?.dlopen === "function";
-}
+let libc: Deno.DynamicLibrary<typeof LOOKUP_SYMBOLS> | undefined;
 
-let libc: DenoFfi | undefined;
-
-function openLibc(): DenoFfi {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  libc ??= deno.dlopen("libc.so.6", {
-    getaddrinfo: {
-      parameters: ["buffer", "pointer", "buffer", "buffer"],
-      result: "i32",
-      // Runs on a worker thread, so a slow resolver cannot block the event loop (or our timeout).
-      nonblocking: true,
-    },
-    freeaddrinfo: { parameters: ["pointer"], result: "void" },
-    inet_ntop: { parameters: ["i32", "pointer", "buffer", "u32"], result: "pointer" },
-  });
+function openLibc(deno: typeof Deno): Deno.DynamicLibrary<typeof LOOKUP_SYMBOLS> {
+  libc ??= deno.dlopen("libc.so.6", LOOKUP_SYMBOLS);
   return libc;
 }
 
-async function lookupWithLibc(name: string, family: 4 | 6): Promise<string | undefined> {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  const { symbols } = openLibc();
+async function lookupWithLibc(
+  deno: typeof Deno,
+  name: string,
+  family: 4 | 6,
+): Promise<string | undefined> {
+  const { symbols } = openLibc(deno);
   const hints = new Uint8Array(48); // struct addrinfo on x86_64/aarch64 glibc
   const view = new DataView(hints.buffer);
   const flags = AI_V4MAPPED | AI_ADDRCONFIG | AI_CANONNAME | AI_IDN;
   view.setInt32(0, flags, true);
   view.setInt32(4, family === 4 ? AF_INET : AF_INET6, true);
-  const node = new TextEncoder().encode(name + "\0");
   const out = new BigUint64Array(1);
-  const rc: number = await symbols.getaddrinfo(node, null, hints, out);
+  const rc = await symbols.getaddrinfo(cString(name), null, hints, out);
   if (rc !== 0 || out[0] === 0n) return undefined;
   const head = deno.UnsafePointer.create(out[0]);
   try {
-    const info = new deno.UnsafePointerView(head);
-    const aiFamily: number = info.getInt32(4);
+    const info = new deno.UnsafePointerView(head!);
+    const aiFamily = info.getInt32(4);
     const addr = info.getPointer(24);
     if (!addr) return undefined;
     const sockaddr = new deno.UnsafePointerView(addr);
@@ -94,7 +89,7 @@ async function lookupWithLibc(name: string, family: 4 | 6): Promise<string | und
     let address = new TextDecoder().decode(text.subarray(0, text.indexOf(0)));
     // getent prints a link-local address with its scope id, as `fe80::1%2`.
     if (aiFamily === AF_INET6) {
-      const scope: number = sockaddr.getUint32(24);
+      const scope = sockaddr.getUint32(24);
       if (scope !== 0) address += `%${scope}`;
     }
     return address;

@@ -21,6 +21,7 @@
  */
 import * as fs from "node:fs";
 import { CommandError } from "./errors.ts";
+import { cString, denoWithFfi, ERRNO_SYMBOLS, lastError } from "./ffi.ts";
 import { mountArgv, type MountOp, type RunResult } from "./host.ts";
 import { type MountInfo, parseMountInfo, topMountAt } from "./mountinfo.ts";
 
@@ -170,25 +171,6 @@ export interface SyscallFailure {
 }
 
 /** Linux errno names for the failures mount and statfs report. */
-const ERRNO_CODES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  5: "EIO",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  15: "ENOTBLK",
-  16: "EBUSY",
-  19: "ENODEV",
-  20: "ENOTDIR",
-  22: "EINVAL",
-  24: "EMFILE",
-  30: "EROFS",
-  36: "ENAMETOOLONG",
-  40: "ELOOP",
-  95: "EOPNOTSUPP",
-};
-
 /** The mount(2) family, bound to libc. */
 export interface Syscalls {
   /** Performs `op` as mount(8) would; returns the first failure, or undefined on success. */
@@ -201,8 +183,7 @@ const LIBC_SYMBOLS = {
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   statfs: { parameters: ["buffer", "buffer"], result: "i32" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-  __errno_location: { parameters: [], result: "pointer" },
+  ...ERRNO_SYMBOLS,
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -222,26 +203,17 @@ export function loadSyscalls(): Syscalls | undefined {
 }
 
 function bindLibc(): Syscalls | undefined {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (typeof deno?.dlopen !== "function") return undefined;
-  if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
-  if (deno.build.os !== "linux") return undefined;
+  const deno = denoWithFfi();
+  if (deno === undefined || deno.build.os !== "linux") return undefined;
   let libc: Libc;
   try {
     libc = deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
   } catch {
     return undefined;
   }
-  const errno = () => new Deno.UnsafePointerView(libc.__errno_location()!).getInt32();
   const fail = (call: Syscall): SyscallFailure => {
-    const number = errno();
-    const message = libc.strerror(number);
-    return {
-      call,
-      errno: number,
-      code: ERRNO_CODES[number] ?? `errno ${number}`,
-      text: message ? Deno.UnsafePointerView.getCString(message) : `errno ${number}`,
-    };
+    const { errno, name, text } = lastError(libc);
+    return { call, errno, code: name, text };
   };
   return {
     mount(op) {
@@ -255,11 +227,11 @@ function bindLibc(): Syscalls | undefined {
       for (const call of mountSyscalls(canonical, mounted)) {
         const status = call.call === "mount"
           ? libc.mount(
-            cString(call.source),
+            nullableCString(call.source),
             cString(call.target),
-            cString(call.fsType),
+            nullableCString(call.fsType),
             BigInt(call.flags),
-            cString(call.data),
+            nullableCString(call.data),
           )
           : libc.umount2(cString(call.target), call.flags);
         if (status !== 0) return fail(call);
@@ -293,8 +265,8 @@ function realpath(file: string): string {
   }
 }
 
-function cString(text: string | null): Uint8Array | null {
-  return text === null ? null : new TextEncoder().encode(`${text}\0`);
+function nullableCString(text: string | null): Uint8Array | null {
+  return text === null ? null : cString(text);
 }
 
 /**
