@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Sets up a Debian or Ubuntu machine for the tests (`npm run setup`): the Debian packages every
+# tier needs, the npm packages, and a running dockerd. CI (.ci/run) runs this too, so this file
+# holds the one list of packages.
+#
+# Needs root for apt-get and for starting dockerd; with every package already installed and
+# dockerd running it only runs `npm ci`, which does not.
+#
+# Env: SETUP_SKIP_NPM=1 skips `npm ci` (for a caller that installs npm packages itself).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# What each tier needs from Debian:
+#   kernel/faults: iptables nftables iproute2 util-linux procps bind9-dnsutils dnsmasq-base
+#                  python3-minimal strace
+#   e2e, `npm run image`, bench: docker.io debootstrap ca-certificates
+packages=(
+  iptables nftables iproute2 util-linux procps bind9-dnsutils dnsmasq-base strace
+  python3-minimal docker.io debootstrap ca-certificates
+)
+
+say() { echo "setup: $*"; }
+
+# Prints the packages of the list that are not installed.
+missing_packages() {
+  local pkg
+  for pkg in "${packages[@]}"; do
+    [[ "$(dpkg-query -W -f '${db:Status-Status}' "$pkg" 2>/dev/null)" == installed ]] ||
+      echo "$pkg"
+  done
+}
+
+install_packages() {
+  local -a missing
+  command -v dpkg-query >/dev/null || {
+    say "not a Debian or Ubuntu system: install the equivalents of these yourself: ${packages[*]}"
+    return 1
+  }
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} == 0)); then
+    say "Debian packages: all ${#packages[@]} installed"
+    return 0
+  fi
+  if ((EUID != 0)); then
+    say "installing ${missing[*]} needs root: run \`sudo npm run setup\` (or as root)"
+    return 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+start_dockerd() {
+  if docker info >/dev/null 2>&1; then
+    say "dockerd: running"
+    return 0
+  fi
+  if ((EUID != 0)); then
+    say "dockerd is not running and starting it needs root: run \`sudo npm run setup\` (or as root)"
+    return 1
+  fi
+  # shellcheck source=../test/e2e/lib.sh
+  source test/e2e/lib.sh
+  e2e_ensure_dockerd
+}
+
+main() {
+  install_packages
+  if [[ ${SETUP_SKIP_NPM:-} != 1 ]]; then
+    say "npm ci"
+    npm ci --no-audit --no-fund
+  fi
+  start_dockerd
+  say "done: \`npm test\` (as root) runs every tier, \`npm run image\` builds the node image"
+}
+
+main "$@"
