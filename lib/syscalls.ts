@@ -11,7 +11,9 @@
  *                             mount("none", T, NULL, MS_REMOUNT|MS_BIND|MS_RDONLY, NULL)
  *   mount -o remount,ro T     mount(SOURCE, T, FSTYPE, MS_REMOUNT|MS_RDONLY|<T's flags>, <T's
  *                             fs options>), SOURCE, FSTYPE and the rest read from mountinfo as
- *                             libmount does (sysfs: nosuid,nodev,noexec,relatime kept, no data)
+ *                             libmount does (sysfs: nosuid,nodev,noexec,relatime kept, no data);
+ *                             when T is not a mount point, mount("none", T, NULL,
+ *                             MS_REMOUNT|MS_RDONLY, NULL), which the kernel refuses (EINVAL)
  *   mount --make-rshared T    mount("none", T, NULL, MS_REC|MS_SHARED, NULL)   (rprivate alike)
  *   mount -t overlay -o D overlay T   mount("overlay", T, "overlay", 0, D)
  *   umount T                  umount2(T, 0)
@@ -105,7 +107,18 @@ export function mountSyscalls(op: MountOp, mounted?: MountInfo): Syscall[] {
       return [bind, remount];
     }
     case "remount-ro": {
-      if (!mounted) throw new Error(`${op.target} is not a mount point`);
+      // mount(8) still makes the call and reports the kernel's EINVAL as status 32: a failure
+      // like any other, which the caller may tolerate.
+      if (!mounted) {
+        return [{
+          call: "mount",
+          source: "none",
+          target: op.target,
+          fsType: null,
+          flags: MS.REMOUNT | MS.RDONLY,
+          data: null,
+        }];
+      }
       let flags = MS.REMOUNT | MS.RDONLY;
       for (const option of mounted.options) flags |= PER_MOUNT_FLAGS[option] ?? 0;
       const data: string[] = [];
@@ -300,32 +313,36 @@ export const EXIT_MOUNT_FAILURE = 32;
 /**
  * Performs `op` with system calls and answers like `Host.run` on mount(8)'s command line: a
  * failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where mount(8)
- * prints its own message) and, unless `nothrow`, throws the `CommandError` of status 32.
- * Undefined when there is no FFI: the caller then runs the program.
+ * prints its own message) and, unless `nothrow`, throws the `CommandError` of status 32, also
+ * when the operation is refused before any call. Undefined when there is no FFI (`syscalls`
+ * undefined): the caller then runs the program.
  */
 export function mountWithSyscalls(
   op: MountOp,
   options: { nothrow?: boolean } = {},
+  syscalls: Syscalls | undefined = loadSyscalls(),
 ): Promise<RunResult> | undefined {
-  const syscalls = loadSyscalls();
   if (!syscalls) return undefined;
   const argv = mountArgv(op);
-  let failure: SyscallFailure | undefined;
+  let reason: string | undefined;
   try {
-    failure = syscalls.mount(op);
+    const failure = syscalls.mount(op);
+    if (failure) reason = describeFailure(failure);
   } catch (error) {
-    return Promise.reject(error);
+    // Refused before any call (mountinfo unreadable, ...): still mount(8)'s failure, so that
+    // `nothrow` holds for it as for a refusal by the kernel.
+    reason = error instanceof Error ? error.message : String(error);
   }
-  const stderr = failure ? `${argv[0]}: ${op.target}: ${describeFailure(failure)}\n` : "";
+  const stderr = reason === undefined ? "" : `${argv[0]}: ${op.target}: ${reason}\n`;
   if (stderr) fs.writeSync(2, stderr);
   const result: RunResult = {
     argv,
-    status: failure ? EXIT_MOUNT_FAILURE : 0,
+    status: reason === undefined ? 0 : EXIT_MOUNT_FAILURE,
     stdout: "",
     stderr,
     timedOut: false,
   };
-  if (failure && !options.nothrow) {
+  if (reason !== undefined && !options.nothrow) {
     return Promise.reject(new CommandError(argv, { status: result.status, stderr }));
   }
   return Promise.resolve(result);

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { parseMountInfoLine } from "../lib/mountinfo.ts";
-import { describeFlags, describeSyscall, mountSyscalls, MS } from "../lib/syscalls.ts";
+import { CommandError } from "../lib/errors.ts";
+import {
+  describeFlags,
+  describeSyscall,
+  EXIT_MOUNT_FAILURE,
+  loadSyscalls,
+  mountSyscalls,
+  mountWithSyscalls,
+  MS,
+  type Syscalls,
+} from "../lib/syscalls.ts";
 
 // The calls below are what strace showed util-linux 2.38's mount(8) making in the test bed.
 
@@ -39,8 +49,52 @@ Deno.test("mountSyscalls() passes filesystem options as data and superblock flag
   );
 });
 
-Deno.test("mountSyscalls() refuses to remount a path that is not a mount point", () => {
-  assert.throws(() => mountSyscalls({ op: "remount-ro", target: "/nowhere" }), /not a mount point/);
+Deno.test("mountSyscalls() remounts a path that is not a mount point as mount(8) does", () => {
+  // strace of `mount -o remount,ro DIR` on a plain directory: the kernel answers EINVAL.
+  assert.deepEqual(mountSyscalls({ op: "remount-ro", target: "/nowhere" }).map(describeSyscall), [
+    'mount("none", "/nowhere", NULL, MS_RDONLY|MS_REMOUNT, NULL)',
+  ]);
+});
+
+Deno.test("mountWithSyscalls() keeps nothrow when remounting a directory that is not a mount point", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const op = { op: "remount-ro", target: dir } as const;
+    const result = await mountWithSyscalls(op, { nothrow: true });
+    assert.ok(result, "this test needs Deno's FFI (run with -A)");
+    assert.equal(result.status, EXIT_MOUNT_FAILURE);
+    assert.match(
+      result.stderr,
+      /^mount: .*: mount\(.*MS_REMOUNT.*\) failed: .*\((EINVAL|EPERM)\)\n$/,
+    );
+    await assert.rejects(mountWithSyscalls(op)!, (error: unknown) => {
+      assert.ok(error instanceof CommandError);
+      assert.equal(error.exitCode, EXIT_MOUNT_FAILURE);
+      return true;
+    });
+  } finally {
+    Deno.removeSync(dir);
+  }
+});
+
+Deno.test("mountWithSyscalls() answers status 32 for an operation refused before any call, throwing only without nothrow", async () => {
+  const refusing: Syscalls = {
+    mount() {
+      throw new Error("cannot read /proc/self/mountinfo");
+    },
+    statfsType: () => undefined,
+  };
+  const op = { op: "remount-ro", target: "/sys" } as const;
+  const result = await mountWithSyscalls(op, { nothrow: true }, refusing);
+  assert.deepEqual(result, {
+    argv: ["mount", "-o", "remount,ro", "/sys"],
+    status: EXIT_MOUNT_FAILURE,
+    stdout: "",
+    stderr: "mount: /sys: cannot read /proc/self/mountinfo\n",
+    timedOut: false,
+  });
+  await assert.rejects(mountWithSyscalls(op, {}, refusing)!, CommandError);
+  assert.ok(loadSyscalls(), "the real libc binds under deno test -A");
 });
 
 Deno.test("mountSyscalls() sets recursive propagation on the target", () => {
