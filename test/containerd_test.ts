@@ -145,7 +145,7 @@ Deno.test("configureContainerd() switches to native on zfs", async () => {
   assert.deepEqual(host.events, [
     { type: "run", argv: ["stat", "-f", "-c", "%T", "/kind"] },
     { type: "log", level: "INFO", message: 'changing snapshotter from "overlayfs" to "native"' },
-    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.native.toml") },
+    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.native.toml"), atomic: true },
   ]);
 });
 
@@ -162,6 +162,7 @@ Deno.test("configureContainerd() on FUSE switches to fuse-overlayfs and enables 
       type: "write",
       path: CONTAINERD_CONFIG,
       data: replaceSnapshotter(fixture("config.toml"), "fuse-overlayfs"),
+      atomic: true,
     },
     { type: "log", level: "INFO", message: "enabling containerd-fuse-overlayfs service" },
     { type: "run", argv: ["systemctl", "enable", "containerd-fuse-overlayfs"] },
@@ -173,7 +174,7 @@ Deno.test("configureContainerd() takes KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER 
   await configureContainerd(host, { userns: false });
   assert.deepEqual(host.events, [
     { type: "log", level: "INFO", message: 'changing snapshotter from "overlayfs" to "native"' },
-    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.native.toml") },
+    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.native.toml"), atomic: true },
   ]);
 });
 
@@ -187,7 +188,7 @@ Deno.test("configureContainerd() in a user namespace tries overlayfs, then restr
     { type: "mount", argv: TRIAL_MOUNT.split(" ") },
     { type: "mount", argv: ["umount", `${TMP}/m`] },
     { type: "run", argv: ["rm", "-rf", TMP] },
-    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.userns.toml") },
+    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.userns.toml"), atomic: true },
   ]);
 });
 
@@ -198,13 +199,18 @@ Deno.test("configureContainerd() in a user namespace without overlayfs edits the
     { type: "mount", argv: TRIAL_MOUNT.split(" ") },
     { type: "log", level: "INFO", message: "UserNS: kernel does not seem to support overlayfs." },
     { type: "run", argv: ["rm", "-rf", TMP] },
-    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.userns.toml") },
+    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.userns.toml"), atomic: true },
     {
       type: "log",
       level: "INFO",
       message: 'changing snapshotter from "overlayfs" to "fuse-overlayfs"',
     },
-    { type: "write", path: CONTAINERD_CONFIG, data: fixture("config.userns-fuse.toml") },
+    {
+      type: "write",
+      path: CONTAINERD_CONFIG,
+      data: fixture("config.userns-fuse.toml"),
+      atomic: true,
+    },
     { type: "log", level: "INFO", message: "enabling containerd-fuse-overlayfs service" },
     { type: "run", argv: ["systemctl", "enable", "containerd-fuse-overlayfs"] },
   ]);

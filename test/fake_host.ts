@@ -13,13 +13,14 @@ import {
   type PathKind,
   type RunOptions,
   type RunResult,
+  type WriteOptions,
 } from "../lib/host.ts";
 import type { LogLevel } from "../lib/log.ts";
 
 /** One recorded effect or log line. */
 export type FakeEvent =
   | { type: "run"; argv: string[]; input?: string }
-  | { type: "write"; path: string; data: string }
+  | { type: "write"; path: string; data: string; atomic?: true; mode?: number }
   | { type: "copy"; from: string; to: string }
   | { type: "remove"; path: string }
   | { type: "mkdir"; path: string }
@@ -120,10 +121,17 @@ export class FakeHost implements Host {
     return data;
   }
 
-  writeText(path: string, data: string): void {
+  writeText(path: string, data: string, options: WriteOptions = {}): void {
     if (this.dirs.has(path)) throw new EntrypointError(`Cannot write ${path}: it is a directory`);
     this.files.set(path, data);
-    this.events.push({ type: "write", path, data });
+    // The options are part of the effect: losing `atomic` or a mode must show in the record.
+    this.events.push({
+      type: "write",
+      path,
+      data,
+      ...(options.atomic ? { atomic: true as const } : {}),
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+    });
   }
 
   copyFile(from: string, to: string): void {

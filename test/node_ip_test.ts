@@ -50,6 +50,7 @@ Deno.test("updateNodeAddresses() rewrites old addresses and regenerates the API 
       type: "write",
       path: MANIFEST,
       data: "--advertise-address=172.18.0.6 --etcd=172.18.0.50 [fc00:f853:ccd:e793::5]\n",
+      atomic: true,
     },
     { type: "write", path: "/kind/old-ipv4", data: "172.18.0.6" },
     { type: "log", level: "INFO", message: "detected IPv6 address: fc00:f853:ccd:e793::6" },
@@ -58,6 +59,7 @@ Deno.test("updateNodeAddresses() rewrites old addresses and regenerates the API 
       type: "write",
       path: MANIFEST,
       data: "--advertise-address=172.18.0.6 --etcd=172.18.0.50 [fc00:f853:ccd:e793::6]\n",
+      atomic: true,
     },
     { type: "write", path: "/kind/old-ipv6", data: "fc00:f853:ccd:e793::6" },
     {
