@@ -67,9 +67,11 @@ export interface WriteOptions {
   /** Permission bits for a newly created file (default 0o644). */
   mode?: number;
   /**
-   * Write a temporary file and rename it over the target, keeping the target's mode, like
-   * `sed -i`. Without it the file is rewritten in place with one write, which is what a bind
-   * mounted file such as Docker's /etc/resolv.conf needs (rename over a mount point fails).
+   * Write a temporary file, fsync it and rename it over the target (then fsync the directory),
+   * keeping the target's mode, like `sed -i`. Without it the file is rewritten in place, which is
+   * what a bind mounted file such as Docker's /etc/resolv.conf needs (rename over a mount point
+   * fails): written from offset 0 and only then cut to the new length, so that a process killed
+   * at any moment leaves the file no shorter than the old and new texts, never empty.
    */
   atomic?: boolean;
 }
@@ -212,8 +214,9 @@ export function createHost(): Host {
     },
     writeText(file, data, options = {}) {
       try {
-        if (options.atomic) writeAtomically(file, data, options.mode);
-        else fs.writeFileSync(file, data, { mode: options.mode ?? 0o644 });
+        const bytes = new TextEncoder().encode(data);
+        if (options.atomic) writeAtomically(file, bytes, options.mode);
+        else writeInPlace(file, bytes, options.mode ?? 0o644);
       } catch (error) {
         throw fileError("write", file, error);
       }
@@ -221,7 +224,7 @@ export function createHost(): Host {
     copyFile(from, to) {
       try {
         // Keep the target's inode (it may be a bind mount), like cp does.
-        fs.writeFileSync(to, fs.readFileSync(from));
+        writeInPlace(to, fs.readFileSync(from), 0o644);
       } catch (error) {
         throw fileError(`copy ${from} to`, to, error);
       }
@@ -334,19 +337,66 @@ export function describeErrno(code: string | undefined): string | undefined {
   return code ? ERRNO_TEXT[code] ?? code : undefined;
 }
 
-function writeAtomically(file: string, data: string, mode?: number): void {
+/**
+ * Overwrites `file` from offset 0 and then truncates it to the new length: unlike open(O_TRUNC)
+ * and write, no moment leaves it empty or shorter than both texts (a SIGKILL between the two
+ * used to leave an empty resolv.conf, saved as resolv.conf.original by the next boot).
+ */
+export function writeInPlace(file: string, bytes: Uint8Array, mode: number): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, mode);
+  try {
+    writeAll(fd, bytes);
+    fs.ftruncateSync(fd, bytes.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let offset = 0; offset < bytes.length;) {
+    offset += fs.writeSync(fd, bytes, offset, bytes.length - offset, offset);
+  }
+}
+
+function writeAtomically(file: string, bytes: Uint8Array, mode?: number): void {
   let keepMode = mode ?? 0o644;
   try {
     keepMode = fs.statSync(file).mode & 0o7777;
   } catch { /* new file */ }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.kind-entrypoint.tmp`);
-  fs.writeFileSync(tmp, data, { mode: keepMode });
-  fs.chmodSync(tmp, keepMode);
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.kind-entrypoint.tmp`);
   try {
+    const fd = fs.openSync(tmp, "w", keepMode);
+    try {
+      writeAll(fd, bytes);
+      fs.fchmodSync(fd, keepMode);
+      // On disk before the rename, or a crash could leave the new name on an empty file.
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (error) {
     fs.rmSync(tmp, { force: true });
     throw error;
+  }
+  syncDirectory(dir);
+}
+
+/** Makes a rename in `dir` durable; a directory that cannot be opened only loses durability. */
+function syncDirectory(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, "r");
+  } catch {
+    return;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems cannot sync a directory (EINVAL); the rename itself is done.
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

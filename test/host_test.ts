@@ -121,3 +121,82 @@ Deno.test("commandFailure() says a command timed out even when the bound is not 
   assert.equal(commandFailure(result, 1500).message, "Command `nft list` timed out after 1500 ms");
   assert.equal(commandFailure(result).exitCode, 124);
 });
+
+/**
+ * Runs `createHost().writeText(file, data, options)` in a child process whose file size limit
+ * (RLIMIT_FSIZE, 1024 bytes, SIGXFSZ ignored) cuts the write short after its first kilobyte, the
+ * way a SIGKILL can stop a write part way: what is left is what a killed boot leaves.
+ */
+async function writeCutShort(file: string, data: string, options: object): Promise<void> {
+  const host = new URL("../lib/host.ts", import.meta.url).href;
+  const script = `import { createHost } from ${JSON.stringify(host)};
+createHost().writeText(${JSON.stringify(file)}, ${JSON.stringify(data)}, ${
+    JSON.stringify(options)
+  });`;
+  const { code } = await new Deno.Command("bash", {
+    args: ["-c", 'ulimit -f 1; trap "" XFSZ; exec "$0" eval "$1"', Deno.execPath(), script],
+    stderr: "null",
+  }).output();
+  assert.notEqual(code, 0, "the write was cut short (EFBIG)");
+}
+
+/** Runs `test` with a fresh directory, removed afterwards. */
+async function withTempDir(test: (dir: string) => void | Promise<void>): Promise<void> {
+  const dir = Deno.makeTempDirSync();
+  try {
+    await test(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test("writeText() in place never leaves the file empty or shorter than the new text when cut short", () =>
+  withTempDir(async (dir) => {
+    const file = `${dir}/resolv.conf`;
+    const old = "nameserver 127.0.0.11\n".repeat(500);
+    const written = "nameserver 172.18.0.1\n".repeat(300);
+    Deno.writeTextFileSync(file, old);
+    await writeCutShort(file, written, {});
+    const left = Deno.readTextFileSync(file);
+    // Truncating first would leave only the first kilobyte of the new text.
+    assert.equal(left.length, old.length);
+    assert.equal(left.slice(0, 1024), written.slice(0, 1024));
+    assert.equal(left.slice(1024), old.slice(1024));
+  }));
+
+Deno.test("writeText() atomic leaves the old file whole when cut short", () =>
+  withTempDir(async (dir) => {
+    const file = `${dir}/config.toml`;
+    const old = 'snapshotter = "overlayfs"\n'.repeat(100);
+    Deno.writeTextFileSync(file, old);
+    await writeCutShort(file, "x".repeat(5000), { atomic: true });
+    assert.equal(Deno.readTextFileSync(file), old);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["config.toml"]);
+  }));
+
+Deno.test("writeText() in place keeps the inode and cuts a longer old text to the new length", () =>
+  withTempDir((dir) => {
+    const file = `${dir}/resolv.conf`;
+    Deno.writeTextFileSync(file, "a much longer old text\n");
+    Deno.chmodSync(file, 0o640);
+    const inode = Deno.statSync(file).ino;
+    createHost().writeText(file, "new\n");
+    assert.equal(Deno.readTextFileSync(file), "new\n");
+    assert.equal(Deno.statSync(file).ino, inode);
+    assert.equal(Deno.statSync(file).mode! & 0o777, 0o640);
+    createHost().writeText(`${dir}/fresh`, "x", { mode: 0o600 });
+    assert.equal(Deno.statSync(`${dir}/fresh`).mode! & 0o777, 0o600);
+  }));
+
+Deno.test("writeText() atomic replaces the file by rename and keeps its mode", () =>
+  withTempDir((dir) => {
+    const file = `${dir}/config.toml`;
+    Deno.writeTextFileSync(file, "old\n");
+    Deno.chmodSync(file, 0o600);
+    const inode = Deno.statSync(file).ino;
+    createHost().writeText(file, "new\n", { atomic: true });
+    assert.equal(Deno.readTextFileSync(file), "new\n");
+    assert.notEqual(Deno.statSync(file).ino, inode);
+    assert.equal(Deno.statSync(file).mode! & 0o777, 0o600);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["config.toml"]);
+  }));
