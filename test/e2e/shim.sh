@@ -10,6 +10,9 @@
 #   E2E_STRACE_OUT=path      run the entrypoint under `strace -f -e trace=execve -o path`
 #                            (then it is no longer PID 1: use with a short CMD, not /sbin/init)
 #   E2E_SKIP_ENTRYPOINT=1    exec CMD directly: the "no entrypoint" control
+#   E2E_CGROUP2=1            give the node a cgroup v2 view: replace the v1 hierarchy under
+#                            /sys/fs/cgroup with a cgroup2 mount (on this hybrid host it has no
+#                            controllers, but both implementations take their v2 path)
 set -euo pipefail
 
 # Without --privileged the cgroup v1 controllers are mounted read-only, and the entrypoint's
@@ -58,13 +61,23 @@ fake_dmi() {
   mount -o remount,ro /sys/class
 }
 
+# Hides the v1 controllers under a cgroup2 mount, so the node sees a pure v2 host.
+cgroup2_view() {
+  umount -R /sys/fs/cgroup
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup
+}
+
 main() {
-  remount_cgroups_rw
+  if [[ ${E2E_CGROUP2:-} == 1 ]]; then
+    cgroup2_view
+  else
+    remount_cgroups_rw
+  fi
   [[ ${E2E_FAKE_DMI:-} == 1 ]] && fake_dmi
   # Our variables are not the entrypoint's business; keep its environment as kind would set it.
   local t0_file=${E2E_T0_FILE:-} strace_out=${E2E_STRACE_OUT:-} skip=${E2E_SKIP_ENTRYPOINT:-}
   # PWD is bash's own addition; SHLVL=0 comes back on exec whatever we do, so it stays.
-  unset E2E_FAKE_DMI E2E_T0_FILE E2E_STRACE_OUT E2E_SKIP_ENTRYPOINT PWD
+  unset E2E_FAKE_DMI E2E_T0_FILE E2E_STRACE_OUT E2E_SKIP_ENTRYPOINT E2E_CGROUP2 PWD
 
   if [[ $skip == 1 ]]; then
     exec "$@"
