@@ -3,6 +3,7 @@
  * and receives the signals meant for the node. Neither Deno nor Node can do that from JavaScript;
  * Deno's FFI can call libc's execve(2) directly.
  */
+import * as fs from "node:fs";
 import process from "node:process";
 import * as path from "node:path";
 import { EntrypointError } from "./errors.ts";
@@ -53,11 +54,61 @@ export const LAUNCHER_ENV = "KIND_ENTRYPOINT_LAUNCHER_ENV";
  * variables, so init gets the environment kind's bash would have handed it.
  */
 export function environmentStrings(env: Record<string, string | undefined>): string[] {
-  const launcher = new Set((env[LAUNCHER_ENV] ?? "").split(/\s+/).filter(Boolean));
-  launcher.add(LAUNCHER_ENV);
+  const launcher = launcherVariables(env[LAUNCHER_ENV]);
   return Object.entries(env).flatMap(([name, value]) =>
     value === undefined || launcher.has(name) ? [] : [`${name}=${value}`]
   );
+}
+
+function launcherVariables(list: string | undefined): Set<string> {
+  const names = new Set((list ?? "").split(/\s+/).filter(Boolean));
+  names.add(LAUNCHER_ENV);
+  return names;
+}
+
+/** Where the kernel keeps the environment this process was started with. */
+export const INITIAL_ENVIRON = "/proc/self/environ";
+
+/**
+ * The entries of an environment block as the kernel keeps it (`NAME=value`, NUL-separated
+ * bytes, passed on byte for byte), without the launcher's variables. Init gets the environment
+ * this process was started with, not the one the runtime made of it: Deno started without the
+ * image's launcher adds DENO_NODE_SHIM_ACTIVE and its node_compat_bin directory to PATH.
+ */
+export function initialEnvironment(block: Uint8Array): Uint8Array[] {
+  const entries: Uint8Array[] = [];
+  for (let start = 0; start < block.length;) {
+    let end = block.indexOf(0, start);
+    if (end < 0) end = block.length;
+    if (end > start) entries.push(block.subarray(start, end));
+    start = end + 1;
+  }
+  const nameOf = (entry: Uint8Array) => {
+    const equals = entry.indexOf(0x3d);
+    return String.fromCharCode(...entry.subarray(0, equals < 0 ? entry.length : equals));
+  };
+  const listed = entries.find((entry) => nameOf(entry) === LAUNCHER_ENV);
+  const launcher = launcherVariables(
+    listed && String.fromCharCode(...listed.subarray(LAUNCHER_ENV.length + 1)),
+  );
+  return entries.filter((entry) => !launcher.has(nameOf(entry)));
+}
+
+/** The value of `name` in environment entries (the first, as getenv reads), or undefined. */
+export function variable(entries: readonly Uint8Array[], name: string): string | undefined {
+  const prefix = new TextEncoder().encode(`${name}=`);
+  const entry = entries.find((e) => prefix.every((byte, i) => e[i] === byte));
+  return entry && new TextDecoder().decode(entry.subarray(prefix.length));
+}
+
+/** init's environment: the one we were started with, or ours where /proc cannot tell it. */
+function environmentForInit(): Uint8Array[] {
+  try {
+    return initialEnvironment(fs.readFileSync(INITIAL_ENVIRON));
+  } catch {
+    const encoder = new TextEncoder();
+    return environmentStrings(process.env).map((entry) => encoder.encode(entry));
+  }
 }
 
 /** Why this runtime cannot exec, or undefined when it can. */
@@ -106,9 +157,9 @@ export function signalsToReset(): number[] {
 }
 
 /**
- * execve(2) of `argv` resolved through PATH, with this process's environment, after giving every
- * signal its default disposition and unblocking all of them: Deno ignores SIGPIPE, and init
- * would inherit that. Never resolves; rejects with an `EntrypointError` whose exit status is
+ * execve(2) of `argv` resolved through PATH, with the environment this process was started with
+ * (`initialEnvironment`), after giving every signal its default disposition and unblocking all
+ * of them: Deno ignores SIGPIPE, and init would inherit that. Never resolves; rejects with an `EntrypointError` whose exit status is
  * bash's (127 not found, 126 cannot execute).
  */
 export function execCommand(argv: readonly string[]): Promise<never> {
@@ -133,13 +184,15 @@ function execOrThrow(argv: readonly string[]): never {
     });
   }
   const keep: Uint8Array[] = [];
-  const envp = pointerArray(environmentStrings(process.env), keep);
+  const environment = environmentForInit();
+  const envp = pointerArray(environment, keep);
   resetSignals(libc);
 
   const [command, ...args] = argv;
   const failures: string[] = [];
   const failureText: string[] = [];
-  for (const candidate of candidatePaths(command, process.env.PATH)) {
+  // Searched in init's PATH, as bash would: not in the one the runtime changed.
+  for (const candidate of candidatePaths(command, variable(environment, "PATH"))) {
     let errno = tryExecve(libc, candidate, [command, ...args], envp, keep);
     if (errno.name === "ENOEXEC") {
       // Like execvp (and bash), a file without a #! line is a shell script.
@@ -190,15 +243,24 @@ function resetSignals(libc: Libc): void {
   }
 }
 
-/** A C string of `text`, kept alive in `keep` until exec. */
-function kept(text: string, keep: Uint8Array[]): Uint8Array {
-  const encoded = cString(text);
+/** A C string of `text` (UTF-8, or the bytes as given), kept alive in `keep` until exec. */
+function kept(text: string | Uint8Array, keep: Uint8Array[]): Uint8Array {
+  let encoded: Uint8Array;
+  if (typeof text === "string") {
+    encoded = cString(text);
+  } else {
+    encoded = new Uint8Array(text.length + 1);
+    encoded.set(text);
+  }
   keep.push(encoded);
   return encoded;
 }
 
 /** A NULL-terminated array of pointers to C strings (argv/envp layout). */
-function pointerArray(strings: readonly string[], keep: Uint8Array[]): BigUint64Array {
+function pointerArray(
+  strings: readonly (string | Uint8Array)[],
+  keep: Uint8Array[],
+): BigUint64Array {
   const pointers = new BigUint64Array(strings.length + 1);
   strings.forEach((text, i) => {
     pointers[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(kept(text, keep))));

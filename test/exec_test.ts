@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,9 +9,11 @@ import {
   environmentStrings,
   EXIT_CANNOT_EXECUTE,
   EXIT_NOT_FOUND,
+  initialEnvironment,
   searchOutcome,
   signalsToReset,
   triesNextAfter,
+  variable,
 } from "../lib/exec.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -75,6 +77,27 @@ Deno.test("environmentStrings() leaves out the variables the image's launcher se
   );
 });
 
+Deno.test("initialEnvironment() passes the entries on byte for byte, without the launcher's", () => {
+  const block = new Uint8Array([
+    ...new TextEncoder().encode(
+      "container=docker\0KIND_ENTRYPOINT_LAUNCHER_ENV=DENO_DIR X\0DENO_DIR=/d\0EMPTY=\0\0",
+    ),
+    ...[0x4c, 0x41, 0x54, 0x49, 0x4e, 0x3d, 0xe9, 0xff, 0], // LATIN=\xe9\xff: not UTF-8
+    ...new TextEncoder().encode("PATH=/usr/bin:/bin"), // the last entry may lack its NUL
+  ]);
+  const entries = initialEnvironment(block);
+  const text = (entry: Uint8Array) => String.fromCharCode(...entry);
+  assert.deepEqual(entries.map(text), [
+    "container=docker",
+    "EMPTY=",
+    "LATIN=\xe9\xff",
+    "PATH=/usr/bin:/bin",
+  ]);
+  assert.equal(variable(entries, "PATH"), "/usr/bin:/bin");
+  assert.equal(variable(entries, "PAT"), undefined);
+  assert.equal(variable(entries, "EMPTY"), "");
+});
+
 // The real exec: the bundle (and the sources) replace themselves with a command. The steps are
 // deselected (KIND_ENTRYPOINT_STEPS=none), so nothing on this machine is changed.
 
@@ -124,6 +147,18 @@ const NOT_EXECUTABLE = join(scratch, "not-executable");
 writeFileSync(NOT_EXECUTABLE, "#!/bin/sh\nexit 0\n");
 chmodSync(NOT_EXECUTABLE, 0o644);
 
+/** The environment the entrypoint is started with in these tests. */
+function testEnvironment(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/root",
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+    KIND_ENTRYPOINT_STEPS: "none",
+    ...extra,
+  };
+}
+
 function entrypoint(
   program: string,
   argv: string[],
@@ -134,14 +169,7 @@ function entrypoint(
   return spawnSync(command[0], command.slice(1), {
     encoding: "utf8",
     timeout: 60_000,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: process.env.HOME ?? "/root",
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      KIND_ENTRYPOINT_STEPS: "none",
-      ...options.env,
-    },
+    env: testEnvironment(options.env),
   });
 }
 
@@ -179,6 +207,34 @@ for (const [what, program] of [["the bundle", BUNDLE], ["the sources", SOURCES]]
     },
   });
 }
+
+Deno.test({
+  name:
+    "the bundle started by plain deno run hands init exactly the environment it was started with",
+  ignore: !CAN_UNSHARE,
+  fn() {
+    buildBundle();
+    // No `node` on PATH: Deno then adds DENO_NODE_SHIM_ACTIVE=1 and its node_compat_bin
+    // directory to PATH for its own children; none of that is kind's environment.
+    const bin = join(scratch, "bin-without-node");
+    mkdirSync(bin, { recursive: true });
+    symlinkSync("/usr/bin/env", join(bin, "env"));
+    const env = testEnvironment({ PATH: bin, container: "docker", SPACED: "a b\tc=d" });
+    // Deno.Command with clearEnv: Deno's node:child_process adds its own environment to `env`.
+    const result = new Deno.Command("/usr/bin/unshare", {
+      args: [...PID_NAMESPACE.slice(1), DENO, "run", "-A", BUNDLE, "env", "-0"],
+      clearEnv: true,
+      env,
+    }).outputSync();
+    const decoder = new TextDecoder();
+    assert.equal(result.code, 0, decoder.decode(result.stderr));
+    const expected = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+    assert.deepEqual(
+      decoder.decode(result.stdout).split("\0").slice(0, -1).sort(),
+      expected.sort(),
+    );
+  },
+});
 
 Deno.test({
   name: "the bundle in a user namespace says so first, then execs",
