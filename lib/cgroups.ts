@@ -22,7 +22,17 @@
  * lists the operations; `applyCgroupFixes` performs them.
  */
 import { EntrypointError } from "./errors.ts";
-import { type Host, mountArgv, type MountOp } from "./host.ts";
+import {
+  type Announcements,
+  type CommandQueries,
+  type FileChanges,
+  type FileQueries,
+  type Log,
+  mountArgv,
+  type MountChanges,
+  type MountOp,
+  readOptional,
+} from "./host.ts";
 import type { LogLevel } from "./log.ts";
 import {
   coveringMount,
@@ -81,6 +91,8 @@ export interface CgroupFixOptions {
 /** One operation of the plan, in kind's order. */
 export type CgroupFix =
   | { op: "log"; level: LogLevel; message: string }
+  /** An `INFO:` line that says what is about to change. */
+  | { op: "announce"; message: string }
   /** Without `warnOnFailure` a failure stops the boot with mount's exit status. */
   | { op: "mount"; mount: MountOp; warnOnFailure?: string }
   | { op: "rmdir"; path: string; warnOnFailure: string }
@@ -96,10 +108,13 @@ export type CgroupFix =
   /** kind's bash exits here (errexit) with `exitCode`. */
   | { op: "fail"; message: string; exitCode: number };
 
-type CgroupHost = Pick<
-  Host,
-  "kind" | "readText" | "log" | "mount" | "rmdir" | "mkdirp" | "copyFile" | "writeText" | "run"
->;
+type CgroupHost =
+  & FileQueries
+  & FileChanges
+  & CommandQueries
+  & MountChanges
+  & Log
+  & Announcements;
 
 /**
  * kind's `fix_cgroup` as a step. On a rerun in the same boot, bind mounts an earlier run made are
@@ -122,9 +137,9 @@ export async function applyCgroupFixes(
 }
 
 /** Everything `cgroupFixes` needs, read in-process. */
-export function readCgroupInputs(host: Pick<Host, "kind" | "readText">): CgroupInputs {
+export function readCgroupInputs(host: FileQueries): CgroupInputs {
   if (host.kind(CGROUP_CONTROLLERS_FILE) === "file") return { cgroupV2: true };
-  const read = (file: string) => tryRead(host, file);
+  const read = (file: string) => readOptional(host, file);
   return {
     cgroupV2: false,
     procSelfCgroup: read("/proc/self/cgroup"),
@@ -134,19 +149,14 @@ export function readCgroupInputs(host: Pick<Host, "kind" | "readText">): CgroupI
   };
 }
 
-function tryRead(host: Pick<Host, "readText">, file: string): string | undefined {
-  try {
-    return host.readText(file);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Performs one operation; returns false when a tolerated one failed (after its WARN line). */
 export async function performCgroupFix(host: CgroupHost, fix: CgroupFix): Promise<boolean> {
   switch (fix.op) {
     case "log":
       host.log(fix.level, fix.message);
+      return true;
+    case "announce":
+      host.announce(fix.message);
       return true;
     case "mount": {
       if (fix.warnOnFailure === undefined) {
@@ -178,10 +188,9 @@ export async function performCgroupFix(host: CgroupHost, fix: CgroupFix): Promis
     case "show-mount": {
       // Only reached when the target is already mounted (a second run): running findmnt itself
       // is the practical way to print its table byte for byte.
-      const result = await host.run(["findmnt", fix.target], {
+      const result = await host.query(["findmnt", fix.target], {
         nothrow: true,
         stdout: "forward",
-        readOnly: true,
       });
       return result.status === 0;
     }
@@ -195,6 +204,8 @@ export function describeCgroupFix(fix: CgroupFix): string {
   switch (fix.op) {
     case "log":
       return `${fix.level}: ${fix.message}`;
+    case "announce":
+      return `INFO: ${fix.message}`;
     case "mount": {
       const command = mountArgv(fix.mount).join(" ");
       return fix.warnOnFailure === undefined ? command : `${command} || WARN: ${fix.warnOnFailure}`;
@@ -265,7 +276,7 @@ export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {
     "WARN",
     "cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
   );
-  yield info("fixing cgroup mounts for all subsystems");
+  yield announce("fixing cgroup mounts for all subsystems");
   // kind's bash computes this list here and again below; only the exit on no match matters now.
   yield* listHierarchies(state, current);
   // Hierarchies the runtime left unscoped (their root shows, not the container's path):
@@ -275,7 +286,7 @@ export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {
   );
   if (unscoped !== "") {
     for (const mountPoint of unscoped.split("\n")) {
-      yield info(`unmounting and removing ${mountPoint}`);
+      yield announce(`unmounting and removing ${mountPoint}`);
       const unmount: MountOp = { op: "umount", target: mountPoint };
       if (yield mountFix(unmount, `failed to unmount ${mountPoint}`)) state.umount(mountPoint);
       const removed = yield {
@@ -317,6 +328,10 @@ function info(message: string): CgroupFix {
   return log("INFO", message);
 }
 
+function announce(message: string): CgroupFix {
+  return { op: "announce", message };
+}
+
 function mountFix(mount: MountOp, warnOnFailure?: string): CgroupFix {
   return warnOnFailure === undefined
     ? { op: "mount", mount }
@@ -331,7 +346,7 @@ function* fail(message: string, exitCode: number): Generator<CgroupFix, never, u
 /** kind's `remove_misc_controller`: unmount misc and hide it from systemd's view of /proc/cgroups. */
 function* removeMiscController(state: CgroupState): Fixes {
   if (!state.miscIsDirectory) return;
-  yield info("removing misc controller");
+  yield announce("removing misc controller");
   const unmount: MountOp = { op: "umount", target: MISC_CONTROLLER };
   if (yield mountFix(unmount, `failed umount ${MISC_CONTROLLER}`)) state.umount(MISC_CONTROLLER);
   const removed = yield {

@@ -3,7 +3,20 @@
  * another one, chosen here and written into /etc/containerd/config.toml before systemd starts.
  */
 import { EntrypointError } from "./errors.ts";
-import type { Host } from "./host.ts";
+import type {
+  Announcements,
+  CommandChanges,
+  CommandQueries,
+  Commands,
+  Environment,
+  FileQueries,
+  Files,
+  Log,
+  MountChanges,
+  MountQueries,
+  Mounts,
+  Trials,
+} from "./host.ts";
 import { replaceFirstPerLine } from "./proc.ts";
 
 export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
@@ -70,10 +83,7 @@ export function replaceSnapshotter(config: string, snapshotter: string): string 
   );
 }
 
-type ContainerdHost = Pick<
-  Host,
-  "run" | "readText" | "writeText" | "kind" | "env" | "log" | "mount" | "filesystemName"
->;
+type ContainerdHost = Files & Commands & Mounts & Environment & Log & Announcements & Trials;
 
 /** kind's `configure_containerd`. */
 export async function configureContainerd(
@@ -99,10 +109,10 @@ export async function configureContainerd(
 
   if (context.userns) editConfig(host, enableRestrictOomScoreAdj);
   if (snapshotter === undefined) return;
-  host.log("INFO", `changing snapshotter from "overlayfs" to "${snapshotter}"`);
+  host.announce(`changing snapshotter from "overlayfs" to "${snapshotter}"`);
   editConfig(host, (config) => replaceSnapshotter(config, snapshotter));
   if (snapshotter === "fuse-overlayfs") {
-    host.log("INFO", "enabling containerd-fuse-overlayfs service");
+    host.announce("enabling containerd-fuse-overlayfs service");
     await host.run(["systemctl", "enable", "containerd-fuse-overlayfs"], { stdout: "forward" });
   }
 }
@@ -114,17 +124,14 @@ export async function configureContainerd(
  * bash, unless `nothrow`, which answers "".
  */
 export async function filesystemType(
-  host: Pick<Host, "run" | "filesystemName">,
+  host: CommandQueries & MountQueries,
   path: string,
   options: { nothrow?: boolean } = {},
 ): Promise<string> {
   // statfs(2) in-process when the host knows coreutils' name for the type; `stat` otherwise.
-  const known = host.filesystemName?.(path);
+  const known = host.filesystemName(path);
   if (known !== undefined) return known;
-  const result = await host.run(["stat", "-f", "-c", "%T", path], {
-    readOnly: true,
-    nothrow: options.nothrow,
-  });
+  const result = await host.query(["stat", "-f", "-c", "%T", path], { nothrow: options.nothrow });
   return result.status === 0 ? result.stdout.replace(/\n+$/, "") : "";
 }
 
@@ -133,7 +140,7 @@ export async function filesystemType(
  * file cannot be read, 4 when it cannot be written.
  */
 function editConfig(
-  host: Pick<Host, "readText" | "writeText">,
+  host: Files,
   edit: (config: string) => string,
 ): void {
   let config: string;
@@ -151,11 +158,12 @@ function editConfig(
 
 /**
  * kind's `overlayfs_preferrable`, asked only in a user namespace: false when the kernel's
- * overlayfs in user namespaces is known to be unstable or a trial overlay mount fails. kind's
- * bash runs it where errexit does not apply, so cleanup failures are tolerated here too.
+ * overlayfs in user namespaces is known to be unstable or a trial overlay mount fails. The trial
+ * changes the node for a moment, so a dry run does not make it (see `Trials`): it goes on as if
+ * the mount worked and lists the question in its plan.
  */
 export async function overlayfsPreferable(
-  host: Pick<Host, "run" | "readText" | "kind" | "log" | "mount">,
+  host: FileQueries & CommandChanges & MountChanges & Log & Trials,
 ): Promise<boolean> {
   if (host.kind(OVERLAY_USERNS_PARAMETER) !== undefined) {
     host.log(
@@ -164,26 +172,12 @@ export async function overlayfsPreferable(
     );
     return false;
   }
-
-  // The trial leaves nothing behind, so every part of it is marked as a probe that a dry run may
-  // perform; a failed trial directory is cleaned up the same way.
-  const probe = { readOnly: true } as const;
-  const { stdout } = await host.run(["mktemp", "-d"], probe);
-  const tmp = stdout.replace(/\n+$/, "");
-  const dir = (name: string) => `${tmp}/${name}`;
-  // A failure here makes the trial mount fail, which is the answer kind's bash gives too.
-  await host.run(["mkdir", "-p", dir("l"), dir("u"), dir("w"), dir("m")], {
-    ...probe,
-    nothrow: true,
+  const supported = await host.trial({
+    question: "whether overlayfs can be mounted in this user namespace (kind tries a trial mount)",
+    perform: () => trialOverlayMount(host),
+    assumed: true,
+    assumption: "it can, so containerd keeps the overlayfs snapshotter",
   });
-  const trial = await host.mount(
-    { op: "overlay", lower: dir("l"), upper: dir("u"), work: dir("w"), target: dir("m") },
-    { nothrow: true, probe: true },
-  );
-  const supported = trial.status === 0;
-  if (!supported) host.log("INFO", "UserNS: kernel does not seem to support overlayfs.");
-  else await host.mount({ op: "umount", target: dir("m") }, { nothrow: true, probe: true });
-  await host.run(["rm", "-rf", tmp], { ...probe, nothrow: true });
   if (!supported) return false;
 
   let label = "";
@@ -197,4 +191,27 @@ export async function overlayfsPreferable(
     );
   }
   return true;
+}
+
+/**
+ * kind's trial: an overlay mounted in a fresh temporary directory, unmounted and removed again.
+ * kind's bash runs it where errexit does not apply, so failures after mktemp are tolerated.
+ */
+async function trialOverlayMount(
+  host: CommandChanges & MountChanges & Log,
+): Promise<boolean> {
+  const { stdout } = await host.run(["mktemp", "-d"]);
+  const tmp = stdout.replace(/\n+$/, "");
+  const dir = (name: string) => `${tmp}/${name}`;
+  // A failure here makes the trial mount fail, which is the answer kind's bash gives too.
+  await host.run(["mkdir", "-p", dir("l"), dir("u"), dir("w"), dir("m")], { nothrow: true });
+  const trial = await host.mount(
+    { op: "overlay", lower: dir("l"), upper: dir("u"), work: dir("w"), target: dir("m") },
+    { nothrow: true },
+  );
+  const supported = trial.status === 0;
+  if (!supported) host.log("INFO", "UserNS: kernel does not seem to support overlayfs.");
+  else await host.mount({ op: "umount", target: dir("m") }, { nothrow: true });
+  await host.run(["rm", "-rf", tmp], { nothrow: true });
+  return supported;
 }

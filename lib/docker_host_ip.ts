@@ -4,7 +4,7 @@
  * the gateway of the default route (the bridge's address on Linux).
  */
 import { EntrypointError } from "./errors.ts";
-import type { Host } from "./host.ts";
+import { type CommandQueries, type FileQueries, type Lookups, readOptional } from "./host.ts";
 
 /** Docker's embedded DNS server address inside every container on a user-defined network. */
 export const DOCKER_EMBEDDED_DNS_IP = "127.0.0.11";
@@ -82,7 +82,7 @@ export async function chooseDockerHostIp(
 
 /** Looks up and chooses the Docker host IP on a real host. */
 export async function findDockerHostIp(
-  host: Pick<Host, "lookup" | "run" | "readText">,
+  host: Lookups & CommandQueries & FileQueries,
 ): Promise<DockerHostIp> {
   const lookedUp = await host.lookup(DOCKER_HOST_NAME, 4, LOOKUP_TIMEOUT_MS);
   return chooseDockerHostIp(lookedUp, async () => {
@@ -90,7 +90,7 @@ export async function findDockerHostIp(
     // is left to `ip` itself, so that its exact output reaches the error message.
     const fromProc = defaultRouteFromProc(readOptional(host, PROC_NET_ROUTE));
     if (fromProc !== undefined) return fromProc;
-    const result = await host.run(["ip", "-4", "route", "show", "default"], { readOnly: true });
+    const result = await host.query(["ip", "-4", "route", "show", "default"]);
     return result.stdout;
   });
 }
@@ -118,12 +118,4 @@ export function defaultRouteFromProc(text: string | undefined): string | undefin
   // Little-endian: 010012AC is 172.18.0.1.
   const bytes = [6, 4, 2, 0].map((i) => parseInt(gatewayHex.slice(i, i + 2), 16));
   return `default via ${bytes.join(".")} dev ${iface}\n`;
-}
-
-function readOptional(host: Pick<Host, "readText">, file: string): string | undefined {
-  try {
-    return host.readText(file);
-  } catch {
-    return undefined;
-  }
 }

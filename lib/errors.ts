@@ -55,3 +55,44 @@ function lastLines(text: string, n: number): string {
   const lines = text.split("\n");
   return lines.slice(-n).join(" | ");
 }
+
+/**
+ * The errno values the entrypoint names, one row each: number, name and a short English reason
+ * (strerror's words, except where a file error reads better in a sentence).
+ */
+const ERRNO: readonly (readonly [number, string, string])[] = [
+  [1, "EPERM", "operation not permitted"],
+  [2, "ENOENT", "no such file or directory"],
+  [5, "EIO", "input/output error"],
+  [7, "E2BIG", "argument list too long"],
+  [8, "ENOEXEC", "exec format error"],
+  [12, "ENOMEM", "cannot allocate memory"],
+  [13, "EACCES", "permission denied"],
+  [14, "EFAULT", "bad address"],
+  [15, "ENOTBLK", "block device required"],
+  [16, "EBUSY", "device or resource busy"],
+  [19, "ENODEV", "no such device"],
+  [20, "ENOTDIR", "a parent is not a directory"],
+  [21, "EISDIR", "it is a directory"],
+  [22, "EINVAL", "invalid argument"],
+  [24, "EMFILE", "too many open files"],
+  [26, "ETXTBSY", "text file busy"],
+  [28, "ENOSPC", "no space left on device"],
+  [30, "EROFS", "read-only file system"],
+  [36, "ENAMETOOLONG", "file name too long"],
+  [40, "ELOOP", "too many levels of symbolic links"],
+  [95, "EOPNOTSUPP", "operation not supported"],
+  [110, "ETIMEDOUT", "connection timed out"],
+  [116, "ESTALE", "stale file handle"],
+];
+
+/** errno's name for a Linux errno number (`EBUSY`), or `errno N` for one not in the table. */
+export function errnoName(errno: number): string {
+  return ERRNO.find(([number]) => number === errno)?.[1] ?? `errno ${errno}`;
+}
+
+/** A short English reason for an errno name such as Node's `error.code`, like strerror. */
+export function describeErrno(code: string | undefined): string | undefined {
+  if (!code) return undefined;
+  return ERRNO.find(([, name]) => name === code)?.[2] ?? code;
+}

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import process from "node:process";
 import * as path from "node:path";
 import { EntrypointError } from "./errors.ts";
-import { cString, denoWithFfi, ERRNO_SYMBOLS, lastError } from "./ffi.ts";
+import { cString, denoWithFfi, lastError, type Libc, loadLibc } from "./ffi.ts";
 
 /** bash's exit status when the command does not exist. */
 export const EXIT_NOT_FOUND = 127;
@@ -139,16 +139,6 @@ const KERNEL_SIGSET_BYTES = 8n;
 /** rt_sigaction's syscall number by architecture. */
 const RT_SIGACTION: Partial<Record<string, bigint>> = { x86_64: 13n, aarch64: 134n };
 
-const LIBC_SYMBOLS = {
-  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
-  sigprocmask: { parameters: ["i32", "buffer", "pointer"], result: "i32" },
-  signal: { parameters: ["i32", "pointer"], result: "pointer" },
-  syscall: { parameters: ["i64", "i64", "buffer", "pointer", "i64"], result: "i64" },
-  ...ERRNO_SYMBOLS,
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
-
 /** The signals whose disposition is reset before exec: all but SIGKILL and SIGSTOP. */
 export function signalsToReset(): number[] {
   const signals: number[] = [];
@@ -174,13 +164,10 @@ function execOrThrow(argv: readonly string[]): never {
   const unsupported = execUnsupportedReason();
   if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_CANNOT_EXECUTE });
   if (argv.length === 0) throw new EntrypointError("Cannot exec: no command given");
-  let libc: Libc;
-  try {
-    libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
-  } catch (error) {
-    throw new EntrypointError(`Cannot exec: cannot load glibc: ${(error as Error).message}`, {
+  const libc = loadLibc();
+  if (libc === undefined) {
+    throw new EntrypointError("Cannot exec: cannot load glibc (libc.so.6)", {
       exitCode: EXIT_CANNOT_EXECUTE,
-      cause: error,
     });
   }
   const keep: Uint8Array[] = [];

@@ -1,7 +1,8 @@
 /**
- * Calling glibc through Deno's FFI, shared by the mount syscalls (lib/syscalls.ts), the name
- * lookups (lib/resolve.ts) and the exec (lib/exec.ts).
+ * Calling glibc through Deno's FFI: one `dlopen` for the whole process, shared by the mount
+ * syscalls (lib/syscalls.ts), the name lookups (lib/resolve.ts) and the exec (lib/exec.ts).
  */
+import { errnoName } from "./errors.ts";
 
 /** Deno's namespace when this runtime can call C (Deno with the FFI permission), else undefined. */
 export function denoWithFfi(): typeof Deno | undefined {
@@ -16,37 +17,54 @@ export function cString(text: string): Uint8Array {
   return new TextEncoder().encode(`${text}\0`);
 }
 
-/** The symbols `lastError` reads. */
-export const ERRNO_SYMBOLS = {
+/** Every libc function the entrypoint calls. */
+const LIBC_SYMBOLS = {
+  // lib/syscalls.ts
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
+  // lib/exec.ts
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  sigprocmask: { parameters: ["i32", "buffer", "pointer"], result: "i32" },
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  syscall: { parameters: ["i64", "i64", "buffer", "pointer", "i64"], result: "i64" },
+  // lib/resolve.ts
+  getaddrinfo: {
+    parameters: ["buffer", "pointer", "buffer", "buffer"],
+    result: "i32",
+    // Runs on a worker thread, so a slow resolver cannot block the event loop (or our timeout).
+    nonblocking: true,
+  },
+  freeaddrinfo: { parameters: ["pointer"], result: "void" },
+  inet_ntop: { parameters: ["i32", "pointer", "buffer", "u32"], result: "pointer" },
+  // errno
   strerror: { parameters: ["i32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-/** Linux errno numbers the entrypoint names; others are reported as `errno N`. */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  5: "EIO",
-  7: "E2BIG",
-  8: "ENOEXEC",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  15: "ENOTBLK",
-  16: "EBUSY",
-  19: "ENODEV",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  22: "EINVAL",
-  24: "EMFILE",
-  26: "ETXTBSY",
-  30: "EROFS",
-  36: "ENAMETOOLONG",
-  40: "ELOOP",
-  95: "EOPNOTSUPP",
-  110: "ETIMEDOUT",
-  116: "ESTALE",
-};
+/** glibc's functions, bound. */
+export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+let libc: Libc | null | undefined;
+
+/**
+ * glibc, opened once; undefined when this runtime has no FFI (Node, or Deno without the FFI
+ * permission) or libc.so.6 cannot be opened.
+ */
+export function loadLibc(): Libc | undefined {
+  if (libc === undefined) libc = openLibc() ?? null;
+  return libc ?? undefined;
+}
+
+function openLibc(): Libc | undefined {
+  const deno = denoWithFfi();
+  if (deno === undefined || deno.build.os !== "linux") return undefined;
+  try {
+    return deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  } catch {
+    return undefined;
+  }
+}
 
 /** What a failed call left in errno: its number, its name and strerror's text. */
 export interface LastError {
@@ -59,14 +77,12 @@ export interface LastError {
  * errno of the call that just failed, read before anything else can overwrite it, with its name
  * and strerror's text.
  */
-export function lastError(
-  libc: Deno.DynamicLibrary<typeof ERRNO_SYMBOLS>["symbols"],
-): LastError {
+export function lastError(libc: Libc): LastError {
   const errno = new Deno.UnsafePointerView(libc.__errno_location()!).getInt32();
   const message = libc.strerror(errno);
   return {
     errno,
-    name: ERRNO_NAMES[errno] ?? `errno ${errno}`,
+    name: errnoName(errno),
     text: message ? Deno.UnsafePointerView.getCString(message) : `errno ${errno}`,
   };
 }

@@ -1,25 +1,40 @@
 /**
- * The one place that touches the machine. Steps receive a `Host` (or a `Pick` of it), so unit
- * tests pass a fake that records every command and write, and a dry run passes a host that
- * records mutations instead of performing them.
+ * The one place that touches the machine, as small capabilities. Each keeps its queries (which
+ * only read) apart from its changes:
+ *
+ *   files      FileQueries     readText kind mode          FileChanges   writeText copyFile mkdirp
+ *                                                                         remove rmdir chmod chown
+ *   commands   CommandQueries  query (read-only programs)  CommandChanges run
+ *                              which
+ *   mounts     MountQueries    filesystemName (statfs)     MountChanges  mount
+ *   names      Lookups         hostname lookup
+ *   process    Environment     env
+ *   log        Log             log                         Announcements announce (a change is next)
+ *   trials                                                 Trials        trial (change to find out)
+ *
+ * `Queries` is every query capability and `Changes` every change capability; a `Host` is both.
+ * A step asks only for the capabilities it uses (`host: FileQueries & FileChanges & Log`), so
+ * unit tests pass a fake that records every command and write. A dry run (lib/dry_run.ts) is
+ * built from `Queries` alone: it never holds a real change, so it cannot make one.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
-import { CommandError, EntrypointError } from "./errors.ts";
+import { CommandError, describeErrno, EntrypointError } from "./errors.ts";
 import { formatLogLine, type LogLevel } from "./log.ts";
+import { mountArgv, type MountOp } from "./mount_op.ts";
 import { lookupAddress } from "./resolve.ts";
 import { spawnCommand } from "./spawn.ts";
-import { filesystemName, mountWithSyscalls } from "./syscalls.ts";
+import { describeFailure, filesystemName, loadSyscalls, type Syscalls } from "./syscalls.ts";
+
+export { mountArgv, type MountOp };
 
 /** How a command's output stream is handled. */
 export type StreamMode = "capture" | "forward" | "ignore";
 
-/** Options of `Host.run`. */
-export interface RunOptions {
-  /** Text written to the command's stdin (stdin is closed otherwise). */
-  input?: string;
+/** Options of `CommandQueries.query`. */
+export interface QueryOptions {
   /** Return a failed result instead of throwing: only where kind's bash tolerated failure. */
   nothrow?: boolean;
   /**
@@ -32,21 +47,14 @@ export interface RunOptions {
   stdout?: StreamMode;
   /** stderr: forwarded to our stderr and kept in the result (default), kept only, or dropped. */
   stderr?: StreamMode;
-  /** The command only reads machine state, so a dry run may execute it. */
-  readOnly?: boolean;
-  /** For the dry-run plan: the text that `input` replaces (shown as a diff, e.g. rules). */
-  diffAgainst?: string;
 }
 
-/** Options of `Host.mount`. */
-export interface MountOptions {
-  /** Return a failed result instead of throwing. */
-  nothrow?: boolean;
-  /**
-   * A probe that leaves nothing behind (a trial mount that is unmounted again), so a dry run
-   * performs it to make the same decision a real run would.
-   */
-  probe?: boolean;
+/** Options of `CommandChanges.run`. */
+export interface RunOptions extends QueryOptions {
+  /** Text written to the command's stdin (stdin is closed otherwise). */
+  input?: string;
+  /** For the dry-run plan: the text that `input` replaces (shown as a diff, e.g. rules). */
+  diffAgainst?: string;
 }
 
 /** What a finished command left behind. */
@@ -62,7 +70,7 @@ export interface RunResult {
 /** What a path is, following symlinks (like `test -f` / `test -d`). */
 export type PathKind = "file" | "directory" | "other";
 
-/** Options of `Host.writeText`. */
+/** Options of `FileChanges.writeText`. */
 export interface WriteOptions {
   /** Permission bits for a newly created file (default 0o644). */
   mode?: number;
@@ -76,70 +84,83 @@ export interface WriteOptions {
   atomic?: boolean;
 }
 
-/**
- * A mount(2) operation, in the terms kind's bash uses with mount(8). Keeping it typed lets the
- * real host choose how to perform it (the `mount` program or the syscall) and lets tests and the
- * dry run show exactly what would be mounted.
- */
-export type MountOp =
-  /** `mount --bind SOURCE TARGET`, or `mount -o ro,bind` when readOnly. */
-  | { op: "bind"; source: string; target: string; readOnly?: boolean }
-  /** `mount -o remount,ro TARGET`. */
-  | { op: "remount-ro"; target: string }
-  /** `mount --make-rshared TARGET` / `mount --make-rprivate TARGET`. */
-  | { op: "propagation"; target: string; propagation: "rshared" | "rprivate" }
-  /** `mount -t overlay -o lowerdir=L,upperdir=U,workdir=W overlay TARGET`. */
-  | { op: "overlay"; lower: string; upper: string; work: string; target: string }
-  /** `umount TARGET`. */
-  | { op: "umount"; target: string };
-
-/** The mount(8)/umount(8) command line kind's bash runs for `op`. */
-export function mountArgv(op: MountOp): string[] {
-  switch (op.op) {
-    case "bind":
-      return op.readOnly
-        ? ["mount", "-o", "ro,bind", op.source, op.target]
-        : ["mount", "--bind", op.source, op.target];
-    case "remount-ro":
-      return ["mount", "-o", "remount,ro", op.target];
-    case "propagation":
-      return ["mount", `--make-${op.propagation}`, op.target];
-    case "overlay":
-      return [
-        "mount",
-        "-t",
-        "overlay",
-        "-o",
-        `lowerdir=${op.lower},upperdir=${op.upper},workdir=${op.work}`,
-        "overlay",
-        op.target,
-      ];
-    case "umount":
-      return ["umount", op.target];
-  }
-}
-
-/** Address family for `Host.lookup`. */
+/** Address family for `Lookups.lookup`. */
 export type Family = 4 | 6;
 
-/** Everything the entrypoint does to the machine goes through this interface. */
-export interface Host {
-  /** Runs a program found through PATH; throws `CommandError` on failure unless `nothrow`. */
-  run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+/** An iptables dump program: `iptables-save`, `ip6tables-legacy-save`, ... */
+export type IptablesSave = `ip${"" | "6"}tables${"" | "-nft" | "-legacy"}-save`;
+
+/**
+ * The programs `CommandQueries.query` may run: each only reads machine state. A program that
+ * changes something (mktemp, mkdir, a restore) does not fit this type and must go through
+ * `CommandChanges.run`, which a dry run turns into a plan entry.
+ */
+export type QueryArgv =
+  | readonly [IptablesSave]
+  | readonly ["stat", "-f", "-c", "%T", string]
+  | readonly ["ip", "-4", "route", "show", "default"]
+  | readonly ["findmnt", string]
+  | readonly ["nft", "list", "table", string, string];
+
+/** Reading files and directories. */
+export interface FileQueries {
   /** Reads a whole text file; throws an `EntrypointError` naming the path. */
   readText(file: string): string;
-  /** Writes a whole text file (see `WriteOptions`); throws an `EntrypointError` naming the path. */
+  /** What `file` is, or undefined when it does not exist. */
+  kind(file: string): PathKind | undefined;
+  /** Mode bits (including setuid/setgid) of a path, following symlinks; undefined if absent. */
+  mode(file: string): number | undefined;
+}
+
+/** Changing files and directories; each throws an `EntrypointError` naming the path. */
+export interface FileChanges {
+  /** Writes a whole text file (see `WriteOptions`). */
   writeText(file: string, data: string, options?: WriteOptions): void;
   /** Copies a file's bytes (like `cp`, which keeps an existing target's inode and mode). */
   copyFile(from: string, to: string): void;
-  /** What `file` is, or undefined when it does not exist. */
-  kind(file: string): PathKind | undefined;
   /** `mkdir -p`. */
   mkdirp(dir: string): void;
   /** `rm -f`. */
   remove(file: string): void;
-  /** An environment variable; undefined when unset (empty string when set to empty). */
-  env(name: string): string | undefined;
+  /** `rmdir`. */
+  rmdir(dir: string): void;
+  /** `chmod`. */
+  chmod(file: string, mode: number): void;
+  /** `chown`. */
+  chown(file: string, uid: number, gid: number): void;
+}
+
+/** Asking programs that only read, and finding programs. */
+export interface CommandQueries {
+  /** Runs a read-only program (see `QueryArgv`); throws `CommandError` unless `nothrow`. */
+  query(argv: QueryArgv, options?: QueryOptions): Promise<RunResult>;
+  /** Resolves a command through PATH like `which`; undefined when not found. */
+  which(command: string): string | undefined;
+}
+
+/** Running programs that change the node. */
+export interface CommandChanges {
+  /** Runs a program found through PATH; throws `CommandError` on failure unless `nothrow`. */
+  run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+}
+
+/** Facts about mounted filesystems. */
+export interface MountQueries {
+  /**
+   * What `stat -f -c %T PATH` would print, when known without running it (statfs(2)); undefined
+   * means "ask stat".
+   */
+  filesystemName(path: string): string | undefined;
+}
+
+/** Mounting and unmounting. */
+export interface MountChanges {
+  /** Performs a mount operation; throws a `CommandError` on failure unless `nothrow`. */
+  mount(op: MountOp, options?: { nothrow?: boolean }): Promise<RunResult>;
+}
+
+/** Names: this node's and others'. */
+export interface Lookups {
   /** The kernel hostname, like `hostname`. */
   hostname(): string;
   /**
@@ -147,64 +168,88 @@ export interface Host {
    * undefined when the name does not resolve within `timeoutMs`.
    */
   lookup(name: string, family: Family, timeoutMs: number): Promise<string | undefined>;
+}
+
+/** The process environment. */
+export interface Environment {
+  /** An environment variable; undefined when unset (empty string when set to empty). */
+  env(name: string): string | undefined;
+}
+
+/** The node's log: lines on stderr. */
+export interface Log {
   /** Writes one `LEVEL: message` line to stderr. */
   log(level: LogLevel, message: string): void;
-  /** Performs a mount operation; throws a `CommandError`-like error on failure unless nothrow. */
-  mount(op: MountOp, options?: MountOptions): Promise<RunResult>;
-  /** `rmdir`; throws an `EntrypointError` naming the path. */
-  rmdir(dir: string): void;
-  /** Mode bits (including setuid/setgid) of a path, following symlinks; undefined if absent. */
-  mode(file: string): number | undefined;
-  /** `chmod`. */
-  chmod(file: string, mode: number): void;
-  /** `chown`. */
-  chown(file: string, uid: number, gid: number): void;
-  /** Resolves a command through PATH like `which`; undefined when not found. */
-  which(command: string): string | undefined;
+}
+
+/** Saying what is about to change (kind's `INFO:` lines such as `remounting /sys read-only`). */
+export interface Announcements {
   /**
-   * What `stat -f -c %T PATH` would print, when known without running it (statfs(2)); undefined
-   * means "run stat". Optional: a host without it always runs stat.
+   * Logs `INFO: message` in a real run; a dry run words it as a plan (`would remount ...`).
+   * `message` starts with (or holds) the verb in its -ing form, as kind's lines do.
    */
-  filesystemName?(path: string): string | undefined;
+  announce(message: string): void;
+}
+
+/** A question only a change can answer: the change is made, looked at, and undone. */
+export interface Trial<T> {
+  /** What it finds out, for the dry-run plan: "whether ...". */
+  question: string;
+  /** Makes the change, looks, undoes it; through the same host, so a dry run never gets here. */
+  perform(): Promise<T>;
+  /** The answer a dry run goes on with. */
+  assumed: T;
+  /** That answer and what follows from it, for the plan. */
+  assumption: string;
+}
+
+/** Finding out by trying. */
+export interface Trials {
+  /** A real run performs the trial; a dry run records it as undecided and takes the assumption. */
+  trial<T>(trial: Trial<T>): Promise<T>;
+}
+
+/** Reading and changing files. */
+export type Files = FileQueries & FileChanges;
+
+/** Asking and running programs. */
+export type Commands = CommandQueries & CommandChanges;
+
+/** Facts about mounts, and mounting. */
+export type Mounts = MountQueries & MountChanges;
+
+/** Everything a dry run may use for real: nothing here changes the node. */
+export type Queries = FileQueries & CommandQueries & MountQueries & Lookups & Environment & Log;
+
+/** Everything that changes the node; a dry run replaces all of it with plan entries. */
+export type Changes = FileChanges & CommandChanges & MountChanges & Announcements & Trials;
+
+/** The whole machine: its queries and its changes. */
+export type Host = Queries & Changes;
+
+/** `host.readText(file)`, or undefined when the file cannot be read. */
+export function readOptional(host: FileQueries, file: string): string | undefined {
+  try {
+    return host.readText(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long a command may run unless its call sets `timeoutMs`: no step needs seconds. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 
-/** Names the variable that replaces every command's bound (tests, very slow machines). */
-export const COMMAND_TIMEOUT_ENV = "KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS";
-
-/**
- * The bound `KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS` sets: undefined when unset; an error text when
- * it is not a positive whole number of milliseconds.
- */
-export function parseCommandTimeout(
-  value: string | undefined,
-): number | undefined | { invalid: string } {
-  if (value === undefined || value === "") return undefined;
-  if (!/^[1-9][0-9]{0,8}$/.test(value)) {
-    return {
-      invalid: `ignoring ${COMMAND_TIMEOUT_ENV}=${
-        JSON.stringify(value)
-      }: not a whole number of milliseconds between 1 and 999999999`,
-    };
-  }
-  return Number(value);
+/** Options of the real host. */
+export interface HostOptions {
+  /** Replaces every command's bound (`KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS`). */
+  commandTimeoutMs?: number;
 }
 
-/** Builds the real host for this process. */
-export function createHost(): Host {
-  const override = parseCommandTimeout(process.env[COMMAND_TIMEOUT_ENV]);
-  if (typeof override === "object") fs.writeSync(2, formatLogLine("WARN", override.invalid));
-  const run = (argv: readonly string[], options: RunOptions = {}) =>
-    runCommand(argv, {
-      ...options,
-      timeoutMs: typeof override === "number"
-        ? override
-        : options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    });
+/** The real queries of this process. */
+export function createQueries(options: HostOptions = {}): Queries {
   return {
-    run,
+    query: (argv, queryOptions = {}) => runCommand(argv, bounded(queryOptions, options)),
+    which: (command) => whichSync(command, process.env.PATH ?? ""),
     readText(file) {
       try {
         return fs.readFileSync(file, "utf8");
@@ -212,11 +257,44 @@ export function createHost(): Host {
         throw fileError("read", file, error);
       }
     },
-    writeText(file, data, options = {}) {
+    kind(file) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(file);
+      } catch {
+        return undefined;
+      }
+      return st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
+    },
+    mode(file) {
+      try {
+        return fs.statSync(file).mode & 0o7777;
+      } catch {
+        return undefined;
+      }
+    },
+    filesystemName,
+    env: (name) => process.env[name],
+    hostname: () => os.hostname(),
+    lookup: lookupAddress,
+    log(level, message) {
+      // Synchronous, so our lines and the children's stderr keep their order.
+      fs.writeSync(2, formatLogLine(level, message));
+    },
+  };
+}
+
+/** The real changes of this process. */
+export function createChanges(options: HostOptions = {}): Changes {
+  const run = (argv: readonly string[], runOptions: RunOptions = {}) =>
+    runCommand(argv, bounded(runOptions, options));
+  return {
+    run,
+    writeText(file, data, writeOptions = {}) {
       try {
         const bytes = new TextEncoder().encode(data);
-        if (options.atomic) writeAtomically(file, bytes, options.mode);
-        else writeInPlace(file, bytes, options.mode ?? 0o644);
+        if (writeOptions.atomic) writeAtomically(file, bytes, writeOptions.mode);
+        else writeInPlace(file, bytes, writeOptions.mode ?? 0o644);
       } catch (error) {
         throw fileError("write", file, error);
       }
@@ -228,15 +306,6 @@ export function createHost(): Host {
       } catch (error) {
         throw fileError(`copy ${from} to`, to, error);
       }
-    },
-    kind(file) {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(file);
-      } catch {
-        return undefined;
-      }
-      return st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
     },
     mkdirp(dir) {
       try {
@@ -252,28 +321,11 @@ export function createHost(): Host {
         throw fileError("remove", file, error);
       }
     },
-    env: (name) => process.env[name],
-    hostname: () => os.hostname(),
-    lookup: lookupAddress,
-    log(level, message) {
-      // Synchronous, so our lines and the children's stderr keep their order.
-      fs.writeSync(2, formatLogLine(level, message));
-    },
-    // mount(2) through FFI, the same calls mount(8) makes (lib/syscalls.ts); the program without FFI.
-    mount: (op, options = {}) =>
-      mountWithSyscalls(op, options) ?? run(mountArgv(op), { nothrow: options.nothrow }),
     rmdir(dir) {
       try {
         fs.rmdirSync(dir);
       } catch (error) {
         throw fileError("remove directory", dir, error);
-      }
-    },
-    mode(file) {
-      try {
-        return fs.statSync(file).mode & 0o7777;
-      } catch {
-        return undefined;
       }
     },
     chmod(file, mode) {
@@ -290,9 +342,67 @@ export function createHost(): Host {
         throw fileError("change the owner of", file, error);
       }
     },
-    which: (command) => whichSync(command, process.env.PATH ?? ""),
-    filesystemName,
+    // mount(2) through FFI, the same calls mount(8) makes (lib/syscalls.ts); the program without FFI.
+    mount: (op, mountOptions = {}) =>
+      mountWithSyscalls(op, mountOptions) ?? run(mountArgv(op), { nothrow: mountOptions.nothrow }),
+    announce(message) {
+      fs.writeSync(2, formatLogLine("INFO", message));
+    },
+    trial: (trial) => trial.perform(),
   };
+}
+
+/** The real host of this process: its queries and its changes. */
+export function createHost(options: HostOptions = {}): Host {
+  return { ...createQueries(options), ...createChanges(options) };
+}
+
+function bounded<T extends QueryOptions>(callOptions: T, options: HostOptions): T {
+  return {
+    ...callOptions,
+    timeoutMs: options.commandTimeoutMs ?? callOptions.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+  };
+}
+
+/** mount(8)'s and umount(8)'s exit status for a failed mount. */
+export const EXIT_MOUNT_FAILURE = 32;
+
+/**
+ * Performs `op` with system calls and answers like `CommandChanges.run` on mount(8)'s command line: a
+ * failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where mount(8)
+ * prints its own message) and, unless `nothrow`, throws the `CommandError` of status 32, also
+ * when the operation is refused before any call. Undefined when there is no FFI (`syscalls`
+ * undefined): the caller then runs the program.
+ */
+export function mountWithSyscalls(
+  op: MountOp,
+  options: { nothrow?: boolean } = {},
+  syscalls: Syscalls | undefined = loadSyscalls(),
+): Promise<RunResult> | undefined {
+  if (!syscalls) return undefined;
+  const argv = mountArgv(op);
+  let reason: string | undefined;
+  try {
+    const failure = syscalls.mount(op);
+    if (failure) reason = describeFailure(failure);
+  } catch (error) {
+    // Refused before any call (mountinfo unreadable, ...): still mount(8)'s failure, so that
+    // `nothrow` holds for it as for a refusal by the kernel.
+    reason = error instanceof Error ? error.message : String(error);
+  }
+  const stderr = reason === undefined ? "" : `${argv[0]}: ${op.target}: ${reason}\n`;
+  if (stderr) fs.writeSync(2, stderr);
+  const result: RunResult = {
+    argv,
+    status: reason === undefined ? 0 : EXIT_MOUNT_FAILURE,
+    stdout: "",
+    stderr,
+    timedOut: false,
+  };
+  if (reason !== undefined && !options.nothrow) {
+    return Promise.reject(new CommandError(argv, { status: result.status, stderr }));
+  }
+  return Promise.resolve(result);
 }
 
 /** The first executable regular file named `command` in `searchPath`, like `which`. */
@@ -319,22 +429,6 @@ function fileError(verb: string, file: string, error: unknown): EntrypointError 
   const code = (error as NodeJS.ErrnoException)?.code;
   const reason = describeErrno(code) ?? (error instanceof Error ? error.message : String(error));
   return new EntrypointError(`Cannot ${verb} ${file}: ${reason}`, { cause: error });
-}
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EISDIR: "it is a directory",
-  ENOTDIR: "a parent is not a directory",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on device",
-  EBUSY: "device or resource busy",
-};
-
-/** A short English reason for an errno code, like strerror. */
-export function describeErrno(code: string | undefined): string | undefined {
-  return code ? ERRNO_TEXT[code] ?? code : undefined;
 }
 
 /**
@@ -405,7 +499,7 @@ const KILL_GRACE_MS = 1_000;
 /** After SIGKILL, how long to wait for its output pipes to close before giving up on them. */
 const ABANDON_AFTER_KILL_MS = 1_000;
 
-async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+async function runCommand(argv: readonly string[], options: RunOptions): Promise<RunResult> {
   const stdoutMode = options.stdout ?? "capture";
   const stderrMode = options.stderr ?? "forward";
   const bound = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;

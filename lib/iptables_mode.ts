@@ -2,7 +2,7 @@
  * Which iptables backend the node uses: the one that already holds more rules (Docker's or the
  * host's), as kubernetes-sigs/iptables-wrappers decides, switched with update-alternatives.
  */
-import type { Host, RunResult } from "./host.ts";
+import type { Announcements, CommandQueries, Commands, Log, RunResult } from "./host.ts";
 import { grepLines } from "./proc.ts";
 
 /** An iptables backend. */
@@ -49,12 +49,12 @@ export const DUMP_TOOLS = [
  * dump is bounded at 5 s directly, which is the same bound on the same reads with two programs
  * instead of four (timeout, sh and the dumps). The legacy dumps get the host's default bound.
  */
-export function startIptablesDumps(host: Pick<Host, "run">): IptablesDumps {
+export function startIptablesDumps(host: CommandQueries): IptablesDumps {
   // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
-  const dump = { nothrow: true, stderr: "ignore", readOnly: true } as const;
+  const dump = { nothrow: true, stderr: "ignore" } as const;
   const nftBound = { ...dump, timeoutMs: NFT_SAVE_TIMEOUT_SECONDS * 1000 };
   const dumps = Promise.all(
-    DUMP_TOOLS.map((tool) => host.run([tool], tool.includes("-nft-") ? nftBound : dump)),
+    DUMP_TOOLS.map((tool) => host.query([tool], tool.includes("-nft-") ? nftBound : dump)),
   );
   // Awaited by select_iptables; a run that stops before it must not see an unhandled rejection.
   dumps.catch(() => {});
@@ -63,7 +63,7 @@ export function startIptablesDumps(host: Pick<Host, "run">): IptablesDumps {
 
 /** kind's `select_iptables`, on dumps started earlier or now. */
 export async function selectIptables(
-  host: Pick<Host, "run" | "log">,
+  host: Commands & Log & Announcements,
   dumps: IptablesDumps = startIptablesDumps(host),
 ): Promise<void> {
   const results = await dumps;
@@ -79,7 +79,7 @@ export async function selectIptables(
   });
 
   const mode = chooseIptablesMode(counts);
-  host.log("INFO", `setting iptables to detected mode: ${mode}`);
+  host.announce(`setting iptables to detected mode: ${mode}`);
   for (const argv of alternativesCommands(mode)) {
     await host.run(argv, { stdout: "ignore" });
   }

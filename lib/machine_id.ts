@@ -2,14 +2,14 @@
  * A fresh machine-id per node: kubelet and CNI plugins tell nodes apart by it, and every node
  * starts from the same image.
  */
-import type { Host } from "./host.ts";
+import type { Announcements, CommandChanges, FileChanges, Log } from "./host.ts";
 import type { StepContext } from "./steps.ts";
 
 export const MACHINE_ID = "/etc/machine-id";
 
 /** kind's `fix_machine_id`: remove the image's id and let systemd generate a new one. */
 export async function fixMachineId(
-  host: Pick<Host, "log" | "remove" | "run">,
+  host: FileChanges & CommandChanges & Log & Announcements,
   context: StepContext = { userns: false },
 ): Promise<void> {
   if (context.rerun) {
@@ -17,7 +17,7 @@ export async function fixMachineId(
     host.log("INFO", "keeping /etc/machine-id: the entrypoint already ran in this container boot");
     return;
   }
-  host.log("INFO", "clearing and regenerating /etc/machine-id");
+  host.announce("clearing and regenerating /etc/machine-id");
   host.remove(MACHINE_ID);
   // Its `Initializing machine ID ...` line is part of the node's log, as with kind's bash.
   await host.run(["systemd-machine-id-setup"], { stdout: "forward" });

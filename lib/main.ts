@@ -1,9 +1,9 @@
 /** The entrypoint as a function of a host, so that tests can run all of it against a fake. */
 import { EntrypointError, inStep } from "./errors.ts";
-import type { Host } from "./host.ts";
+import type { Host, Log } from "./host.ts";
 import { throwIfStopRequested } from "./signals.ts";
-import { selectSteps, type StepContext, STEPS } from "./steps.ts";
-import { startTrace, traced } from "./trace.ts";
+import { type StepContext, STEPS } from "./steps.ts";
+import { readSwitch } from "./switches.ts";
 import { detectUserns } from "./userns.ts";
 import { detectRerun, markBoot } from "./rerun.ts";
 
@@ -15,6 +15,19 @@ export interface ExecFn {
    * runs, so that a runtime without exec stops before it has changed anything.
    */
   unsupported?: () => string | undefined;
+}
+
+/** Watches a run from outside, such as the timing trace (lib/trace.ts) that bench/ reads. */
+export interface StepObserver {
+  /** Runs step `name` through `run` (and may time it); must return what `run` returns. */
+  step(name: string, run: () => Promise<void>): Promise<void>;
+  /** Called right before exec. */
+  beforeExec?(): void;
+}
+
+/** Options of `runEntrypoint`. */
+export interface RunOptions {
+  observer?: StepObserver;
 }
 
 /** Exit status when the runtime cannot exec at all (bash's status for "cannot execute"). */
@@ -29,15 +42,9 @@ export async function runEntrypoint(
   host: Host,
   argv: readonly string[],
   exec: ExecFn,
+  options: RunOptions = {},
 ): Promise<void> {
-  // KIND_ENTRYPOINT_TRACE=1 only: TRACE lines with start-up and per-step times.
-  const trace = startTrace(host);
-  let only: Set<string> | undefined;
-  try {
-    only = selectSteps(host.env("KIND_ENTRYPOINT_STEPS"));
-  } catch (error) {
-    throw new EntrypointError((error as Error).message);
-  }
+  const only = readSwitch(host, "KIND_ENTRYPOINT_STEPS");
   if (argv.length > 0) {
     const unsupported = exec.unsupported?.();
     if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_EXEC_UNSUPPORTED });
@@ -51,8 +58,9 @@ export async function runEntrypoint(
     if (only && !only.has(step.name)) continue;
     // A SIGTERM/SIGINT during a step takes effect here, never halfway through a write.
     throwIfStopRequested(`before ${step.original}`);
+    const run = () => step.run(host, context);
     try {
-      await traced(trace, step.name, () => step.run(host, context));
+      await (options.observer ? options.observer.step(step.name, run) : run());
     } catch (error) {
       throw inStep(step.original, error);
     }
@@ -60,14 +68,14 @@ export async function runEntrypoint(
   // Only a complete run counts: a failed first run is repeated in full by the next one.
   if (!only) markBoot(host, boot.boot);
   throwIfStopRequested("after the last step");
-  host.log("INFO", "starting init");
+  host.announce("starting init");
   if (argv.length === 0) return;
-  trace?.beforeExec();
+  options.observer?.beforeExec?.();
   await exec(argv);
 }
 
 /** Prints the one `ERROR:` line for a failure and returns the exit status to use. */
-export function reportFailure(host: Pick<Host, "log">, error: unknown): number {
+export function reportFailure(host: Log, error: unknown): number {
   if (error instanceof EntrypointError) {
     host.log("ERROR", error.message);
     return error.exitCode;

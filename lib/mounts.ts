@@ -3,7 +3,7 @@
  * systemd's container interface expects) and shared propagation for kubelet's volume mounts.
  */
 import { EntrypointError } from "./errors.ts";
-import type { Host } from "./host.ts";
+import type { Announcements, Commands, Files, Log, Mounts } from "./host.ts";
 import { filesystemType } from "./containerd.ts";
 
 /** setuid and setgid: what `chmod -s` clears on a regular file. */
@@ -17,14 +17,11 @@ export function withoutSetIdBits(mode: number): number {
   return mode & ~SET_ID_BITS;
 }
 
-type MountsHost = Pick<
-  Host,
-  "which" | "chown" | "chmod" | "mode" | "log" | "run" | "mount" | "filesystemName"
->;
+type MountsHost = Files & Commands & Mounts & Log & Announcements;
 
 /** kind's `fix_mount`. */
 export async function fixMount(host: MountsHost, context: { userns: boolean }): Promise<void> {
-  host.log("INFO", "ensuring we can execute mount/umount even with userns-remap");
+  host.announce("ensuring we can execute mount/umount even with userns-remap");
   // With userns-remap the binaries may belong to an unmapped owner; root must own them.
   const binaries = [host.which("mount"), host.which("umount")];
   forEachBinary(binaries, "chown root:root", (file) => host.chown(file, 0, 0));
@@ -38,12 +35,12 @@ export async function fixMount(host: MountsHost, context: { userns: boolean }): 
     ? ""
     : await filesystemType(host, binaries[0], { nothrow: true });
   if (mountFs === "aufs") {
-    host.log("INFO", "detected aufs, calling sync");
+    host.announce("detected aufs, calling sync");
     // Flushes the host's dirty pages: may take long, but not forever.
     await host.run(["sync"], { timeoutMs: SYNC_TIMEOUT_MS });
   }
 
-  host.log("INFO", "remounting /sys read-only");
+  host.announce("remounting /sys read-only");
   const remount = await host.mount({ op: "remount-ro", target: "/sys" }, { nothrow: true });
   if (remount.status !== 0) {
     // In a user namespace the kernel refuses this (EACCES); kind goes on without it.
@@ -56,7 +53,7 @@ export async function fixMount(host: MountsHost, context: { userns: boolean }): 
     host.log("INFO", "UserNS: ignoring mount fail");
   }
 
-  host.log("INFO", "making mounts shared");
+  host.announce("making mounts shared");
   await host.mount({ op: "propagation", target: "/", propagation: "rshared" });
 }
 

@@ -4,7 +4,16 @@
  */
 import { findDockerHostIp } from "./docker_host_ip.ts";
 import { EntrypointError } from "./errors.ts";
-import type { Host } from "./host.ts";
+import type {
+  Announcements,
+  Commands,
+  Environment,
+  FileChanges,
+  FileQueries,
+  Files,
+  Log,
+  Lookups,
+} from "./host.ts";
 import { parseIptablesSave, rewriteDockerDnsRules } from "./nat_rules.ts";
 import { rewriteNftDockerDns } from "./nft_dns.ts";
 import { updateNodeAddresses } from "./node_ip.ts";
@@ -13,21 +22,7 @@ import { renderResolvConf } from "./resolv_conf.ts";
 export const RESOLV_CONF = "/etc/resolv.conf";
 export const RESOLV_CONF_ORIGINAL = "/etc/resolv.conf.original";
 
-type MagicHost = Pick<
-  Host,
-  | "lookup"
-  | "run"
-  | "which"
-  | "readText"
-  | "writeText"
-  | "copyFile"
-  | "kind"
-  | "env"
-  | "hostname"
-  | "log"
-  | "remove"
-  | "mode"
->;
+type MagicHost = Lookups & Files & Commands & Environment & Log & Announcements;
 
 /** kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. */
 export async function enableNetworkMagic(host: MagicHost): Promise<void> {
@@ -51,11 +46,11 @@ export async function enableNetworkMagic(host: MagicHost): Promise<void> {
  *   in `ip docker-dns`, which no iptables-save can see).
  */
 export async function rewriteNatRules(
-  host: Pick<Host, "run" | "which" | "log">,
+  host: Commands & Log,
   hostIp: string,
 ): Promise<void> {
   if (await rewriteIptables(host, "iptables", hostIp)) return;
-  for (const backend of ["iptables-nft", "iptables-legacy"]) {
+  for (const backend of ["iptables-nft", "iptables-legacy"] as const) {
     if (host.which(`${backend}-save`) && await rewriteIptables(host, backend, hostIp, true)) {
       return;
     }
@@ -70,14 +65,13 @@ export async function rewriteNatRules(
  * fatal.
  */
 async function rewriteIptables(
-  host: Pick<Host, "run">,
-  backend: string,
+  host: Commands,
+  backend: "iptables" | "iptables-nft" | "iptables-legacy",
   hostIp: string,
   probe = false,
 ): Promise<boolean> {
   // A probed backend stays quiet: iptables-nft-save warns on stderr when legacy tables exist.
-  const save = await host.run([`${backend}-save`], {
-    readOnly: true,
+  const save = await host.query([`${backend}-save`], {
     nothrow: probe,
     stderr: probe ? "capture" : "forward",
   });
@@ -115,7 +109,7 @@ export interface ResolvConfPlan {
  * overwriting it with the rewritten file. Throws when the file cannot be read or rewritten.
  */
 export function planResolvConf(
-  host: Pick<Host, "readText" | "kind">,
+  host: FileQueries,
   hostIp: string,
   dnsSearch: string | undefined,
 ): ResolvConfPlan {
@@ -139,7 +133,7 @@ export function planResolvConf(
 
 /** Makes the writes of a `ResolvConfPlan`, each file in one write. */
 export function applyResolvConf(
-  host: Pick<Host, "writeText" | "log">,
+  host: FileChanges & Log,
   plan: ResolvConfPlan,
 ): void {
   for (const warning of plan.warnings) host.log("WARN", warning);
@@ -148,7 +142,7 @@ export function applyResolvConf(
 
 /** Keeps Docker's file as resolv.conf.original and writes the node's resolv.conf. */
 export function writeResolvConf(
-  host: Pick<Host, "readText" | "writeText" | "kind" | "log">,
+  host: Files & Log,
   hostIp: string,
   dnsSearch: string | undefined,
 ): void {

@@ -22,7 +22,7 @@
  */
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
 import { EntrypointError } from "./errors.ts";
-import { commandFailure, type Host } from "./host.ts";
+import { commandFailure, type Commands, type Log } from "./host.ts";
 
 /** Docker's table for the embedded-DNS NAT. */
 export const DOCKER_DNS_FAMILY = "ip";
@@ -229,7 +229,7 @@ export function isMissingTable(stderr: string): boolean {
  * says so and does nothing.
  */
 export async function rewriteNftDockerDns(
-  host: Pick<Host, "run" | "which" | "log">,
+  host: Commands & Log,
   hostIp: string,
 ): Promise<boolean> {
   if (host.which("nft") === undefined) {
@@ -241,8 +241,8 @@ export async function rewriteNftDockerDns(
     );
     return false;
   }
-  const list = ["nft", "list", "table", DOCKER_DNS_FAMILY, DOCKER_DNS_TABLE];
-  const listed = await host.run(list, { readOnly: true, nothrow: true, stderr: "capture" });
+  const list = ["nft", "list", "table", DOCKER_DNS_FAMILY, DOCKER_DNS_TABLE] as const;
+  const listed = await host.query(list, { nothrow: true, stderr: "capture" });
   if (listed.status !== 0) {
     if (isMissingTable(listed.stderr)) return false;
     throw commandFailure(listed);

@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from "./docker_host_ip.ts";
 import { EntrypointError } from "./errors.ts";
-import type { Family, Host } from "./host.ts";
+import type { Announcements, CommandChanges, Family, Files, Log, Lookups } from "./host.ts";
 
 /** The files kind's bash updates, in its order; absent ones are skipped. */
 export const FILES_WITH_NODE_IP = [
@@ -48,10 +48,9 @@ export function parseRememberedAddress(text: string): string {
   return text.replace(/\n+$/, "");
 }
 
-type NodeIpHost = Pick<
-  Host,
-  "lookup" | "hostname" | "kind" | "readText" | "writeText" | "log" | "remove" | "run" | "mode"
->;
+type NodeIpHost = Lookups & CertificateHost;
+
+type CertificateHost = Files & CommandChanges & Log & Announcements;
 
 /** Detects the current addresses, rewrites the old ones and regenerates the certificate. */
 export async function updateNodeAddresses(host: NodeIpHost): Promise<void> {
@@ -106,10 +105,10 @@ export const KUBEADM_TIMEOUT_MS = 60_000;
  * is written back, since a certificate for the old address serves better than none.
  */
 export async function fixCertificate(
-  host: Pick<Host, "kind" | "log" | "remove" | "run" | "readText" | "writeText" | "mode">,
+  host: CertificateHost,
 ) {
   if (host.kind(APISERVER_CERT) !== "file" || host.kind(APISERVER_KEY) !== "file") return;
-  host.log("INFO", "clearing and regenerating the certificate for serving the Kubernetes API");
+  host.announce("clearing and regenerating the certificate for serving the Kubernetes API");
   const previous = [APISERVER_CERT, APISERVER_KEY].map((file) => ({
     file,
     data: host.readText(file),

@@ -2,7 +2,7 @@
  * DMI identity: nodes share the host's DMI, so kind hides the product name and gives each node
  * its own product UUID, by bind mounting files from /kind over the sysfs ones.
  */
-import type { Host } from "./host.ts";
+import type { Announcements, Files, MountChanges } from "./host.ts";
 import { isMountPoint, parseMountInfo } from "./mountinfo.ts";
 import type { StepContext } from "./steps.ts";
 
@@ -14,7 +14,7 @@ export const KIND_PRODUCT_NAME = "/kind/product_name";
 export const KIND_PRODUCT_UUID = "/kind/product_uuid";
 export const RANDOM_UUID = "/proc/sys/kernel/random/uuid";
 
-type ProductHost = Pick<Host, "kind" | "log" | "writeText" | "readText" | "mount">;
+type ProductHost = Files & MountChanges & Announcements;
 type Rerun = StepContext;
 const FIRST_RUN: Rerun = { userns: false };
 
@@ -44,7 +44,7 @@ async function bindReadOnly(host: ProductHost, source: string, target: string, c
 /** kind's `fix_product_name`: the product name reads `kind`. */
 export async function fixProductName(host: ProductHost, context = FIRST_RUN): Promise<void> {
   if (host.kind(PRODUCT_NAME) !== "file") return;
-  host.log("INFO", 'faking /sys/class/dmi/id/product_name to be "kind"');
+  host.announce('faking /sys/class/dmi/id/product_name to be "kind"');
   host.writeText(KIND_PRODUCT_NAME, "kind\n");
   await bindReadOnly(host, KIND_PRODUCT_NAME, PRODUCT_NAME, context);
 }
@@ -55,11 +55,11 @@ export async function fixProductUuid(host: ProductHost, context = FIRST_RUN): Pr
     host.writeText(KIND_PRODUCT_UUID, host.readText(RANDOM_UUID));
   }
   if (host.kind(PRODUCT_UUID) === "file") {
-    host.log("INFO", "faking /sys/class/dmi/id/product_uuid to be random");
+    host.announce("faking /sys/class/dmi/id/product_uuid to be random");
     await bindReadOnly(host, KIND_PRODUCT_UUID, PRODUCT_UUID, context);
   }
   if (host.kind(VIRTUAL_PRODUCT_UUID) === "file") {
-    host.log("INFO", "faking /sys/devices/virtual/dmi/id/product_uuid as well");
+    host.announce("faking /sys/devices/virtual/dmi/id/product_uuid as well");
     await bindReadOnly(host, KIND_PRODUCT_UUID, VIRTUAL_PRODUCT_UUID, context);
   }
 }

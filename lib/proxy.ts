@@ -2,7 +2,7 @@
  * Proxy settings for every systemd service of the node, from the proxy variables the kind CLI
  * passes to the node container.
  */
-import type { Host } from "./host.ts";
+import type { Environment, FileChanges } from "./host.ts";
 
 export const PROXY_CONF_DIR = "/etc/systemd/system.conf.d";
 export const PROXY_CONF = `${PROXY_CONF_DIR}/proxy-default-environment.conf`;
@@ -40,7 +40,7 @@ export function quoteSystemdWord(text: string): string {
 }
 
 /** kind's `configure_proxy`. */
-export function configureProxy(host: Pick<Host, "env" | "mkdirp" | "writeText">): void {
+export function configureProxy(host: Environment & FileChanges): void {
   host.mkdirp(PROXY_CONF_DIR);
   host.writeText(PROXY_CONF, renderProxyConf((name) => host.env(name)));
 }

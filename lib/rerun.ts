@@ -5,7 +5,7 @@
  * time of PID 1, which is this entrypoint itself on a first run and the init it became afterwards;
  * a restart starts a new PID 1.
  */
-import type { Host } from "./host.ts";
+import type { FileChanges, FileQueries } from "./host.ts";
 
 /** Where the entrypoint records the boot it ran in (/run is a fresh tmpfs in every kind node). */
 export const BOOT_MARKER = "/run/kind-entrypoint-ts/boot";
@@ -26,7 +26,7 @@ export interface BootState {
 }
 
 /** Reads PID 1's start time and the marker; unreadable files mean "first run". */
-export function detectRerun(host: Pick<Host, "kind" | "readText">): BootState {
+export function detectRerun(host: FileQueries): BootState {
   let boot: string | undefined;
   try {
     boot = parseStartTime(host.readText(PID1_STAT));
@@ -42,7 +42,7 @@ export function detectRerun(host: Pick<Host, "kind" | "readText">): BootState {
 }
 
 /** Records that the entrypoint ran in this boot; failing to do so only loses the rerun guard. */
-export function markBoot(host: Pick<Host, "mkdirp" | "writeText">, boot: string | undefined) {
+export function markBoot(host: FileChanges, boot: string | undefined) {
   if (boot === undefined) return;
   try {
     host.mkdirp(BOOT_MARKER.slice(0, BOOT_MARKER.lastIndexOf("/")));

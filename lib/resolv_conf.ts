@@ -53,8 +53,12 @@ export function renderResolvConf(input: ResolvConfInput): ResolvConfResult {
   }
   let search = input.dnsSearch;
   if (/[\r\n]/.test(search)) {
-    warnings.push("KIND_DNS_SEARCH contains line breaks; using them as spaces");
     search = search.replace(/[\r\n]+/g, " ");
+    warnings.push(
+      `KIND_DNS_SEARCH contains line breaks; writing them as spaces: ${
+        JSON.stringify(`search ${search}`)
+      }`,
+    );
   }
   return { ok: true, content: `search ${search}\n${body}`, warnings };
 }

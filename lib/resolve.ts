@@ -7,7 +7,7 @@
  * glibc's getaddrinfo through FFI; elsewhere node:dns, which honours them.
  */
 
-import { cString, denoWithFfi } from "./ffi.ts";
+import { cString, type Libc, loadLibc } from "./ffi.ts";
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -26,8 +26,8 @@ export async function lookupAddress(
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
-  const deno = denoWithFfi();
-  const lookup = (deno ? lookupWithLibc(deno, name, family) : lookupWithNodeDns(name, family))
+  const libc = loadLibc();
+  const lookup = (libc ? lookupWithLibc(libc, name, family) : lookupWithNodeDns(name, family))
     .catch(() => undefined);
   try {
     return await Promise.race([lookup, timeout]);
@@ -44,30 +44,11 @@ async function lookupWithNodeDns(name: string, family: 4 | 6): Promise<string | 
   return address;
 }
 
-const LOOKUP_SYMBOLS = {
-  getaddrinfo: {
-    parameters: ["buffer", "pointer", "buffer", "buffer"],
-    result: "i32",
-    // Runs on a worker thread, so a slow resolver cannot block the event loop (or our timeout).
-    nonblocking: true,
-  },
-  freeaddrinfo: { parameters: ["pointer"], result: "void" },
-  inet_ntop: { parameters: ["i32", "pointer", "buffer", "u32"], result: "pointer" },
-} as const;
-
-let libc: Deno.DynamicLibrary<typeof LOOKUP_SYMBOLS> | undefined;
-
-function openLibc(deno: typeof Deno): Deno.DynamicLibrary<typeof LOOKUP_SYMBOLS> {
-  libc ??= deno.dlopen("libc.so.6", LOOKUP_SYMBOLS);
-  return libc;
-}
-
 async function lookupWithLibc(
-  deno: typeof Deno,
+  symbols: Libc,
   name: string,
   family: 4 | 6,
 ): Promise<string | undefined> {
-  const { symbols } = openLibc(deno);
   const hints = new Uint8Array(48); // struct addrinfo on x86_64/aarch64 glibc
   const view = new DataView(hints.buffer);
   const flags = AI_V4MAPPED | AI_ADDRCONFIG | AI_CANONNAME | AI_IDN;
@@ -76,15 +57,15 @@ async function lookupWithLibc(
   const out = new BigUint64Array(1);
   const rc = await symbols.getaddrinfo(cString(name), null, hints, out);
   if (rc !== 0 || out[0] === 0n) return undefined;
-  const head = deno.UnsafePointer.create(out[0]);
+  const head = Deno.UnsafePointer.create(out[0]);
   try {
-    const info = new deno.UnsafePointerView(head!);
+    const info = new Deno.UnsafePointerView(head!);
     const aiFamily = info.getInt32(4);
     const addr = info.getPointer(24);
     if (!addr) return undefined;
-    const sockaddr = new deno.UnsafePointerView(addr);
+    const sockaddr = new Deno.UnsafePointerView(addr);
     const text = new Uint8Array(64);
-    const src = deno.UnsafePointer.offset(addr, aiFamily === AF_INET ? 4 : 8);
+    const src = Deno.UnsafePointer.offset(addr, aiFamily === AF_INET ? 4 : 8);
     if (!symbols.inet_ntop(aiFamily, src, text, text.length)) return undefined;
     let address = new TextDecoder().decode(text.subarray(0, text.indexOf(0)));
     // getent prints a link-local address with its scope id, as `fe80::1%2`.

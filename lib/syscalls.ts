@@ -22,9 +22,8 @@
  * without --allow-ffi) `loadSyscalls` answers undefined and the host runs the programs instead.
  */
 import * as fs from "node:fs";
-import { CommandError } from "./errors.ts";
-import { cString, denoWithFfi, ERRNO_SYMBOLS, lastError } from "./ffi.ts";
-import { mountArgv, type MountOp, type RunResult } from "./host.ts";
+import { cString, lastError, type Libc, loadLibc } from "./ffi.ts";
+import type { MountOp } from "./mount_op.ts";
 import { type MountInfo, parseMountInfo, topMountAt } from "./mountinfo.ts";
 
 /** Flags of mount(2) (linux/mount.h). */
@@ -183,7 +182,6 @@ export interface SyscallFailure {
   text: string;
 }
 
-/** Linux errno names for the failures mount and statfs report. */
 /** The mount(2) family, bound to libc. */
 export interface Syscalls {
   /** Performs `op` as mount(8) would; returns the first failure, or undefined on success. */
@@ -191,15 +189,6 @@ export interface Syscalls {
   /** statfs(2)'s f_type of `path`, or undefined when statfs fails. */
   statfsType(path: string): number | undefined;
 }
-
-const LIBC_SYMBOLS = {
-  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
-  umount2: { parameters: ["buffer", "i32"], result: "i32" },
-  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
-  ...ERRNO_SYMBOLS,
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
 /** struct statfs is 120 bytes on 64-bit Linux; f_type is its first field (a long). */
 const STATFS_BYTES = 120;
@@ -216,14 +205,8 @@ export function loadSyscalls(): Syscalls | undefined {
 }
 
 function bindLibc(): Syscalls | undefined {
-  const deno = denoWithFfi();
-  if (deno === undefined || deno.build.os !== "linux") return undefined;
-  let libc: Libc;
-  try {
-    libc = deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
-  } catch {
-    return undefined;
-  }
+  const libc: Libc | undefined = loadLibc();
+  if (libc === undefined) return undefined;
   const fail = (call: Syscall): SyscallFailure => {
     const { errno, name, text } = lastError(libc);
     return { call, errno, code: name, text };
@@ -305,47 +288,6 @@ export const FILESYSTEM_NAMES: ReadonlyMap<number, string> = new Map([
 /** The errno text of a failure, as mount(8) users know it: `Permission denied (EACCES)`. */
 export function describeFailure(failure: SyscallFailure): string {
   return `${describeSyscall(failure.call)} failed: ${failure.text} (${failure.code})`;
-}
-
-/** mount(8)'s and umount(8)'s exit status for a failed mount. */
-export const EXIT_MOUNT_FAILURE = 32;
-
-/**
- * Performs `op` with system calls and answers like `Host.run` on mount(8)'s command line: a
- * failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where mount(8)
- * prints its own message) and, unless `nothrow`, throws the `CommandError` of status 32, also
- * when the operation is refused before any call. Undefined when there is no FFI (`syscalls`
- * undefined): the caller then runs the program.
- */
-export function mountWithSyscalls(
-  op: MountOp,
-  options: { nothrow?: boolean } = {},
-  syscalls: Syscalls | undefined = loadSyscalls(),
-): Promise<RunResult> | undefined {
-  if (!syscalls) return undefined;
-  const argv = mountArgv(op);
-  let reason: string | undefined;
-  try {
-    const failure = syscalls.mount(op);
-    if (failure) reason = describeFailure(failure);
-  } catch (error) {
-    // Refused before any call (mountinfo unreadable, ...): still mount(8)'s failure, so that
-    // `nothrow` holds for it as for a refusal by the kernel.
-    reason = error instanceof Error ? error.message : String(error);
-  }
-  const stderr = reason === undefined ? "" : `${argv[0]}: ${op.target}: ${reason}\n`;
-  if (stderr) fs.writeSync(2, stderr);
-  const result: RunResult = {
-    argv,
-    status: reason === undefined ? 0 : EXIT_MOUNT_FAILURE,
-    stdout: "",
-    stderr,
-    timedOut: false,
-  };
-  if (reason !== undefined && !options.nothrow) {
-    return Promise.reject(new CommandError(argv, { status: result.status, stderr }));
-  }
-  return Promise.resolve(result);
 }
 
 /**

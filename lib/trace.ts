@@ -1,25 +1,20 @@
 /**
- * The opt-in timing trace (`KIND_ENTRYPOINT_TRACE=1`): how long start-up and each step took and
- * how much memory the process peaked at, as `TRACE:` lines on stderr. Without the variable it
- * prints nothing, since the node's log lines are an interface.
+ * The opt-in timing trace (`KIND_ENTRYPOINT_TRACE=1`, which bench/ reads): how long start-up and
+ * each step took and how much memory the process peaked at, as `TRACE:` lines on stderr. The
+ * entrypoint loads this module only when the switch is on, and watches the steps through it
+ * (`StepObserver` of lib/main.ts); without it nothing is printed, since the node's log lines are
+ * an interface.
  */
 import { writeSync } from "node:fs";
-import type { Host } from "./host.ts";
+import { type FileQueries, readOptional } from "./host.ts";
+import type { StepObserver } from "./main.ts";
 import { grepLines } from "./proc.ts";
-
-/** The variable that turns the trace on; only the value `1` does. */
-export const TRACE_ENV = "KIND_ENTRYPOINT_TRACE";
 
 /** USER_HZ: /proc/PID/stat counts a process's start time in these ticks. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** Times the steps of one run. */
-export interface Trace {
-  /** Runs `fn` and prints how long it took as step `name` (also when it throws). */
-  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
-  /** Prints the exec stamp and the peak resident set size; call right before exec. */
-  beforeExec(): void;
-}
+/** Times the steps of one run: prints how long each took (also when it throws), and before exec the exec stamp and the peak resident set size. */
+export type Trace = Required<StepObserver>;
 
 /** What the trace reads and where its lines go (stderr unless a test passes `write`). */
 export interface TraceOptions {
@@ -30,12 +25,8 @@ export interface TraceOptions {
   sinceOrigin?: () => number;
 }
 
-/** A trace when `KIND_ENTRYPOINT_TRACE=1`, else undefined. Call it first thing in main. */
-export function startTrace(
-  host: Pick<Host, "env" | "readText">,
-  options: TraceOptions = {},
-): Trace | undefined {
-  if (host.env(TRACE_ENV) !== "1") return undefined;
+/** Starts the trace: prints the start-up lines now; call it before the first step. */
+export function startTrace(host: FileQueries, options: TraceOptions = {}): Trace {
   const write = options.write ?? ((text: string) => writeSync(2, text));
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const sinceOrigin = options.sinceOrigin ?? (() => performance.now());
@@ -68,15 +59,6 @@ export function startTrace(
   };
 }
 
-/** Runs `fn` as a traced step, or just runs it without a trace. */
-export function traced<T>(
-  trace: Trace | undefined,
-  name: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  return trace ? trace.step(name, fn) : fn();
-}
-
 /** `VmHWM` (peak resident set size) in kB from /proc/PID/status text. */
 export function peakRssKb(status: string): number | undefined {
   for (const line of grepLines(status)) {
@@ -101,12 +83,4 @@ export function processAgeMillis(uptime: string, stat: string): number | undefin
 /** Epoch milliseconds as seconds with six decimals, like bash's `$EPOCHREALTIME`. */
 export function epochSeconds(ms: number): string {
   return (ms / 1000).toFixed(6);
-}
-
-function readOptional(host: Pick<Host, "readText">, file: string): string | undefined {
-  try {
-    return host.readText(file);
-  } catch {
-    return undefined;
-  }
 }

@@ -3,7 +3,7 @@
  * behave differently there) and then checks that the namespace can host Kubernetes.
  */
 import { EntrypointError } from "./errors.ts";
-import type { Host } from "./host.ts";
+import type { FileQueries, Log } from "./host.ts";
 import { containsWord, isUserNamespace, type Limit, parseNofileHardLimit } from "./proc.ts";
 
 export const UID_MAP = "/proc/self/uid_map";
@@ -20,7 +20,7 @@ export const REQUIRED_CONTROLLERS = ["cpu", "memory", "pids"] as const;
  * Reads /proc/self/uid_map and logs kind's first line when in a user namespace. An unreadable
  * map counts as the initial namespace, as kind's grep (exit status 2) does.
  */
-export function detectUserns(host: Pick<Host, "readText" | "log">): boolean {
+export function detectUserns(host: FileQueries & Log): boolean {
   let uidMap: string;
   try {
     uidMap = host.readText(UID_MAP);
@@ -47,7 +47,7 @@ export function missingController(controllers: string): string | undefined {
 
 /** kind's `validate_userns`: in a user namespace, warn on few open files, require controllers. */
 export function validateUserns(
-  host: Pick<Host, "readText" | "kind" | "log">,
+  host: FileQueries & Log,
   context: { userns: boolean },
 ): void {
   if (!context.userns) return;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { createDryRun, formatPlan, runDryRun, shellWords } from "../lib/dry_run.ts";
+import { asIntention, createDryRun, formatPlan, runDryRun, shellWords } from "../lib/dry_run.ts";
+import type { Changes } from "../lib/host.ts";
 import { unifiedDiff } from "../lib/diff.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
 
 const SAVE = `*nat
 :OUTPUT ACCEPT [0:0]
@@ -33,7 +34,7 @@ Deno.test("runDryRun() changes nothing and plans every change with diffs", async
   assert.equal(
     plan,
     `# kind-entrypoint-ts dry run (KIND_ENTRYPOINT_DRY_RUN=1): nothing was changed.
-# A real run would make these 5 changes, in this order:
+# A real run would make 4 changes, then exec /sbin/init; the changes, in order:
 run iptables-restore
     --- before
     +++ after
@@ -69,7 +70,7 @@ exec /sbin/init
     "WARN: Docker's DNS rules are in no iptables backend, and nft is not in PATH to look for Docker's nftables table ip docker-dns; pods may not reach Docker's DNS",
     "INFO: detected IPv4 address: 172.18.0.2",
     "INFO: detected IPv6 address: ",
-    "INFO: starting init",
+    "INFO: (dry run) would start init",
   ]);
 });
 
@@ -78,7 +79,8 @@ Deno.test("runDryRun() reports a failure a real run would hit, with its status",
   real.dirs.delete("/kind");
   const { status, plan } = await runDryRun(real, ["/sbin/init"]);
   assert.equal(status, 1);
-  assert.match(plan, /stop with exit status 1\n$/);
+  assert.match(plan, /^# A real run would make 3 changes, then stop with exit status 1; /m);
+  assert.match(plan, /\nstop with exit status 1\n$/);
   assert.equal(
     real.logs.at(-1),
     "ERROR: enable_network_magic: Cannot write /kind/old-ipv4: no such file or directory",
@@ -93,8 +95,11 @@ Deno.test("the dry-run host lets later reads see earlier planned writes", () => 
   host.remove("/etc/a");
   assert.equal(host.kind("/etc/a"), undefined);
   assert.equal(real.files.get("/etc/a"), "1\n");
-  assert.equal(plan.length, 2);
-  assert.match(formatPlan(plan), /these 2 changes/);
+  // Writing what is already there is no change.
+  host.writeText("/etc/b", "x\n");
+  host.writeText("/etc/b", "x\n");
+  assert.equal(plan.changes.length, 3);
+  assert.match(formatPlan(plan), /would make 3 changes; the changes, in order:/);
 });
 
 Deno.test("shellWords() quotes only the words that need it", () => {
@@ -112,4 +117,168 @@ Deno.test("unifiedDiff() matches diff -u for a change and an addition", () => {
     "--- a\n+++ b\n@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n@@ -11,3 +11,4 @@\n k\n l\n m\n+n\n",
   );
   assert.equal(unifiedDiff("x\n", "x\n", { from: "a", to: "b" }), "");
+});
+
+Deno.test("formatPlan() counts only changes, with the right grammar", () => {
+  const header = (changes: string[], end?: string) =>
+    formatPlan({ changes, undecided: [], end }).split("\n")[1];
+  assert.equal(
+    header([], "exec /sbin/init"),
+    "# A real run would make no changes, then exec /sbin/init.",
+  );
+  assert.equal(
+    header(["rm -f /x"], "stop with exit status 2"),
+    "# A real run would make 1 change, then stop with exit status 2; the change:",
+  );
+  assert.equal(
+    header(["rm -f /x", "rm -f /y"], "exec true"),
+    "# A real run would make 2 changes, then exec true; the changes, in order:",
+  );
+});
+
+Deno.test("asIntention() words kind's announcements as a plan", () => {
+  const cases: [string, string][] = [
+    ["clearing and regenerating /etc/machine-id", "would clear and regenerate /etc/machine-id"],
+    ["detected aufs, calling sync", "detected aufs, would call sync"],
+    [
+      "clearing and regenerating the certificate for serving the Kubernetes API",
+      "would clear and regenerate the certificate for serving the Kubernetes API",
+    ],
+    ["setting iptables to detected mode: nft", "would set iptables to detected mode: nft"],
+    ["starting init", "would start init"],
+    ["something new", "would do: something new"],
+  ];
+  for (const [message, expected] of cases) assert.equal(asIntention(message), expected);
+});
+
+/** The change side of a host, every member of which fails the test when called. */
+const FORBIDDEN_CHANGES: (keyof Changes)[] = [
+  "run",
+  "writeText",
+  "copyFile",
+  "mkdirp",
+  "remove",
+  "rmdir",
+  "chmod",
+  "chown",
+  "mount",
+  "announce",
+  "trial",
+];
+
+/** A FakeHost whose change side throws: only its queries may be used. */
+function queriesOnly(options: FakeHostOptions): FakeHost {
+  const host = new FakeHost(options);
+  for (const name of FORBIDDEN_CHANGES) {
+    Object.defineProperty(host, name, {
+      value: () => {
+        throw new Error(`the dry run reached the real host's ${name}()`);
+      },
+    });
+  }
+  return host;
+}
+
+const CGROUPNS_MOUNTINFO = Deno.readTextFileSync(
+  new URL("./testdata/mountinfo/docker-v1-cgroupns-misc.txt", import.meta.url),
+);
+const CGROUPNS_CGROUP = Deno.readTextFileSync(
+  new URL("./testdata/cgroup/docker-v1-cgroupns-misc.txt", import.meta.url),
+);
+
+/**
+ * A rootless node on cgroup v1 where every step has work: a user namespace (so containerd's
+ * overlayfs trial is due), misc controller, DMI files, an old IPv4 address and a certificate.
+ */
+function rootlessNode(): FakeHostOptions {
+  return {
+    dirs: [
+      "/etc",
+      "/etc/containerd",
+      "/etc/kubernetes/manifests",
+      "/etc/kubernetes/pki",
+      "/kind",
+      "/run",
+      "/sys/fs/cgroup/misc",
+      "/sys/class/dmi/id",
+      "/sys/devices/virtual/dmi/id",
+    ],
+    files: {
+      "/proc/self/uid_map": "         0     100000      65536\n",
+      "/proc/self/limits":
+        "Max open files            1048576              1048576              files\n",
+      "/proc/self/cgroup": CGROUPNS_CGROUP,
+      "/proc/self/mountinfo": CGROUPNS_MOUNTINFO,
+      "/proc/cgroups":
+        "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t2\t1\t1\nmisc\t3\t1\t1\n",
+      "/proc/1/stat": "1 (entrypoint) S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242 0\n",
+      "/etc/containerd/config.toml": 'snapshotter = "overlayfs"\nrestrict_oom_score_adj = false\n',
+      "/proc/sys/kernel/random/uuid": "4a1f6a4e-0c1b-4d5e-9a8f-2b3c4d5e6f70\n",
+      "/sys/class/dmi/id/product_name": "Standard PC\n",
+      "/sys/class/dmi/id/product_uuid": "0000\n",
+      "/etc/machine-id": "0123\n",
+      "/etc/resolv.conf": "nameserver 127.0.0.11\noptions ndots:0\n",
+      "/kind/old-ipv4": "172.18.0.9\n",
+      "/etc/kubernetes/manifests/etcd.yaml": "- --advertise-client-urls=https://172.18.0.9:2379\n",
+      "/etc/kubernetes/pki/apiserver.crt": "crt",
+      "/etc/kubernetes/pki/apiserver.key": "key",
+      "/sys/fs/cgroup/cpuset/cpuset.cpus": "0-1\n",
+      "/sys/fs/cgroup/cpuset/cpuset.mems": "0\n",
+      "/usr/bin/mount": "",
+      "/usr/bin/umount": "",
+    },
+    modes: { "/usr/bin/mount": 0o4755, "/usr/bin/umount": 0o4755 },
+    executables: { mount: "/usr/bin/mount", umount: "/usr/bin/umount" },
+    filesystems: { "/kind": "overlayfs", "/usr/bin/mount": "overlayfs" },
+    lookups: { "4:kind-control-plane": "172.18.0.2" },
+    commands: {
+      "iptables-legacy-save": { stdout: "" },
+      "ip6tables-legacy-save": { stdout: "" },
+      "iptables-nft-save": { stdout: SAVE },
+      "ip6tables-nft-save": { stdout: "" },
+      ip: { stdout: "default via 172.18.0.1 dev eth0 \n" },
+      "iptables-save": {
+        stdout: SAVE.replace(":OUTPUT ACCEPT [0:0]\n", "$&:DOCKER_OUTPUT - [0:0]\n"),
+      },
+    },
+  };
+}
+
+Deno.test("a dry run of a node where every step has work never reaches a change of the real host", async () => {
+  const real = queriesOnly(rootlessNode());
+  const { status, plan } = await runDryRun(real, ["/sbin/init"]);
+  assert.equal(status, 0, real.logs.join("\n"));
+  // The overlayfs trial is not made: the plan says so, with what it assumed.
+  assert.ok(
+    plan.includes(
+      "\n# Not decided without a trial that changes the node (a real run makes it):\n" +
+        "#   whether overlayfs can be mounted in this user namespace (kind tries a trial mount): " +
+        "assumed it can, so containerd keeps the overlayfs snapshotter\n# A real run would make ",
+    ),
+  );
+  for (
+    const entry of [
+      "run mount -o remount,ro /sys",
+      "run umount /sys/fs/cgroup/misc",
+      "rm -f /etc/machine-id",
+      "run mount -o ro,bind /kind/product_uuid /sys/class/dmi/id/product_uuid",
+      "run update-alternatives --set iptables /usr/sbin/iptables-nft",
+      "write /etc/kubernetes/manifests/etcd.yaml",
+      "run kubeadm init phase certs apiserver --config /kind/kubeadm.conf",
+    ]
+  ) {
+    assert.ok(plan.includes(`\n${entry}\n`), `${entry} is planned`);
+  }
+  assert.doesNotMatch(plan, /mktemp|unchanged/);
+  // Announcements are worded as a plan; what was detected is said as it is.
+  const info = real.logs.filter((line) => line.startsWith("INFO: "));
+  assert.ok(info.includes("INFO: running in a user namespace (experimental)"));
+  assert.ok(info.includes("INFO: (dry run) would clear and regenerate /etc/machine-id"));
+  assert.ok(info.includes("INFO: (dry run) would remove misc controller"));
+  assert.equal(info.at(-1), "INFO: (dry run) would start init");
+  assert.deepEqual(
+    info.filter((line) => /^INFO: [a-z]+ing\b/.test(line) && !line.includes("running in a user")),
+    [],
+    "no line says it is doing what a dry run does not do",
+  );
 });

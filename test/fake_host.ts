@@ -9,10 +9,12 @@ import {
   type Host,
   mountArgv,
   type MountOp,
-  type MountOptions,
   type PathKind,
+  type QueryArgv,
+  type QueryOptions,
   type RunOptions,
   type RunResult,
+  type Trial,
   type WriteOptions,
 } from "../lib/host.ts";
 import type { LogLevel } from "../lib/log.ts";
@@ -58,6 +60,8 @@ export interface FakeHostOptions {
   /** Paths `which` finds. */
   executables?: Record<string, string>;
   modes?: Record<string, number>;
+  /** What `filesystemName` answers, by path (unknown paths: undefined, "ask stat"). */
+  filesystems?: Record<string, string>;
 }
 
 /** The fake itself; `events` is the ordered record. */
@@ -85,7 +89,28 @@ export class FakeHost implements Host {
     return this.events.filter((e) => e.type !== "log");
   }
 
+  /** Recorded like `run`: tests see every program started, in order. */
+  query(argv: QueryArgv, options: QueryOptions = {}): Promise<RunResult> {
+    return this.start(argv, options);
+  }
+
+  filesystemName(path: string): string | undefined {
+    return this.options.filesystems?.[path];
+  }
+
+  announce(message: string): void {
+    this.log("INFO", message);
+  }
+
+  trial<T>(trial: Trial<T>): Promise<T> {
+    return trial.perform();
+  }
+
   run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    return this.start(argv, options);
+  }
+
+  private start(argv: readonly string[], options: RunOptions): Promise<RunResult> {
     const list = [...argv];
     this.events.push({
       type: "run",
@@ -193,7 +218,7 @@ export class FakeHost implements Host {
     this.events.push({ type: "log", level, message });
   }
 
-  mount(op: MountOp, options: MountOptions = {}): Promise<RunResult> {
+  mount(op: MountOp, options: { nothrow?: boolean } = {}): Promise<RunResult> {
     const argv = mountArgv(op);
     this.events.push({ type: "mount", argv });
     const failing = (this.options.failingMounts ?? []).includes(argv.join(" "));

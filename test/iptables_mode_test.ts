@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { EntrypointError } from "../lib/errors.ts";
-import type { RunOptions } from "../lib/host.ts";
+import type { QueryArgv, QueryOptions, RunOptions } from "../lib/host.ts";
 import {
   alternativesCommands,
   chooseIptablesMode,
@@ -18,6 +18,10 @@ class OptionsHost extends FakeHost {
   readonly runOptions: RunOptions[] = [];
   constructor(options: FakeHostOptions) {
     super(options);
+  }
+  override query(argv: QueryArgv, options: QueryOptions = {}) {
+    this.runOptions.push(options);
+    return super.query(argv, options);
   }
   override run(argv: readonly string[], options: RunOptions = {}) {
     this.runOptions.push(options);
@@ -89,7 +93,7 @@ Deno.test("selectIptables() dumps both backends, then switches to the one with D
       argv: ["update-alternatives", "--set", "ip6tables", "/usr/sbin/ip6tables-nft"],
     },
   ]);
-  const dump = { nothrow: true, stderr: "ignore", readOnly: true };
+  const dump = { nothrow: true, stderr: "ignore" };
   const nft = { ...dump, timeoutMs: 5000 };
   assert.deepEqual(host.runOptions, [dump, dump, nft, nft, { stdout: "ignore" }, {
     stdout: "ignore",

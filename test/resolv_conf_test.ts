@@ -100,10 +100,17 @@ for (const { name, original, search, expected } of cases) {
   });
 }
 
-Deno.test("renderResolvConf() warns when KIND_DNS_SEARCH holds line breaks", () => {
-  const result = renderResolvConf({ original: "", hostIp: HOST, dnsSearch: "a\nb" });
+Deno.test("renderResolvConf() warns when KIND_DNS_SEARCH holds line breaks, showing the line it writes", () => {
+  const result = renderResolvConf({
+    original: "nameserver 127.0.0.11\n",
+    hostIp: HOST,
+    dnsSearch: "good.test\nnameserver 6.6.6.6",
+  });
   assert.ok(result.ok);
-  assert.deepEqual(result.warnings, ["KIND_DNS_SEARCH contains line breaks; using them as spaces"]);
+  assert.equal(result.content, `search good.test nameserver 6.6.6.6\nnameserver ${HOST}\n`);
+  assert.deepEqual(result.warnings, [
+    'KIND_DNS_SEARCH contains line breaks; writing them as spaces: "search good.test nameserver 6.6.6.6"',
+  ]);
 });
 
 Deno.test("renderResolvConf() refuses to produce an empty file from search lines and an empty KIND_DNS_SEARCH", () => {

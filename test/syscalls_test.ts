@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { parseMountInfoLine } from "../lib/mountinfo.ts";
 import { CommandError } from "../lib/errors.ts";
+import { EXIT_MOUNT_FAILURE, mountWithSyscalls } from "../lib/host.ts";
 import {
   describeFlags,
   describeSyscall,
-  EXIT_MOUNT_FAILURE,
   loadSyscalls,
   mountSyscalls,
-  mountWithSyscalls,
   MS,
   type Syscalls,
 } from "../lib/syscalls.ts";

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { epochSeconds, peakRssKb, processAgeMillis, startTrace, traced } from "../lib/trace.ts";
+import { runEntrypoint } from "../lib/main.ts";
+import { epochSeconds, peakRssKb, processAgeMillis, startTrace } from "../lib/trace.ts";
 import { FakeHost } from "./fake_host.ts";
-
-Deno.test("startTrace() prints nothing and returns undefined without KIND_ENTRYPOINT_TRACE=1", () => {
-  const lines: string[] = [];
-  for (const value of [undefined, "", "0", "true"]) {
-    const host = new FakeHost({ env: value === undefined ? {} : { KIND_ENTRYPOINT_TRACE: value } });
-    assert.equal(startTrace(host, { write: (t) => lines.push(t) }), undefined);
-  }
-  assert.deepEqual(lines, []);
-});
 
 Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec", async () => {
   const host = new FakeHost({
-    env: { KIND_ENTRYPOINT_TRACE: "1" },
     files: {
       "/proc/uptime": "100.50 3.00\n",
       "/proc/self/stat": "7 (deno (x)) S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 10040 0\n",
@@ -26,7 +17,7 @@ Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec
     write: (t) => out.push(t),
     now: () => clock,
     sinceOrigin: () => 3.25,
-  })!;
+  });
   await trace.step("mount", () => {
     clock += 12.5;
     return Promise.resolve();
@@ -49,8 +40,23 @@ Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec
   ]);
 });
 
-Deno.test("traced() just runs the function without a trace", async () => {
-  assert.equal(await traced(undefined, "x", () => Promise.resolve(42)), 42);
+Deno.test("runEntrypoint() passes every step it runs through its observer, then beforeExec", async () => {
+  const host = new FakeHost({
+    env: { KIND_ENTRYPOINT_STEPS: "proxy,machine_id" },
+    commands: { "systemd-machine-id-setup": {} },
+  });
+  const seen: string[] = [];
+  await runEntrypoint(host, ["/sbin/init"], () => Promise.resolve(undefined as never), {
+    observer: {
+      step: (name, run) => {
+        seen.push(name);
+        return run();
+      },
+      beforeExec: () => seen.push("exec"),
+    },
+  });
+  assert.deepEqual(seen, ["proxy", "machine_id", "exec"]);
+  assert.ok(host.files.has("/etc/systemd/system.conf.d/proxy-default-environment.conf"));
 });
 
 Deno.test("peakRssKb() reads VmHWM and processAgeMillis() skips a command name with spaces", () => {

@@ -93,6 +93,10 @@ check_fault() {
   check_fault dns-search-seven-domains
 }
 
+@test "dry-run-misspelt: KIND_ENTRYPOINT_DRYRUN=1, a misspelt dry-run switch (port only)" {
+  check_fault dry-run-misspelt
+}
+
 @test "ip-hangs: ip hangs (host.docker.internal unresolvable, default route without gateway)" {
   check_fault ip-hangs
 }

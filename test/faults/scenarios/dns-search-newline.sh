@@ -4,6 +4,6 @@
 FLT_TITLE="KIND_DNS_SEARCH with a newline (and a nameserver line)"
 FLT_STEPS=network_magic
 FLT_ENV=($'KIND_DNS_SEARCH=corp.example\nnameserver 203.0.113.66')
-FLT_PORT_WARN="WARN: KIND_DNS_SEARCH contains line breaks; using them as spaces"
+FLT_PORT_WARN='WARN: KIND_DNS_SEARCH contains line breaks; writing them as spaces: "search corp.example nameserver 203.0.113.66"'
 FLT_PORT_REJECT_LINES="nameserver 203.0.113.66"
 FLT_ORIGINAL_STATUS=0
