@@ -47,7 +47,9 @@ export async function fixMount(host: MountsHost, context: { userns: boolean }): 
     if (!context.userns) {
       const why = remount.timedOut ? "timed out" : `exited with status ${remount.status}`;
       throw new EntrypointError(
-        `Cannot remount /sys read-only: \`mount -o remount,ro /sys\` ${why}`,
+        `Cannot remount /sys read-only: \`mount -o remount,ro /sys\` ${why}${
+          privilegeHint(remount.stderr)
+        }`,
       );
     }
     host.log("INFO", "UserNS: ignoring mount fail");
@@ -55,6 +57,21 @@ export async function fixMount(host: MountsHost, context: { userns: boolean }): 
 
   host.announce("making mounts shared");
   await host.mount({ op: "propagation", target: "/", propagation: "rshared" });
+}
+
+/** Where the README shows how to start a node by hand with the privileges kind gives it. */
+export const TRY_NODE_SECTION = 'README "Try a node without kind"';
+
+/**
+ * The hint for a /sys remount that the kernel refused for lack of privilege (EPERM or EACCES in
+ * mount's message, as `docker run` without `--privileged` gives), else "".
+ */
+export function privilegeHint(mountStderr: string): string {
+  const refusal = /(?:operation not permitted|permission denied)(?: \((?:EPERM|EACCES)\))?/i
+    .exec(mountStderr);
+  return refusal
+    ? ` (${refusal[0]}): kind runs nodes with --privileged; see ${TRY_NODE_SECTION}`
+    : "";
 }
 
 /**

@@ -125,3 +125,37 @@ Deno.test("fixMount() says when the /sys remount timed out", async () => {
     message: "Cannot remount /sys read-only: `mount -o remount,ro /sys` timed out",
   });
 });
+
+/** A host whose /sys remount fails with `stderr` (status 32, as mount(8)). */
+function refusingRemount(stderr: string): FakeHost {
+  const host = node();
+  host.mount = (op) =>
+    Promise.resolve({ argv: [op.op], status: 32, stdout: "", stderr, timedOut: false });
+  return host;
+}
+
+Deno.test("fixMount() points to --privileged when the kernel refuses the /sys remount", async () => {
+  const cases = [
+    'mount: /sys: mount(NULL, "/sys", NULL, MS_REMOUNT|MS_RDONLY, NULL) failed: Operation not permitted (EPERM)\n',
+    "mount: /sys: permission denied.\n",
+  ];
+  for (const stderr of cases) {
+    await assert.rejects(fixMount(refusingRemount(stderr), { userns: false }), (error: unknown) => {
+      assert.ok(error instanceof EntrypointError);
+      assert.equal(error.exitCode, 1);
+      assert.match(
+        error.message,
+        /^Cannot remount \/sys read-only: `mount -o remount,ro \/sys` exited with status 32 \((Operation not permitted \(EPERM\)|permission denied)\): kind runs nodes with --privileged; see README "Try a node without kind"$/,
+      );
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+  }
+});
+
+Deno.test("fixMount() gives no --privileged hint when the /sys remount fails for another reason", async () => {
+  const busy = "mount: /sys: mount(...) failed: Device or resource busy (EBUSY)\n";
+  await assert.rejects(fixMount(refusingRemount(busy), { userns: false }), {
+    message: "Cannot remount /sys read-only: `mount -o remount,ro /sys` exited with status 32",
+  });
+});
