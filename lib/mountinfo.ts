@@ -12,6 +12,7 @@
  * lone `-`, filesystem type, source, super options. The kernel writes space, tab, newline and
  * backslash in paths as `\ooo` octal escapes.
  */
+import { clip } from "./text.ts";
 
 /** One mount, as one line of /proc/self/mountinfo describes it. */
 export interface MountInfo {
@@ -67,8 +68,7 @@ export function parseMountInfo(text: string): MountInfo[] {
   return lines.map((line, index) => {
     const entry = parseMountInfoLine(line);
     if (!entry) {
-      const shown = JSON.stringify(line.length > 120 ? line.slice(0, 120) + "…" : line);
-      throw new Error(`mountinfo line ${index + 1} is malformed: ${shown}`);
+      throw new Error(`mountinfo line ${index + 1} is malformed: ${clip(line)}`);
     }
     return entry;
   });

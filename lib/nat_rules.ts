@@ -16,6 +16,7 @@
  * the address or port ends, so `127.0.0.110` or `:530` are never half-rewritten.
  */
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { clip, escapeRegExp } from "./text.ts";
 
 /** One table of an `iptables-save` dump. */
 export interface SavedTable {
@@ -52,14 +53,6 @@ export function parseIptablesSave(text: string): SavedTable[] {
   });
   if (open) throw new Error(`table ${open.name} has no COMMIT line`);
   return tables;
-}
-
-function clip(line: string): string {
-  return JSON.stringify(line.length > 120 ? line.slice(0, 120) + "…" : line);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Replaces every `find` that is not followed by another digit. */

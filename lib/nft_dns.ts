@@ -23,6 +23,7 @@
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
 import { EntrypointError } from "./errors.ts";
 import { commandFailure, type Commands, type Log } from "./host.ts";
+import { clip, escapeRegExp } from "./text.ts";
 
 /** Docker's table for the embedded-DNS NAT. */
 export const DOCKER_DNS_FAMILY = "ip";
@@ -112,14 +113,6 @@ export function renderNftTable(table: NftTable): string {
   });
   out.push("}");
   return out.join("\n") + "\n";
-}
-
-function clip(line: string): string {
-  return JSON.stringify(line.length > 120 ? line.slice(0, 120) + "…" : line);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Replaces `find` where it is a whole token: preceded and followed by a space or the line end. */

@@ -6,6 +6,7 @@
 import { isIPv4 } from "./docker_host_ip.ts";
 import { EntrypointError } from "./errors.ts";
 import type { Announcements, CommandChanges, Family, Files, Log, Lookups } from "./host.ts";
+import { escapeRegExp } from "./text.ts";
 
 /** The files kind's bash updates, in its order; absent ones are skipped. */
 export const FILES_WITH_NODE_IP = [
@@ -33,8 +34,7 @@ export const NODE_LOOKUP_TIMEOUT_MS = 5000;
  */
 export function replaceWholeWord(text: string, oldIp: string, newIp: string): string {
   if (oldIp === "" || !text.includes(oldIp)) return text;
-  const escaped = oldIp.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  return text.replace(new RegExp(`\\b${escaped}\\b`, "g"), () => newIp);
+  return text.replace(new RegExp(`\\b${escapeRegExp(oldIp)}\\b`, "g"), () => newIp);
 }
 
 /** True when `text` looks like an address this step itself could have remembered. */

@@ -3,6 +3,7 @@
  * (which copy it) can reach Docker's DNS, with `KIND_DNS_SEARCH` applied.
  */
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { escapeRegExp } from "./text.ts";
 
 /** Inputs of `renderResolvConf`. */
 export interface ResolvConfInput {
@@ -66,6 +67,5 @@ export function renderResolvConf(input: ResolvConfInput): ResolvConfResult {
 /** Replaces every whole occurrence of the IPv4 address `from` (not inside a longer number). */
 export function replaceAddress(text: string, from: string, to: string): string {
   if (!text.includes(from)) return text;
-  const escaped = from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return text.replace(new RegExp(`(?<![0-9.])${escaped}(?![0-9])`, "g"), () => to);
+  return text.replace(new RegExp(`(?<![0-9.])${escapeRegExp(from)}(?![0-9])`, "g"), () => to);
 }
