@@ -11,10 +11,11 @@
  *   bind mounts each hierarchy again at `<mount point><container path>` so the paths of
  *   /proc/self/cgroup resolve inside the container, then gives kubelet its roots as above.
  *
- * kind's bash asks findmnt, grep, cut and awk for its lists; here the same lists are computed
- * from mountinfo text with the same line-by-line semantics (see lib/mountinfo.ts), so a run
- * spawns only mount and umount (and findmnt where kind's bash prints its table: see
- * `show-mount`).
+ * The lists it works on (the container's cgroup paths, the hierarchies, the bind mounted ones)
+ * are computed from /proc/self/cgroup and /proc/self/mountinfo (lib/mountinfo.ts) as typed
+ * lists, with the same line-by-line results kind's bash gets from its programs, down to its
+ * corner cases (`capturedLines`); the unit tests check each against those programs. So a run
+ * spawns only findmnt, where kind's bash prints its table (`show-mount`); mounts are syscalls.
  *
  * The decisions are a pure generator, `cgroupFixes`: it keeps a model of the mount table,
  * yields one operation at a time and learns whether a tolerated operation failed (kind's bash
@@ -258,15 +259,16 @@ export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {
   if (inputs.procSelfCgroup === undefined) {
     return yield* fail("Cannot read /proc/self/cgroup", 2);
   }
-  const current = cpuCgroupPath(inputs.procSelfCgroup);
-  if (current === undefined) {
+  const containerPaths = cpuCgroupPaths(inputs.procSelfCgroup);
+  if (containerPaths === undefined) {
     return yield* fail("/proc/self/cgroup has no line for the cpu controller", 1);
   }
   const state = new CgroupState(inputs, options);
-  if (current === "/") {
+  // With its own cgroup namespace the container sees its cgroup as the root.
+  if (containerPaths.length === 1 && containerPaths[0] === "/") {
     yield info("detected cgroupns");
     yield* removeMiscController(state);
-    const hierarchies = yield* listHierarchies(state, current);
+    const hierarchies = yield* listHierarchies(state, containerPaths);
     yield mountFix({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
     yield* mountKubeletCgroupRoots(state, hierarchies);
     return;
@@ -278,14 +280,14 @@ export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {
   );
   yield announce("fixing cgroup mounts for all subsystems");
   // kind's bash computes this list here and again below; only the exit on no match matters now.
-  yield* listHierarchies(state, current);
+  yield* listHierarchies(state, containerPaths);
   // Hierarchies the runtime left unscoped (their root shows, not the container's path):
   // anything created in them would land in the host's tree.
-  const unscoped = awkSecondFields(
-    state.findmntLines().filter((line) => !matchesAnyFixed(line, current)),
+  const unscoped = mountPointsOf(
+    state.cgroupMountLines().filter((line) => !mentionsAny(line, containerPaths)),
   );
-  if (unscoped !== "") {
-    for (const mountPoint of unscoped.split("\n")) {
+  if (unscoped.some((mountPoint) => mountPoint !== "")) {
+    for (const mountPoint of unscoped) {
       yield announce(`unmounting and removing ${mountPoint}`);
       const unmount: MountOp = { op: "umount", target: mountPoint };
       if (yield mountFix(unmount, `failed to unmount ${mountPoint}`)) state.umount(mountPoint);
@@ -300,13 +302,9 @@ export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {
   yield* removeMiscController(state);
 
   // Show each hierarchy's container cgroup at the path /proc/self/cgroup names.
-  const matches = grepCgroupBindMounts(state.mountInfoLines());
-  if (matches.length > 0) {
-    const containerPath = cutField(matches[0], " ", 1);
-    // An unquoted `$(...)`: split into words (kind's bash would also expand glob characters,
-    // which cgroup mount points do not contain).
-    const mountPoints = matches.map((m) => cutField(m, " ", 2)).join("\n").split(/[ \t\n]+/)
-      .filter((word) => word !== "");
+  const bound = boundCgroupHierarchies(state.mountInfoLines());
+  if (bound !== undefined) {
+    const { containerPath, mountPoints } = bound;
     for (const mountPoint of mountPoints) {
       const target = mountPoint + containerPath;
       if (state.isMountPoint(target) && (yield { op: "show-mount", target })) continue;
@@ -316,7 +314,7 @@ export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {
     }
   }
   yield mountFix({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
-  const hierarchies = yield* listHierarchies(state, current);
+  const hierarchies = yield* listHierarchies(state, containerPaths);
   yield* mountKubeletCgroupRoots(state, hierarchies);
 }
 
@@ -355,8 +353,9 @@ function* removeMiscController(state: CgroupState): Fixes {
     warnOnFailure: `failed rmdir ${MISC_CONTROLLER}`,
   };
   if (removed) state.removedDirectory(MISC_CONTROLLER);
-  // `grep -v misc /proc/cgroups > /kind/fake-cgroups`: the shell creates the file before grep
-  // runs, and grep fails when it cannot read or keeps no line.
+  // /proc/cgroups without misc, bind mounted over it so systemd does not find misc. kind's
+  // bash creates the file before it reads /proc/cgroups, and fails when it cannot read it or
+  // no line is left.
   const procCgroups = state.inputs.procCgroups;
   const kept = procCgroups === undefined ? undefined : linesWithout(procCgroups, "misc");
   yield { op: "write", path: FAKE_CGROUPS, data: kept ?? "" };
@@ -366,30 +365,33 @@ function* removeMiscController(state: CgroupState): Fixes {
 }
 
 /**
- * The mount points of the cgroup v1 hierarchies whose findmnt SOURCE/TARGET line contains the
- * container's path (kind lists them with findmnt, filters with a fixed-string grep and keeps the
- * second field). kind's bash exits 1 when no line matches.
+ * The mount points of the cgroup v1 hierarchies whose mount line (source and mount point, as
+ * findmnt lists them) names one of the container's cgroup paths. kind's bash exits 1 when none
+ * does.
  */
-function* listHierarchies(state: CgroupState, current: string): Fixes<string> {
+function* listHierarchies(state: CgroupState, containerPaths: string[]): Fixes<string[]> {
   const error = state.mountInfoError;
   if (error !== undefined) return yield* fail(`Cannot list the cgroup mounts: ${error}`, 1);
-  const matching = state.findmntLines().filter((line) => matchesAnyFixed(line, current));
+  const matching = state.cgroupMountLines().filter((line) => mentionsAny(line, containerPaths));
   if (matching.length === 0) {
     return yield* fail(
-      `No cgroup v1 mount matches the container's cgroup ${JSON.stringify(current)}`,
+      `No cgroup v1 mount matches the container's cgroup ${
+        JSON.stringify(containerPaths.join("\n"))
+      }`,
       1,
     );
   }
-  return awkSecondFields(matching);
+  return mountPointsOf(matching);
 }
 
-/** kind's `mount_kubelet_cgroup_root` over the newline-separated list of hierarchies. */
-function* mountKubeletCgroupRoots(state: CgroupState, hierarchies: string): Fixes {
-  for (const hierarchy of hierarchies.split("\n")) {
+/** kind's `mount_kubelet_cgroup_root`: both kubelet roots in every hierarchy. */
+function* mountKubeletCgroupRoots(state: CgroupState, hierarchies: string[]): Fixes {
+  for (const hierarchy of hierarchies) {
     for (const root of KUBELET_CGROUP_ROOTS) yield* mountKubeletCgroupRoot(state, hierarchy, root);
   }
-  // For hosts without systemd's named hierarchy; kind's test is a glob over the whole list.
-  if (!hierarchies.includes(SYSTEMD_HIERARCHY)) {
+  // For hosts without systemd's named hierarchy (kind tests the whole list as one text, so any
+  // mount point under it counts).
+  if (!hierarchies.some((hierarchy) => hierarchy.includes(SYSTEMD_HIERARCHY))) {
     yield* mountKubeletCgroupRoot(state, SYSTEMD_HIERARCHY, "/kubelet.slice");
   }
 }
@@ -414,23 +416,19 @@ function* bindUnlessDone(state: CgroupState, source: string, target: string): Fi
 }
 
 /**
- * The cpu controller's cgroup path: the third colon-separated field of each /proc/self/cgroup line
- * whose controllers are `cpu` alone or with one neighbour, joined as a command substitution would
- * (several matching lines give several lines, and a colon in the path cuts it short). Undefined
- * when no line matches, where kind's grep fails.
+ * The cgroup paths of the cpu controller: the path of each /proc/self/cgroup line whose
+ * controller list ends in `cpu` or has it next to last (`cpu`, `cpu,cpuacct`, `cpuacct,cpu`),
+ * cut at the next colon. Usually one path; kind's bash keeps every matching line (see
+ * `capturedLines`). Undefined when no line matches, where kind's bash exits.
  */
-export function cpuCgroupPath(procSelfCgroup: string | undefined): string | undefined {
+export function cpuCgroupPaths(procSelfCgroup: string | undefined): string[] | undefined {
   const paths = grepLines(procSelfCgroup ?? "")
     .filter(isCpuControllerLine)
     .map((line) => line.split(":")[2] ?? "");
-  if (paths.length === 0) return undefined;
-  return commandSubstitution(paths.map((path) => path + "\n").join(""));
+  return paths.length === 0 ? undefined : capturedLines(paths);
 }
 
-/**
- * A `hierarchy-ID:controllers:path` line whose controller list has `cpu` as its last or
- * next-to-last entry (`cpu`, `cpu,cpuacct`, `cpuacct,cpu`), which is what kind's pattern accepts.
- */
+/** A `hierarchy-ID:controllers:path` line whose controllers `cpuCgroupPaths` takes. */
 function isCpuControllerLine(line: string): boolean {
   const fields = line.split(":");
   if (fields.length < 3) return false;
@@ -439,43 +437,72 @@ function isCpuControllerLine(line: string): boolean {
 }
 
 /**
- * The part of each mountinfo line kind's `grep -o` keeps when it looks for the cgroup bind mounts:
- * from the first `/` followed by a letter or digit through the last `cgroup` that follows a
- * ` /sys/fs/cgroup`. POSIX leftmost-longest matching and JavaScript's backtracking agree here: the
- * start is the leftmost possible, and the greedy runs reach the last `cgroup` either way. (The
- * node image runs in the C locale, so letters and digits are ASCII.)
+ * The cgroup hierarchies the runtime bind mounted from the container's cgroup (a container
+ * without its own cgroup namespace sees `/docker/<id>` mounted at `/sys/fs/cgroup/memory`):
+ * the container's path, from the first such mount, and every mount point, or undefined when
+ * there is none. A mount line counts when it has a path starting with `/` and a letter or digit
+ * somewhere before ` /sys/fs/cgroup`, and `cgroup` somewhere after it; the span from that path
+ * to the last `cgroup` is what kind's bash reads, so its first word is the container's path and
+ * its second word (split further at blanks) the mount points. (The node image runs in the C
+ * locale: letters and digits are ASCII.)
  */
-export function grepCgroupBindMounts(lines: readonly string[]): string[] {
+export function boundCgroupHierarchies(
+  mountInfoLines: readonly string[],
+): { containerPath: string; mountPoints: string[] } | undefined {
+  const spans = cgroupBindMountSpans(mountInfoLines);
+  if (spans.length === 0) return undefined;
+  return {
+    containerPath: spaceField(spans[0], 1),
+    mountPoints: spans.flatMap((span) => spaceField(span, 2).split(/[ \t\n]+/))
+      .filter((word) => word !== ""),
+  };
+}
+
+/**
+ * The span `boundCgroupHierarchies` reads in each mountinfo line: from the first `/` followed by
+ * a letter or digit through the last `cgroup` after a ` /sys/fs/cgroup` (leftmost-longest, as
+ * POSIX `grep -o` matches; a backtracking match agrees here).
+ */
+export function cgroupBindMountSpans(lines: readonly string[]): string[] {
   return lines.flatMap((line) => CGROUP_BIND_MOUNT.exec(line)?.[0] ?? []);
 }
 
 const CGROUP_BIND_MOUNT = /\/[A-Za-z0-9].* \/sys\/fs\/cgroup.*.*cgroup/s;
 
-/** `grep -F` with a pattern list: one pattern per line of `patterns`; an empty one matches all. */
-export function matchesAnyFixed(line: string, patterns: string): boolean {
-  return patterns.split("\n").some((pattern) => line.includes(pattern));
+/** True when `line` contains one of `paths` (an empty path is in every line). */
+export function mentionsAny(line: string, paths: readonly string[]): boolean {
+  return paths.some((path) => line.includes(path));
 }
 
-/** `awk '{print $2}'` over `lines`, captured by `$(...)`. */
-export function awkSecondFields(lines: readonly string[]): string {
-  const fields = lines.map((line) => line.replace(/^[ \t\n]+/, "").split(/[ \t\n]+/)[1] ?? "");
-  return commandSubstitution(fields.map((field) => field + "\n").join(""));
+/**
+ * The mount points of findmnt's `SOURCE TARGET` lines: each line's second blank-separated word
+ * (so a blank inside SOURCE shifts it, as in kind's bash), as captured lines.
+ */
+export function mountPointsOf(lines: readonly string[]): string[] {
+  return capturedLines(
+    lines.map((line) => line.replace(/^[ \t\n]+/, "").split(/[ \t\n]+/)[1] ?? ""),
+  );
 }
 
-/** `cut -d DELIM -f N` on one line: a line without the delimiter is printed whole. */
-export function cutField(line: string, delimiter: string, field: number): string {
-  const fields = line.split(delimiter);
-  return fields.length === 1 ? line : fields[field - 1] ?? "";
+/** The `n`th space-separated field of `line`; a line without a space is its own every field. */
+function spaceField(line: string, n: number): string {
+  const fields = line.split(" ");
+  return fields.length === 1 ? line : fields[n - 1] ?? "";
 }
 
-/** `grep -v WORD`: the lines that do not contain `word` anywhere, each ending in a newline. */
+/** The lines of `text` that do not contain `word` anywhere, each ending in a newline. */
 export function linesWithout(text: string, word: string): string {
   return grepLines(text).filter((line) => !line.includes(word)).map((line) => line + "\n").join("");
 }
 
-/** Bash's `$(...)` drops trailing newlines. */
-function commandSubstitution(output: string): string {
-  return output.replace(/\n+$/, "");
+/**
+ * A list of lines as kind's bash holds it in a variable (`x=$(...)`) and reads it back line by
+ * line: trailing empty lines are gone, and an empty variable is still one (empty) line.
+ */
+export function capturedLines(lines: readonly string[]): string[] {
+  const kept = [...lines];
+  while (kept.length > 0 && kept.at(-1) === "") kept.pop();
+  return kept.length > 0 ? kept : [""];
 }
 
 /** What the plan knows of the machine as it goes: the mount table and the misc directory. */
@@ -509,7 +536,8 @@ class CgroupState {
     return this.#mounts.filter((m) => !this.#leftovers.has(m));
   }
 
-  findmntLines(): string[] {
+  /** The cgroup v1 mounts as `findmnt -t cgroup` lists SOURCE and TARGET. */
+  cgroupMountLines(): string[] {
     return findmntSourceTargetLines(this.#visible(), "cgroup");
   }
 

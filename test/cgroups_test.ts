@@ -5,17 +5,18 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import {
   applyCgroupFixes,
-  awkSecondFields,
+  boundCgroupHierarchies,
+  capturedLines,
+  cgroupBindMountSpans,
   type CgroupFix,
   type CgroupInputs,
   type CgroupV1Inputs,
-  cpuCgroupPath,
-  cutField,
+  cpuCgroupPaths,
   describeCgroupFix,
   fixCgroup,
-  grepCgroupBindMounts,
   linesWithout,
-  matchesAnyFixed,
+  mentionsAny,
+  mountPointsOf,
   planCgroupFixes,
 } from "../lib/cgroups.ts";
 import { CommandError, EntrypointError } from "../lib/errors.ts";
@@ -98,7 +99,7 @@ const MOUNTINFO_FIXTURES = fs.readdirSync(path.join(TESTDATA, "mountinfo")).sort
 // ---------------------------------------------------------------------------------------------
 // The shell idioms, each against the real tools on every fixture.
 
-Deno.test("cpuCgroupPath() takes the cpu controller's path like grep -E | cut -d: -f3", () => {
+Deno.test("cpuCgroupPaths() takes the cpu controller's paths, as kind's bash captures them", () => {
   const cases: [string, string | undefined][] = [
     ["4:cpu,cpuacct:/docker/abc\n", "/docker/abc"],
     ["4:cpuacct,cpu:/reversed\n", "/reversed"],
@@ -112,12 +113,14 @@ Deno.test("cpuCgroupPath() takes the cpu controller's path like grep -E | cut -d
     ["0::/\n", undefined],
     ["", undefined],
   ];
-  for (const [text, expected] of cases) assert.equal(cpuCgroupPath(text), expected, text);
+  for (const [text, expected] of cases) {
+    assert.equal(cpuCgroupPaths(text)?.join("\n"), expected, text);
+  }
 });
 
 for (const name of CGROUP_FIXTURES) {
   Deno.test({
-    name: `cpuCgroupPath() agrees with kind's grep and cut on cgroup/${name}`,
+    name: `cpuCgroupPaths() agrees with kind's grep and cut on cgroup/${name}`,
     ignore: PIPELINES_SKIP !== undefined,
     fn() {
       const file = path.join(TESTDATA, "cgroup", name);
@@ -126,21 +129,21 @@ for (const name of CGROUP_FIXTURES) {
         '"$FILE"',
       );
       const real = shell(`x=$(${command}) && printf %s "$x"`, { FILE: file });
-      assert.equal(cpuCgroupPath(testdata(`cgroup/${name}`)) ?? "", real);
+      assert.equal(cpuCgroupPaths(testdata(`cgroup/${name}`))?.join("\n") ?? "", real);
     },
   });
 }
 
 for (const name of MOUNTINFO_FIXTURES) {
   Deno.test({
-    name: `grepCgroupBindMounts() agrees with kind's grep -o on mountinfo/${name}`,
+    name: `cgroupBindMountSpans() agrees with kind's grep -o on mountinfo/${name}`,
     ignore: PIPELINES_SKIP !== undefined,
     fn() {
       const file = path.join(TESTDATA, "mountinfo", name);
       const command = originalCommand(["/proc/self/mountinfo"])!
         .replace("/proc/self/mountinfo", '"$FILE"');
       const real = shell(command, { FILE: file });
-      const ours = grepCgroupBindMounts(
+      const ours = cgroupBindMountSpans(
         parseMountInfo(testdata(`mountinfo/${name}`)).map((m) => m.line),
       );
       assert.equal(ours.map((m) => m + "\n").join(""), real);
@@ -148,9 +151,9 @@ for (const name of MOUNTINFO_FIXTURES) {
   });
 }
 
-Deno.test("grepCgroupBindMounts() starts at the first /letter and ends at the last cgroup", () => {
+Deno.test("cgroupBindMountSpans() starts at the first /letter and ends at the last cgroup", () => {
   const lines = testdata("mountinfo/grep-edge-cases.txt").trimEnd().split("\n");
-  assert.deepEqual(grepCgroupBindMounts(lines), [
+  assert.deepEqual(cgroupBindMountSpans(lines), [
     "/x /sys/fs/cgroup/unified rw - cgroup2 cgroup",
     "/docker/y /sys/fs/cgroup/memory rw - cgroup cgroup",
   ]);
@@ -181,28 +184,44 @@ for (const name of MOUNTINFO_FIXTURES) {
           parseMountInfo(testdata(`mountinfo/${name}`)),
           "cgroup",
         );
-        const matching = lines.filter((line) => matchesAnyFixed(line, current));
-        const other = lines.filter((line) => !matchesAnyFixed(line, current));
-        assert.equal(awkSecondFields(matching), pipeline(""));
-        assert.equal(awkSecondFields(other), pipeline("-v"));
+        const paths = current.split("\n");
+        const matching = lines.filter((line) => mentionsAny(line, paths));
+        const other = lines.filter((line) => !mentionsAny(line, paths));
+        assert.equal(mountPointsOf(matching).join("\n"), pipeline(""));
+        assert.equal(mountPointsOf(other).join("\n"), pipeline("-v"));
       },
     });
   }
 }
 
-Deno.test("awkSecondFields() splits on runs of blanks, so a space in SOURCE shifts the field", () => {
-  assert.equal(
-    awkSecondFields(["cgroup[/we ird] /tmp/c", "cgroup  /sys/fs/cgroup/cpu"]),
-    "ird]\n/sys/fs/cgroup/cpu",
+Deno.test("mountPointsOf() splits on runs of blanks, so a space in SOURCE shifts the field", () => {
+  assert.deepEqual(
+    mountPointsOf(["cgroup[/we ird] /tmp/c", "cgroup  /sys/fs/cgroup/cpu"]),
+    ["ird]", "/sys/fs/cgroup/cpu"],
   );
-  assert.equal(awkSecondFields(["lonely", "a b"]), "\nb");
-  assert.equal(awkSecondFields(["a b", "lonely"]), "b");
+  assert.deepEqual(mountPointsOf(["lonely", "a b"]), ["", "b"]);
+  assert.deepEqual(mountPointsOf(["a b", "lonely"]), ["b"]);
 });
 
-Deno.test("cutField() prints a line without the delimiter whole, as cut does", () => {
-  assert.equal(cutField("/docker/x /sys/fs/cgroup/cpu rw", " ", 2), "/sys/fs/cgroup/cpu");
-  assert.equal(cutField("no-delimiter", " ", 2), "no-delimiter");
-  assert.equal(cutField("a b", " ", 3), "");
+Deno.test("capturedLines() drops trailing empty lines but keeps one line for an empty list", () => {
+  assert.deepEqual(capturedLines(["a", "", "b", "", ""]), ["a", "", "b"]);
+  assert.deepEqual(capturedLines(["", ""]), [""]);
+  assert.deepEqual(capturedLines([]), [""]);
+});
+
+Deno.test("boundCgroupHierarchies() takes the container's path from the first span and every mount point", () => {
+  assert.deepEqual(
+    boundCgroupHierarchies([
+      "40 35 0:34 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory",
+      "41 35 0:35 /docker/abc /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct",
+      "42 35 0:36 / /proc rw - proc proc rw",
+    ]),
+    {
+      containerPath: "/docker/abc",
+      mountPoints: ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu,cpuacct"],
+    },
+  );
+  assert.equal(boundCgroupHierarchies(["42 35 0:36 / /proc rw - proc proc rw"]), undefined);
 });
 
 Deno.test("linesWithout() drops every line with misc anywhere, like grep -v", () => {
