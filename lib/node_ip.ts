@@ -3,9 +3,9 @@
  * addresses in /kind/old-ipv4 and /kind/old-ipv6, rewrites the old ones in the kubeadm-generated
  * files, and then regenerates the API server certificate, whose SANs hold the old address.
  */
-import { isIPv4 } from "./docker_host_ip.ts";
 import { EntrypointError } from "./errors.ts";
 import type { Announcements, CommandChanges, Family, Files, Log, Lookups } from "./host.ts";
+import { isAddress } from "./ip.ts";
 import { escapeRegExp } from "./text.ts";
 
 /** The files kind's bash updates, in its order; absent ones are skipped. */
@@ -35,12 +35,6 @@ export const NODE_LOOKUP_TIMEOUT_MS = 5000;
 export function replaceWholeWord(text: string, oldIp: string, newIp: string): string {
   if (oldIp === "" || !text.includes(oldIp)) return text;
   return text.replace(new RegExp(`\\b${escapeRegExp(oldIp)}\\b`, "g"), () => newIp);
-}
-
-/** True when `text` looks like an address this step itself could have remembered. */
-export function isPlausibleAddress(text: string, family: Family): boolean {
-  if (family === 4) return isIPv4(text);
-  return /^[0-9A-Fa-f:.]+(%[0-9A-Za-z_.-]+)?$/.test(text) && text.includes(":");
 }
 
 /** Reads a remembered address the way `$(cat FILE)` does: trailing newlines removed. */
@@ -74,9 +68,9 @@ async function updateFamily(host: NodeIpHost, name: string, family: Family): Pro
       // kind's bash stops for IPv4 only; for IPv6 it logs and goes on.
       if (family === 4) throw new EntrypointError(message, { verbatim: true });
       host.log("ERROR", message);
-    } else if (old !== current && !isPlausibleAddress(old, family)) {
-      // The bash would feed it to sed as a regular expression; a file we did not write is not
-      // worth rewriting every manifest for.
+    } else if (old !== current && !isAddress(old, family)) {
+      // The bash would feed it to sed as a regular expression; text that is not exactly one
+      // address (a corrupt file) would rewrite unrelated words such as host:port or image:tag.
       host.log("WARN", `ignoring ${remembered}: ${JSON.stringify(old)} is not an ${label} address`);
     } else if (old !== current) {
       changed = true;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { replaceWholeWord, updateNodeAddresses } from "../lib/node_ip.ts";
+import { isAddress } from "../lib/ip.ts";
 import { FakeHost } from "./fake_host.ts";
+import { garbage, random } from "./generate.ts";
 
 Deno.test("replaceWholeWord() replaces whole addresses only, like sed's \\b", () => {
   const text =
@@ -113,6 +115,40 @@ Deno.test("updateNodeAddresses() ignores a remembered address that is not an add
   await updateNodeAddresses(host);
   assert.ok(host.logs.includes('WARN: ignoring /kind/old-ipv4: ".*" is not an IPv4 address'));
   assert.match(host.files.get(MANIFEST)!, /--advertise-address=172.18.0.5 /);
+});
+
+Deno.test("updateNodeAddresses() rewrites nothing for 3000 generated /kind/old-ipvN texts that are not addresses", async () => {
+  const next = random(4291);
+  let refused = 0;
+  for (let i = 0; i < 3000; i++) {
+    const old = garbage(next);
+    const family = i % 2 === 0 ? 4 : 6;
+    // The text itself stands in the manifest among ordinary host:port and image:tag words, so
+    // that accepting it would show as a rewrite.
+    const manifest = `server: https://localhost:6443\nimage: registry.k8s.io/pause:3.10\n` +
+      `host: ${old}\nx: ${old}:6443 [${old}]\n`;
+    const host = controlPlane({
+      "/kind/old-ipv4": family === 4 ? old : "172.18.0.6",
+      "/kind/old-ipv6": family === 6 ? old : "fc00:f853:ccd:e793::6",
+      [MANIFEST]: manifest,
+    });
+    const current = family === 4 ? "172.18.0.6" : "fc00:f853:ccd:e793::6";
+    const remembered = old.replace(/\n+$/, "");
+    if (isAddress(remembered, family) || remembered === current) continue;
+    refused++;
+    await updateNodeAddresses(host);
+    assert.equal(host.files.get(MANIFEST), manifest, JSON.stringify(old));
+    assert.ok(!host.events.some((e) => e.type === "run"), "no certificate for a refused text");
+    assert.ok(
+      host.logs.includes(
+        `WARN: ignoring /kind/old-ipv${family}: ${
+          JSON.stringify(remembered)
+        } is not an IPv${family} address`,
+      ),
+      JSON.stringify(old),
+    );
+  }
+  assert.ok(refused > 1500, `only ${refused} generated texts were refused`);
 });
 
 Deno.test("updateNodeAddresses() skips the certificate on a worker without one", async () => {
