@@ -5,6 +5,7 @@
  */
 import { EntrypointError } from "./errors.ts";
 import { type CommandQueries, type FileQueries, type Lookups, readOptional } from "./host.ts";
+import { parseIPv4 } from "./ip.ts";
 
 /** Docker's embedded DNS server address inside every container on a user-defined network. */
 export const DOCKER_EMBEDDED_DNS_IP = "127.0.0.11";
@@ -15,8 +16,6 @@ export const DOCKER_HOST_NAME = "host.docker.internal";
 /** How long the `host.docker.internal` lookup may take (kind #2793: a slow resolver hung boots). */
 export const LOOKUP_TIMEOUT_MS = 5000;
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 /** True for the loopback test kind's bash applies: `^127\.[0-9]+\.[0-9]+\.[0-9]+$`. */
 export function isLoopbackIPv4(address: string): boolean {
   return /^127\.[0-9]+\.[0-9]+\.[0-9]+$/.test(address);
@@ -24,7 +23,7 @@ export function isLoopbackIPv4(address: string): boolean {
 
 /** True for a dotted-quad IPv4 address. */
 export function isIPv4(address: string): boolean {
-  return IPV4.test(address);
+  return parseIPv4(address) !== undefined;
 }
 
 /**
