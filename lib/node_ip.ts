@@ -46,15 +46,36 @@ type NodeIpHost = Lookups & CertificateHost;
 
 type CertificateHost = Files & CommandChanges & Log & Announcements;
 
-/** Detects the current addresses, rewrites the old ones and regenerates the certificate. */
+/**
+ * Detects the current addresses, rewrites the old ones and regenerates the certificate. A changed
+ * address is recorded in /kind/old-ipvN only once the files and the certificate are done (kind's
+ * bash records it first): a regeneration that fails or is interrupted is then tried again at the
+ * next boot, instead of leaving a certificate without the node's address for good.
+ */
 export async function updateNodeAddresses(host: NodeIpHost): Promise<void> {
   const name = host.hostname();
-  let changed = await updateFamily(host, name, 4);
-  changed = (await updateFamily(host, name, 6)) || changed;
-  if (changed) await fixCertificate(host);
+  const pending: Remembered[] = [];
+  for (const family of [4, 6] as const) {
+    const { changed, remember } = await updateFamily(host, name, family);
+    if (remember === undefined) continue;
+    if (changed) pending.push(remember);
+    else host.writeText(remember.file, remember.address);
+  }
+  if (pending.length > 0) await fixCertificate(host);
+  for (const { file, address } of pending) host.writeText(file, address);
 }
 
-async function updateFamily(host: NodeIpHost, name: string, family: Family): Promise<boolean> {
+/** An address to record in /kind/old-ipvN. */
+interface Remembered {
+  file: string;
+  address: string;
+}
+
+async function updateFamily(
+  host: NodeIpHost,
+  name: string,
+  family: Family,
+): Promise<{ changed: boolean; remember?: Remembered }> {
   const label = `IPv${family}`;
   const remembered = `/kind/old-ipv${family}`;
   const current = (await host.lookup(name, family, NODE_LOOKUP_TIMEOUT_MS)) ?? "";
@@ -86,8 +107,9 @@ async function updateFamily(host: NodeIpHost, name: string, family: Family): Pro
       for (const { file, text } of updates) host.writeText(file, text, { atomic: true });
     }
   }
-  if (current !== "") host.writeText(remembered, current);
-  return changed;
+  return current === ""
+    ? { changed }
+    : { changed, remember: { file: remembered, address: current } };
 }
 
 /** How long kubeadm may take to generate the certificate (a key pair on a busy machine). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { replaceWholeWord, updateNodeAddresses } from "../lib/node_ip.ts";
+import { EntrypointError } from "../lib/errors.ts";
 import { isAddress } from "../lib/ip.ts";
 import { FakeHost } from "./fake_host.ts";
 import { garbage, random } from "./generate.ts";
@@ -54,7 +55,6 @@ Deno.test("updateNodeAddresses() rewrites old addresses and regenerates the API 
       data: "--advertise-address=172.18.0.6 --etcd=172.18.0.50 [fc00:f853:ccd:e793::5]\n",
       atomic: true,
     },
-    { type: "write", path: "/kind/old-ipv4", data: "172.18.0.6" },
     { type: "log", level: "INFO", message: "detected IPv6 address: fc00:f853:ccd:e793::6" },
     { type: "log", level: "INFO", message: "detected old IPv6 address: fc00:f853:ccd:e793::5" },
     {
@@ -63,7 +63,6 @@ Deno.test("updateNodeAddresses() rewrites old addresses and regenerates the API 
       data: "--advertise-address=172.18.0.6 --etcd=172.18.0.50 [fc00:f853:ccd:e793::6]\n",
       atomic: true,
     },
-    { type: "write", path: "/kind/old-ipv6", data: "fc00:f853:ccd:e793::6" },
     {
       type: "log",
       level: "INFO",
@@ -75,6 +74,10 @@ Deno.test("updateNodeAddresses() rewrites old addresses and regenerates the API 
       type: "run",
       argv: ["kubeadm", "init", "phase", "certs", "apiserver", "--config", "/kind/kubeadm.conf"],
     },
+    // Recorded last (kind's bash: right after each family's files), so that a failure before
+    // this point is retried at the next boot.
+    { type: "write", path: "/kind/old-ipv4", data: "172.18.0.6" },
+    { type: "write", path: "/kind/old-ipv6", data: "fc00:f853:ccd:e793::6" },
   ]);
 });
 
@@ -171,6 +174,31 @@ Deno.test("updateNodeAddresses() changes no file when one of them cannot be read
   };
   await assert.rejects(updateNodeAddresses(unreadable), /Cannot read .*kube-apiserver.yaml/);
   assert.deepEqual(unreadable.effects, []);
+});
+
+Deno.test("updateNodeAddresses() regenerates the certificate at the next boot after kubeadm failed", async () => {
+  const host = controlPlane();
+  const kubeadm = "kubeadm init phase certs apiserver --config /kind/kubeadm.conf";
+  let fails = true;
+  host.run = (argv, options) =>
+    argv[0] === "kubeadm" && fails
+      ? Promise.reject(new EntrypointError("kubeadm failed", { exitCode: 3 }))
+      : FakeHost.prototype.run.call(host, argv, options);
+  await assert.rejects(updateNodeAddresses(host), /kubeadm failed/);
+  assert.equal(host.files.get("/kind/old-ipv4"), "172.18.0.5", "the old address is kept");
+  assert.equal(host.files.get("/kind/old-ipv6"), "fc00:f853:ccd:e793::5");
+  assert.equal(host.files.get("/etc/kubernetes/pki/apiserver.crt"), "crt", "put back");
+
+  fails = false;
+  host.events.length = 0;
+  await updateNodeAddresses(host);
+  assert.ok(host.events.some((e) => e.type === "run" && e.argv.join(" ") === kubeadm));
+  assert.equal(host.files.get("/kind/old-ipv4"), "172.18.0.6");
+  assert.equal(host.files.get("/kind/old-ipv6"), "fc00:f853:ccd:e793::6");
+  assert.equal(
+    host.files.get(MANIFEST),
+    "--advertise-address=172.18.0.6 --etcd=172.18.0.50 [fc00:f853:ccd:e793::6]\n",
+  );
 });
 
 Deno.test("updateNodeAddresses() puts the old certificate back when kubeadm fails", async () => {

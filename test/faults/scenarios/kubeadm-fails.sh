@@ -7,6 +7,6 @@ fault_setup() { wrap kubeadm fail; }
 FLT_PORT_STATUS=3
 FLT_PORT_INIT="not run"
 FLT_PORT_ERROR='ERROR: enable_network_magic: Command `kubeadm init phase certs apiserver --config /kind/kubeadm.conf` exited with status 3: kubeadm: simulated failure; the previous apiserver.crt and apiserver.key were put back'
-FLT_UNCHANGED="/etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key"
+FLT_UNCHANGED="/etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key /kind/old-ipv4"
 FLT_ORIGINAL_STATUS=3
 FLT_ORIGINAL_DAMAGE="lost /etc/kubernetes/pki/apiserver.crt"

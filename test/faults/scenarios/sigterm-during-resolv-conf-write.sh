@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034,SC2016
 # SIGTERM arrives while /etc/resolv.conf (32 MiB, rewritten in place: it is a bind mount) is
-# being written: a watcher sends it as soon as the file is shorter than before.
+# being written: a watcher sends it as soon as the file changes (its size or its mtime), that is
+# while the write is going on (a write of 32 MiB takes tens of milliseconds).
 FLT_TITLE="SIGTERM while /etc/resolv.conf is being written"
 FLT_STEPS=network_magic
 FLT_HANG_AFTER=30
@@ -9,11 +10,12 @@ fault_during() {
   python3 - "$1" <<'PY'
 import os, signal, sys, time
 pid, path = int(sys.argv[1]), "/etc/resolv.conf"
-full = os.stat(path).st_size
+before = os.stat(path)
 deadline = time.time() + 25
 while time.time() < deadline:
     try:
-        if os.stat(path).st_size < full:
+        now = os.stat(path)
+        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
             os.kill(pid, signal.SIGTERM)
             open("/sbx/state/signal.sent", "w").close()
             break
@@ -24,11 +26,11 @@ PY
 }
 fault_report() {
   section "signal"
-  if [[ -e /sbx/state/signal.sent ]]; then echo "SIGTERM sent while resolv.conf was short"; else echo "not sent"; fi
+  if [[ -e /sbx/state/signal.sent ]]; then echo "SIGTERM sent while resolv.conf was being written"; else echo "not sent"; fi
 }
 FLT_PORT_STATUS=143
 FLT_PORT_INIT="not run"
 FLT_PORT_ERROR='ERROR: Stopped by SIGTERM after the last step; init was not started'
-FLT_PORT_EXPECT_LINES="SIGTERM sent while resolv.conf was short"
+FLT_PORT_EXPECT_LINES="SIGTERM sent while resolv.conf was being written"
 FLT_ORIGINAL_STATUS=143
 FLT_ORIGINAL_DAMAGE="truncated /etc/resolv.conf"
