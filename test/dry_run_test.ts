@@ -4,9 +4,19 @@ import type { Changes } from "../lib/host.ts";
 import { unifiedDiff } from "../lib/diff.ts";
 import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
 
+// What iptables-save prints in a node on a user-defined Docker network (one protocol kept):
+// every chain a rule names is declared.
 const SAVE = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER_OUTPUT - [0:0]
+:DOCKER_POSTROUTING - [0:0]
 -A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
+-A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING
+-A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45927
+-A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 45927 -j SNAT --to-source :53
 COMMIT
 `;
 
@@ -38,12 +48,19 @@ Deno.test("runDryRun() changes nothing and plans every change with diffs", async
 run iptables-restore
     --- before
     +++ after
-    @@ -1,4 +1,5 @@
-     *nat
-     :OUTPUT ACCEPT [0:0]
+    @@ -5,8 +5,9 @@
+     :POSTROUTING ACCEPT [0:0]
+     :DOCKER_OUTPUT - [0:0]
+     :DOCKER_POSTROUTING - [0:0]
     --A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
+    --A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING
+    --A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45927
+    --A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 45927 -j SNAT --to-source :53
     +-A OUTPUT -d 172.18.0.1/32 -j DOCKER_OUTPUT
     +-A PREROUTING -d 172.18.0.1/32 -j DOCKER_OUTPUT
+    +-A POSTROUTING -d 172.18.0.1/32 -j DOCKER_POSTROUTING
+    +-A DOCKER_OUTPUT -d 172.18.0.1/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45927
+    +-A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 45927 -j SNAT --to-source 172.18.0.1:53
      COMMIT
 write /etc/resolv.conf.original
     --- /dev/null
@@ -66,8 +83,6 @@ exec /sbin/init
 `,
   );
   assert.deepEqual(real.logs, [
-    // the fixture declares no DOCKER_OUTPUT chain, and this fake has no nft to look further
-    "WARN: Docker's DNS rules are in no iptables backend, and nft is not in PATH to look for Docker's nftables table ip docker-dns; pods may not reach Docker's DNS",
     "INFO: detected IPv4 address: 172.18.0.2",
     "INFO: detected IPv6 address: ",
     "INFO: (dry run) would start init",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { commandFailure, createHost, DEFAULT_COMMAND_TIMEOUT_MS } from "../lib/host.ts";
+import { commandFailure, createHost } from "../lib/host.ts";
 import { CommandError } from "../lib/errors.ts";
 
 /** A real host whose commands are bounded by `ms`. */
@@ -7,8 +7,14 @@ function hostWithBound(ms: number) {
   return createHost({ commandTimeoutMs: ms });
 }
 
-Deno.test("the default bound of a command is 10 s", () => {
-  assert.equal(DEFAULT_COMMAND_TIMEOUT_MS, 10_000);
+Deno.test("run() keeps a call's own bound, and the host's bound replaces every call's", async () => {
+  for (const [host, timeoutMs] of [[createHost(), 200], [hostWithBound(200), 60_000]] as const) {
+    const start = Date.now();
+    const result = await host.run(["sleep", "30"], { timeoutMs, nothrow: true });
+    assert.equal(result.timedOut, true);
+    // 200 ms and the grace period, far from the 10 s default or the call's 60 s
+    assert.ok(Date.now() - start < 4000);
+  }
 });
 
 Deno.test("run() stops a hanging command at its bound and says so", async () => {

@@ -34,28 +34,33 @@ expect_same() {
 }
 
 # check_scenario SCENARIO BACKEND: the port's state equals the original's (live or golden), or, for
-# a scenario marked SCN_PORT_DIFFERS, the port's own expected file. Leaves the port's blob in
-# $BATS_TEST_TMPDIR/port.txt for extra assertions.
+# a scenario marked SCN_PORT_DIFFERS, differs from it by exactly the reviewed lines of
+# test/golden/SCENARIO.BACKEND.port.diff (each group there gives its reason). Leaves the port's
+# blob in $BATS_TEST_TMPDIR/port.txt for extra assertions.
 check_scenario() {
-  local scenario=$1 backend=$2 golden port_golden differs
+  local scenario=$1 backend=$2 golden reviewed differs original
   golden="$(golden_file "$scenario" "$backend")"
-  port_golden="$(golden_file "$scenario" "$backend" port)"
+  reviewed="$(golden_file "$scenario" "$backend" port)"
   differs="$(scenario_var "$scenario" SCN_PORT_DIFFERS)"
   run_sandbox port "$scenario" "$backend" >"${BATS_TEST_TMPDIR}/port.txt"
+  original="$golden"
   if [[ -n "${KIND_ORIGINAL_ENTRYPOINT:-}" ]]; then
     run_sandbox original "$scenario" "$backend" >"${BATS_TEST_TMPDIR}/original.txt"
     expect_same "$golden" "${BATS_TEST_TMPDIR}/original.txt" \
       "golden ${golden#"${REPO_DIR}/"} is stale (npm run golden)"
-    [[ -n "$differs" ]] ||
-      expect_same "${BATS_TEST_TMPDIR}/original.txt" "${BATS_TEST_TMPDIR}/port.txt" "original vs port"
-  else
-    [[ -f "$golden" ]] || fail "missing golden ${golden}: run npm run golden"
-    [[ -n "$differs" ]] || expect_same "$golden" "${BATS_TEST_TMPDIR}/port.txt" "golden vs port"
+    original="${BATS_TEST_TMPDIR}/original.txt"
   fi
-  if [[ -n "$differs" ]]; then
-    [[ -f "$port_golden" ]] || fail "missing ${port_golden}: npm run golden -- --port ${scenario}, then review"
-    expect_same "$port_golden" "${BATS_TEST_TMPDIR}/port.txt" "port (documented difference: ${differs})"
+  [[ -f "$golden" ]] || fail "missing golden ${golden}: run npm run golden"
+  if [[ -z "$differs" ]]; then
+    expect_same "$original" "${BATS_TEST_TMPDIR}/port.txt" "original vs port"
+    return
   fi
+  [[ -f "$reviewed" ]] || fail "missing ${reviewed}: npm run golden -- --port ${scenario}, then give each group its reason"
+  ! grep -q '^# why: TODO' "$reviewed" || fail "${reviewed#"${REPO_DIR}/"}: a group has no reason yet"
+  blob_changes "$original" "${BATS_TEST_TMPDIR}/port.txt" >"${BATS_TEST_TMPDIR}/changes.txt"
+  expected_changes "$reviewed" >"${BATS_TEST_TMPDIR}/expected-changes.txt"
+  expect_same "${BATS_TEST_TMPDIR}/expected-changes.txt" "${BATS_TEST_TMPDIR}/changes.txt" \
+    "changes from the original (documented difference: ${differs})"
 }
 
 # section NAME [RUN]: one "## NAME" section of the port's blob (of run RUN when there are several).

@@ -146,9 +146,8 @@ expect_pod_dns_broken() {
 }
 
 @test "nftables backend: the bundle's network_magic step rewrites the table and pods resolve" {
-  if ! grep -q 'docker-dns' "${REPO_DIR}/dist/entrypoint.js" 2>/dev/null; then
-    skip "dist/entrypoint.js does not call rewriteNftDockerDns yet (npm run build after wiring)"
-  fi
+  # No skip when the bundle lacks the feature: losing it must fail here.
+  [[ -f "${REPO_DIR}/dist/entrypoint.js" ]] || fail "dist/entrypoint.js is missing: npm run build"
   sandbox bundle nftables 2
   expect "run 1: exit status" "0"
   expect "run 2: exit status" "0"
@@ -159,9 +158,8 @@ expect_pod_dns_broken() {
 }
 
 @test "iptables backend: the bundle's network_magic step does not run nft at all" {
-  if ! grep -q 'docker-dns' "${REPO_DIR}/dist/entrypoint.js" 2>/dev/null; then
-    skip "dist/entrypoint.js does not call rewriteNftDockerDns yet (npm run build after wiring)"
-  fi
+  # No skip when the bundle lacks the feature: losing it must fail here.
+  [[ -f "${REPO_DIR}/dist/entrypoint.js" ]] || fail "dist/entrypoint.js is missing: npm run build"
   sandbox bundle iptables
   expect "run 1: exit status" "0"
   expect "run 1: nft calls" "(empty)"

@@ -23,10 +23,10 @@ scenario_var() {
 }
 
 # golden_file SCENARIO BACKEND [port] prints the golden path: the original's output, or (with
-# "port") the port's expected output for scenarios where it deliberately differs.
+# "port") the reviewed changes from it that the port makes where it deliberately differs.
 golden_file() {
   if [[ "${3:-}" == port ]]; then
-    echo "${GOLDEN_DIR}/$1.$2.port.txt"
+    echo "${GOLDEN_DIR}/$1.$2.port.diff"
   else
     echo "${GOLDEN_DIR}/$1.$2.txt"
   fi
@@ -35,4 +35,17 @@ golden_file() {
 # run_sandbox IMPL SCENARIO BACKEND: the sandbox's state blob on stdout.
 run_sandbox() {
   bash "${KERNEL_LIB_DIR}/sandbox.sh" "$@"
+}
+
+# blob_changes ORIGINAL PORT: the lines that differ between two state blobs, each prefixed by its
+# section ("## NAME | line"), as "-" (only in the original's) and "+" (only in the port's) lines.
+blob_changes() {
+  local label='/^## / { section = $0; next } { print section " | " $0 }'
+  diff -U0 <(awk "$label" "$1") <(awk "$label" "$2") | grep -E '^[-+]' | grep -vE '^(---|\+\+\+) ' || true
+}
+
+# expected_changes FILE: the "-"/"+" lines of a reviewed .port.diff file (comments and blank lines
+# dropped).
+expected_changes() {
+  grep -E '^[-+]' "$1" || true
 }
