@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import process from "node:process";
 import * as path from "node:path";
+import { runningAbi } from "./abi.ts";
 import { EntrypointError } from "./errors.ts";
 import { cString, denoWithFfi, lastError, type Libc, loadLibc } from "./ffi.ts";
 
@@ -132,12 +133,8 @@ const SIGSTOP = 19;
 const SIGNAL_MAX = 64;
 /** Signals 32 and 33 belong to glibc's threads; its signal() refuses them. */
 const GLIBC_INTERNAL_SIGNALS = new Set([32, 33]);
-/** The kernel's struct sigaction (handler, flags, restorer, mask): all zero is SIG_DFL. */
-const KERNEL_SIGACTION_BYTES = 32;
 /** The kernel's sigset size for rt_sigaction. */
 const KERNEL_SIGSET_BYTES = 8n;
-/** rt_sigaction's syscall number by architecture. */
-const RT_SIGACTION: Partial<Record<string, bigint>> = { x86_64: 13n, aarch64: 134n };
 
 /** The signals whose disposition is reset before exec: all but SIGKILL and SIGSTOP. */
 export function signalsToReset(): number[] {
@@ -215,11 +212,12 @@ function tryExecve(
  * inherits those two ignored; exec keeps ignored signals ignored.
  */
 function resetSignals(libc: Libc): void {
-  const rtSigaction = RT_SIGACTION[Deno.build.arch];
-  const defaultAction = new Uint8Array(KERNEL_SIGACTION_BYTES);
+  // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask.
+  const rtSigaction = runningAbi()?.rtSigaction;
+  const defaultAction = new Uint8Array(rtSigaction?.actionBytes ?? 0);
   for (const signal of signalsToReset()) {
     if (rtSigaction !== undefined) {
-      libc.syscall(rtSigaction, BigInt(signal), defaultAction, null, KERNEL_SIGSET_BYTES);
+      libc.syscall(rtSigaction.number, BigInt(signal), defaultAction, null, KERNEL_SIGSET_BYTES);
     } else if (!GLIBC_INTERNAL_SIGNALS.has(signal)) {
       libc.signal(signal, null);
     }

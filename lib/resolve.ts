@@ -7,6 +7,7 @@
  * glibc's getaddrinfo through FFI; elsewhere node:dns, which honours them.
  */
 
+import { type Abi, runningAbi, SOCKADDR } from "./abi.ts";
 import { cString, type Libc, loadLibc } from "./ffi.ts";
 
 const AF_INET = 2;
@@ -27,8 +28,11 @@ export async function lookupAddress(
     timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
   const libc = loadLibc();
-  const lookup = (libc ? lookupWithLibc(libc, name, family) : lookupWithNodeDns(name, family))
-    .catch(() => undefined);
+  // struct addrinfo is read by this architecture's layout; without one, node:dns answers.
+  const abi = runningAbi();
+  const lookup =
+    (libc && abi ? lookupWithLibc(libc, abi, name, family) : lookupWithNodeDns(name, family))
+      .catch(() => undefined);
   try {
     return await Promise.race([lookup, timeout]);
   } finally {
@@ -46,31 +50,36 @@ async function lookupWithNodeDns(name: string, family: 4 | 6): Promise<string | 
 
 async function lookupWithLibc(
   symbols: Libc,
+  abi: Abi,
   name: string,
   family: 4 | 6,
 ): Promise<string | undefined> {
-  const hints = new Uint8Array(48); // struct addrinfo on x86_64/aarch64 glibc
-  const view = new DataView(hints.buffer);
+  const layout = abi.addrinfo;
+  const hints = new Uint8Array(layout.bytes);
+  // ints in the machine's byte order
   const flags = AI_V4MAPPED | AI_ADDRCONFIG | AI_CANONNAME | AI_IDN;
-  view.setInt32(0, flags, true);
-  view.setInt32(4, family === 4 ? AF_INET : AF_INET6, true);
+  new Int32Array(hints.buffer, layout.flagsOffset, 1)[0] = flags;
+  new Int32Array(hints.buffer, layout.familyOffset, 1)[0] = family === 4 ? AF_INET : AF_INET6;
   const out = new BigUint64Array(1);
   const rc = await symbols.getaddrinfo(cString(name), null, hints, out);
   if (rc !== 0 || out[0] === 0n) return undefined;
   const head = Deno.UnsafePointer.create(out[0]);
   try {
     const info = new Deno.UnsafePointerView(head!);
-    const aiFamily = info.getInt32(4);
-    const addr = info.getPointer(24);
+    const aiFamily = info.getInt32(layout.familyOffset);
+    const addr = info.getPointer(layout.addrOffset);
     if (!addr) return undefined;
     const sockaddr = new Deno.UnsafePointerView(addr);
     const text = new Uint8Array(64);
-    const src = Deno.UnsafePointer.offset(addr, aiFamily === AF_INET ? 4 : 8);
+    const src = Deno.UnsafePointer.offset(
+      addr,
+      aiFamily === AF_INET ? SOCKADDR.in4Addr : SOCKADDR.in6Addr,
+    );
     if (!symbols.inet_ntop(aiFamily, src, text, text.length)) return undefined;
     let address = new TextDecoder().decode(text.subarray(0, text.indexOf(0)));
     // getent prints a link-local address with its scope id, as `fe80::1%2`.
     if (aiFamily === AF_INET6) {
-      const scope = sockaddr.getUint32(24);
+      const scope = sockaddr.getUint32(SOCKADDR.in6ScopeId);
       if (scope !== 0) address += `%${scope}`;
     }
     return address;

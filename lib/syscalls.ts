@@ -22,6 +22,7 @@
  * without --allow-ffi) `loadSyscalls` answers undefined and the host runs the programs instead.
  */
 import * as fs from "node:fs";
+import { runningAbi } from "./abi.ts";
 import { cString, lastError, type Libc, loadLibc } from "./ffi.ts";
 import type { MountOp } from "./mount_op.ts";
 import { type MountInfo, parseMountInfo, topMountAt } from "./mountinfo.ts";
@@ -190,9 +191,6 @@ export interface Syscalls {
   statfsType(path: string): number | undefined;
 }
 
-/** struct statfs is 120 bytes on 64-bit Linux; f_type is its first field (a long). */
-const STATFS_BYTES = 120;
-
 let loaded: Syscalls | null | undefined;
 
 /**
@@ -235,9 +233,13 @@ function bindLibc(): Syscalls | undefined {
       return undefined;
     },
     statfsType(path) {
-      const buffer = new BigInt64Array(STATFS_BYTES / 8);
+      // Without this architecture's layout the caller runs `stat` instead.
+      const layout = runningAbi()?.statfs;
+      if (layout === undefined) return undefined;
+      const buffer = new Uint8Array(layout.bytes);
       if (libc.statfs(cString(path), buffer) !== 0) return undefined;
-      return Number(buffer[0]);
+      // f_type is a long in the machine's byte order.
+      return Number(new BigInt64Array(buffer.buffer, layout.typeOffset, 1)[0]);
     },
   };
 }

@@ -1,14 +1,17 @@
 // Bundles entrypoint.ts and everything it imports into dist/entrypoint.js (runs under Deno and Node).
+// `node scripts/build.mjs ENTRY OUTFILE` bundles another entry the same way (the arm64 tier's
+// FFI probe).
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 import { join } from "node:path";
 
+const [entry = "entrypoint.ts", outfile = "dist/entrypoint.js"] = process.argv.slice(2);
 const result = await build({
   absWorkingDir: root,
-  entryPoints: ["entrypoint.ts"],
-  outfile: "dist/entrypoint.js",
+  entryPoints: [entry],
+  outfile,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -29,4 +32,4 @@ const result = await build({
   logLevel: "warning",
 });
 const bytes = Object.values(result.metafile.outputs)[0].bytes;
-console.log(`dist/entrypoint.js: ${(bytes / 1024).toFixed(1)} KiB`);
+console.log(`${outfile}: ${(bytes / 1024).toFixed(1)} KiB`);

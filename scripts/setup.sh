@@ -14,9 +14,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #   kernel/faults: iptables nftables iproute2 util-linux procps bind9-dnsutils dnsmasq-base
 #                  python3-minimal strace
 #   e2e, `npm run image`, bench: docker.io debootstrap ca-certificates
+#   e2e's podman tier: podman netavark aardvark-dns runc uidmap
+#   arm64: qemu-user-static (test/arm64/fetch.sh adds Deno's arm64 build and an arm64 glibc)
 packages=(
   iptables nftables iproute2 util-linux procps bind9-dnsutils dnsmasq-base strace
   python3-minimal docker.io debootstrap ca-certificates
+  podman netavark aardvark-dns runc uidmap qemu-user-static
 )
 
 say() { echo "setup: $*"; }
@@ -70,6 +73,10 @@ main() {
   if [[ ${SETUP_SKIP_NPM:-} != 1 ]]; then
     say "npm ci"
     npm ci --no-audit --no-fund
+  fi
+  if ((EUID == 0)) && [[ -d node_modules/@deno/linux-x64-glibc ]]; then
+    say "arm64 tier: Deno's arm64 build and an arm64 glibc (test/arm64/fetch.sh)"
+    bash test/arm64/fetch.sh >/dev/null
   fi
   start_dockerd
   say "done: \`npm test\` (as root) runs every tier, \`npm run image\` builds the node image"

@@ -1,0 +1,50 @@
+/**
+ * The C ABI facts the FFI layer reads structs and calls the kernel by, per architecture: struct
+ * sizes and field offsets of glibc's headers and syscall numbers of the kernel's, for the
+ * architectures Deno ships for Linux. An architecture not listed gets no FFI path that depends
+ * on a layout: the callers fall back to a program or to node:dns rather than guess.
+ */
+
+/** Layouts and numbers of one architecture (Linux, glibc). */
+export interface Abi {
+  /** sizeof(struct statfs) and the offset of f_type, a `long` (__fsword_t). */
+  statfs: { bytes: number; typeOffset: number };
+  /** sizeof(struct addrinfo) and the offsets of ai_flags, ai_family and ai_addr (a pointer). */
+  addrinfo: { bytes: number; flagsOffset: number; familyOffset: number; addrOffset: number };
+  /** rt_sigaction(2)'s syscall number and sizeof the kernel's struct sigaction. */
+  rtSigaction: { number: bigint; actionBytes: number };
+}
+
+/**
+ * x86_64: arch/x86/entry/syscalls/syscall_64.tbl, glibc's x86_64 bits; aarch64: the kernel's
+ * generic table (asm-generic/unistd.h) and glibc's generic bits. Both are LP64: statfs is seven
+ * longs, f_fsid, three longs and four spare longs; addrinfo is four ints, socklen_t plus padding,
+ * then three pointers; the kernel's sigaction is handler, flags, restorer and an 8-byte mask.
+ * test/arm64 runs the FFI layer on both and compares the results.
+ */
+const ABIS: Readonly<Record<string, Abi>> = {
+  x86_64: {
+    statfs: { bytes: 120, typeOffset: 0 },
+    addrinfo: { bytes: 48, flagsOffset: 0, familyOffset: 4, addrOffset: 24 },
+    rtSigaction: { number: 13n, actionBytes: 32 },
+  },
+  aarch64: {
+    statfs: { bytes: 120, typeOffset: 0 },
+    addrinfo: { bytes: 48, flagsOffset: 0, familyOffset: 4, addrOffset: 24 },
+    rtSigaction: { number: 134n, actionBytes: 32 },
+  },
+};
+
+/** The ABI of architecture `arch` (Deno.build.arch's names), or undefined when not known. */
+export function abiFor(arch: string): Abi | undefined {
+  return Object.hasOwn(ABIS, arch) ? ABIS[arch] : undefined;
+}
+
+/** The ABI of the architecture this process runs on, or undefined when not known. */
+export function runningAbi(): Abi | undefined {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  return deno ? abiFor(deno.build.arch) : undefined;
+}
+
+/** Offsets shared by every Linux architecture: sockaddr_in's sin_addr, sockaddr_in6's fields. */
+export const SOCKADDR = { in4Addr: 4, in6Addr: 8, in6ScopeId: 24 } as const;
