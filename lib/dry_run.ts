@@ -191,6 +191,7 @@ export function formatPlan(plan: Plan): string {
 
 /** The -ing forms of kind's announcements and their base forms, for `asIntention`. */
 const BASE_FORMS: Record<string, string> = {
+  adding: "add",
   calling: "call",
   changing: "change",
   clearing: "clear",

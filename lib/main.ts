@@ -2,7 +2,8 @@
 import { EntrypointError, inStep } from "./errors.ts";
 import type { Host, Log } from "./host.ts";
 import { throwIfStopRequested } from "./signals.ts";
-import { type StepContext, STEPS } from "./steps.ts";
+import { checkSteps } from "./compose.ts";
+import { type Step, type StepContext, stepLabel, STEPS } from "./steps.ts";
 import { readSwitch } from "./switches.ts";
 import { detectUserns } from "./userns.ts";
 import { detectRerun, markBoot } from "./rerun.ts";
@@ -28,14 +29,16 @@ export interface StepObserver {
 /** Options of `runEntrypoint`. */
 export interface RunOptions {
   observer?: StepObserver;
+  /** The steps to run, in order (default: kind's, `STEPS`). */
+  steps?: readonly Step[];
 }
 
 /** Exit status when the runtime cannot exec at all (bash's status for "cannot execute"). */
 export const EXIT_EXEC_UNSUPPORTED = 126;
 
 /**
- * Runs every step in kind's order, logs `starting init` and execs the command. With no command
- * it returns, as kind's bash does (`exec` with no arguments does nothing and the script ends), so
+ * Runs every step in order (kind's, unless `options.steps` says otherwise), logs `starting init`
+ * and execs the command. With no command it returns, as kind's bash does (`exec` with no arguments does nothing and the script ends), so
  * only a run with a command needs a runtime that can exec.
  */
 export async function runEntrypoint(
@@ -44,7 +47,13 @@ export async function runEntrypoint(
   exec: ExecFn,
   options: RunOptions = {},
 ): Promise<void> {
-  const only = readSwitch(host, "KIND_ENTRYPOINT_STEPS");
+  const steps = options.steps ?? STEPS;
+  try {
+    checkSteps(steps);
+  } catch (error) {
+    throw new EntrypointError((error as Error).message);
+  }
+  const only = readSwitch(host, "KIND_ENTRYPOINT_STEPS", steps);
   if (argv.length > 0) {
     const unsupported = exec.unsupported?.();
     if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_EXEC_UNSUPPORTED });
@@ -53,16 +62,16 @@ export async function runEntrypoint(
   const boot = detectRerun(host);
   const context: StepContext = { userns: detectUserns(host), rerun: boot.rerun };
   // Read-only work of later steps starts now and overlaps the earlier ones (see Step.prefetch).
-  for (const step of STEPS) if (!only || only.has(step.name)) step.prefetch?.(host, context);
-  for (const step of STEPS) {
+  for (const step of steps) if (!only || only.has(step.name)) step.prefetch?.(host, context);
+  for (const step of steps) {
     if (only && !only.has(step.name)) continue;
     // A SIGTERM/SIGINT during a step takes effect here, never halfway through a write.
-    throwIfStopRequested(`before ${step.original}`);
-    const run = () => step.run(host, context);
+    throwIfStopRequested(`before ${stepLabel(step)}`);
+    const run = async () => await step.run(host, context);
     try {
       await (options.observer ? options.observer.step(step.name, run) : run());
     } catch (error) {
-      throw inStep(step.original, error);
+      throw inStep(stepLabel(step), error);
     }
   }
   // Only a complete run counts: a failed first run is repeated in full by the next one.

@@ -7,13 +7,16 @@
  */
 import { EntrypointError } from "./errors.ts";
 import type { Environment } from "./host.ts";
-import { selectSteps } from "./steps.ts";
+import { type BootStep, selectSteps, STEPS } from "./steps.ts";
 
 /** One switch: what it accepts (for error messages and the README) and how its value is read. */
 export interface Switch<T> {
   accepts: string;
-  /** The value, or an `Error` saying what is wrong with it. Never called for unset or empty. */
-  parse(value: string): T;
+  /**
+   * The value, or an `Error` saying what is wrong with it. Never called for unset or empty.
+   * `steps` are the steps of this entrypoint (kind's, or a custom entrypoint's).
+   */
+  parse(value: string, steps: readonly BootStep[]): T;
 }
 
 /** A switch that is on with `1`: nothing else is guessed at (`true`, `on`, `0`, `false`, ...). */
@@ -35,7 +38,7 @@ export const SWITCHES = {
   KIND_ENTRYPOINT_STEPS: {
     accepts: "step names separated by commas or spaces, or none",
     // Undefined (every step) for a value of only spaces.
-    parse: (value) => selectSteps(value),
+    parse: (value, steps) => selectSteps(value, steps),
   } satisfies Switch<Set<string> | undefined>,
   /** Replaces every command's time bound (lib/host.ts). */
   KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS: {
@@ -64,12 +67,13 @@ const PREFIX = "KIND_ENTRYPOINT_";
 export function readSwitch<K extends SwitchName>(
   env: Environment,
   name: K,
+  steps: readonly BootStep[] = STEPS,
 ): Switches[K] | undefined {
   const value = env.env(name);
   if (value === undefined || value === "") return undefined;
   const row: Switch<unknown> = SWITCHES[name];
   try {
-    return row.parse(value) as Switches[K];
+    return row.parse(value, steps) as Switches[K];
   } catch (error) {
     throw new EntrypointError(
       `${name}=${JSON.stringify(value)} is not understood (${
@@ -84,7 +88,10 @@ export function readSwitch<K extends SwitchName>(
  * `KIND_ENTRYPOINT_*` name (in sorted order) that is not in `SWITCHES`, or value that its row
  * does not accept.
  */
-export function readSwitches(env: Record<string, string | undefined>): Switches {
+export function readSwitches(
+  env: Record<string, string | undefined>,
+  steps: readonly BootStep[] = STEPS,
+): Switches {
   const known = Object.keys(SWITCHES);
   const unknown = Object.keys(env).filter((name) =>
     name.startsWith(PREFIX) && !known.includes(name)
@@ -100,7 +107,7 @@ export function readSwitches(env: Record<string, string | undefined>): Switches 
   const environment: Environment = { env: (name) => env[name] };
   const switches: Switches = {};
   for (const name of known as SwitchName[]) {
-    const value = readSwitch(environment, name);
+    const value = readSwitch(environment, name, steps);
     if (value !== undefined) (switches as Record<string, unknown>)[name] = value;
   }
   return switches;

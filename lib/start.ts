@@ -1,0 +1,55 @@
+/**
+ * The whole life of the entrypoint process around a list of steps: stop signals deferred, the
+ * switches checked, the dry run or the real run, the one `ERROR:` line and kind's exit status,
+ * the exec of init. entrypoint.ts is this with kind's steps; a custom entrypoint (mod.ts) is this
+ * with its own.
+ */
+import { writeSync } from "node:fs";
+import process from "node:process";
+import { runDryRun } from "./dry_run.ts";
+import { execCommand } from "./exec.ts";
+import { createChanges, createQueries } from "./host.ts";
+import { reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
+import { deferStopSignals } from "./signals.ts";
+import type { Step } from "./steps.ts";
+import { readSwitches } from "./switches.ts";
+
+/**
+ * Runs `steps` in order and execs the command line (the process's arguments, e.g. `/sbin/init`).
+ * It returns only by exiting: 0 after a dry run or with no command, else the failing step's status.
+ */
+export async function main(steps: readonly Step[]): Promise<never> {
+  // deno-lint-ignore no-explicit-any
+  (process as any).noDeprecation = true;
+  // SIGTERM/SIGINT stop the run between steps (lib/signals.ts), never in the middle of a write.
+  deferStopSignals();
+  let status = 0;
+  let queries = createQueries();
+  try {
+    // Every KIND_ENTRYPOINT_* variable is checked before anything else happens.
+    const switches = readSwitches(process.env, steps);
+    queries = createQueries({ commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS });
+    const options: RunOptions = { steps };
+    if (switches.KIND_ENTRYPOINT_TRACE) {
+      // Loaded only when asked for: the trace is no part of a normal boot.
+      const { startTrace } = await import("./trace.ts");
+      options.observer = startTrace(queries);
+    }
+    const argv = process.argv.slice(2);
+    if (switches.KIND_ENTRYPOINT_DRY_RUN) {
+      // Only the queries: the dry run has no way to change the node.
+      const result = await runDryRun(queries, argv, options);
+      writeSync(1, result.plan);
+      status = result.status;
+    } else {
+      const changes = createChanges({
+        commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS,
+      });
+      await runEntrypoint({ ...queries, ...changes }, argv, execCommand, options);
+    }
+  } catch (error) {
+    status = reportFailure(queries, error);
+  }
+  // Exit now: a lookup that timed out may still hold a resolver thread.
+  process.exit(status);
+}
