@@ -1,0 +1,9 @@
+/**
+ * A kind node entrypoint with two steps of its own after kind's containerd step: a registry
+ * mirror for containerd and an extra CA certificate (see steps.ts). Build and boot it with
+ * `ENTRY=examples/registry-mirror/entrypoint.ts npm run image`.
+ */
+import { insertAfter, KIND_STEPS, main } from "../../mod.ts";
+import { extraCa, registryMirror } from "./steps.ts";
+
+await main(insertAfter(KIND_STEPS, "containerd", registryMirror, extraCa));
