@@ -48,7 +48,7 @@ import {
   topMountAt,
 } from "./mountinfo.ts";
 import { grepLines } from "./proc.ts";
-import type { StepContext } from "./steps.ts";
+import type { Rerun } from "./rerun.ts";
 
 export const CGROUP_CONTROLLERS_FILE = "/sys/fs/cgroup/cgroup.controllers";
 export const CGROUP_ROOT = "/sys/fs/cgroup";
@@ -121,7 +121,7 @@ type CgroupHost =
  * kind's `fix_cgroup` as a step. On a rerun in the same boot, bind mounts an earlier run made are
  * not stacked again (kind's bash goes 46 → 100 → 262 mounts); a first run is exactly kind's.
  */
-export function fixCgroup(host: CgroupHost, context: StepContext): Promise<void> {
+export function fixCgroup(host: CgroupHost, context: Rerun): Promise<void> {
   return applyCgroupFixes(host, { skipExisting: context.rerun === true });
 }
 

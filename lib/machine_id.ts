@@ -3,14 +3,14 @@
  * starts from the same image.
  */
 import type { Announcements, CommandChanges, FileChanges, Log } from "./host.ts";
-import type { StepContext } from "./steps.ts";
+import type { Rerun } from "./rerun.ts";
 
 export const MACHINE_ID = "/etc/machine-id";
 
 /** kind's `fix_machine_id`: remove the image's id and let systemd generate a new one. */
 export async function fixMachineId(
   host: FileChanges & CommandChanges & Log & Announcements,
-  context: StepContext = { userns: false },
+  context: Rerun = {},
 ): Promise<void> {
   if (context.rerun) {
     // systemd already runs with this id; a new one would split the journal and confuse kubelet.

@@ -4,7 +4,7 @@
  */
 import type { Announcements, Files, MountChanges } from "./host.ts";
 import { isMountPoint, parseMountInfo } from "./mountinfo.ts";
-import type { StepContext } from "./steps.ts";
+import type { Rerun } from "./rerun.ts";
 
 export const PRODUCT_NAME = "/sys/class/dmi/id/product_name";
 export const PRODUCT_UUID = "/sys/class/dmi/id/product_uuid";
@@ -15,8 +15,7 @@ export const KIND_PRODUCT_UUID = "/kind/product_uuid";
 export const RANDOM_UUID = "/proc/sys/kernel/random/uuid";
 
 type ProductHost = Files & MountChanges & Announcements;
-type Rerun = StepContext;
-const FIRST_RUN: Rerun = { userns: false };
+const FIRST_RUN: Rerun = {};
 
 /** /sys/class/dmi/id is a symlink to /sys/devices/virtual/dmi/id; mountinfo shows the latter. */
 function sysfsPaths(file: string): string[] {

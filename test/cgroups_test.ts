@@ -570,7 +570,7 @@ const SMALL = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: 
 
 Deno.test("fixCgroup() on cgroup v2 logs one line and changes nothing", async () => {
   const host = fakeHost({ ...SMALL, v2: true });
-  await fixCgroup(host, { userns: false });
+  await fixCgroup(host, {});
   assert.deepEqual(events(host), ["INFO: detected cgroup v2"]);
 });
 
@@ -578,7 +578,7 @@ Deno.test("fixCgroup() performs the plan in order, with the misc WARN lines when
   const host = fakeHost({ ...SMALL, failingMounts: ["umount /sys/fs/cgroup/misc"] }, {
     rmdir: ["/sys/fs/cgroup/misc"],
   });
-  await fixCgroup(host, { userns: false });
+  await fixCgroup(host, {});
   const withoutMisc = linesWithout(testdata("cgroup/proc-cgroups.txt"), "misc");
   assert.deepEqual(events(host), [
     "INFO: detected cgroup v1",
@@ -604,7 +604,7 @@ Deno.test("fixCgroup() stops at a failed bind mount with mount's status", async 
     ...SMALL,
     failingMounts: ["mount --bind /sys/fs/cgroup/cpuset/kubelet /sys/fs/cgroup/cpuset/kubelet"],
   });
-  const error = await fixCgroup(host, { userns: false }).then(() => undefined, (e) => e);
+  const error = await fixCgroup(host, {}).then(() => undefined, (e) => e);
   assert.ok(error instanceof CommandError);
   assert.equal(error.exitCode, 32);
   assert.deepEqual(events(host).slice(-2), [
@@ -635,7 +635,7 @@ Deno.test("fixCgroup() stops with status 1 where kind's bash fails outside mount
     ],
   ];
   for (const [what, host, message, lastEvent] of cases) {
-    const error = await fixCgroup(host, { userns: false }).then(() => undefined, (e) => e);
+    const error = await fixCgroup(host, {}).then(() => undefined, (e) => e);
     assert.ok(error instanceof EntrypointError, what);
     assert.equal(error.exitCode, 1, what);
     assert.match(error.message, message, what);
@@ -647,7 +647,7 @@ Deno.test("fixCgroup() without cgroupns unmounts unscoped hierarchies and tolera
   const host = fakeHost(fixtureScenario("github-actions", { misc: true }), {
     rmdir: ["/sys/fs/cgroup/misc"],
   });
-  await fixCgroup(host, { userns: false });
+  await fixCgroup(host, {});
   assert.deepEqual(events(host).slice(0, 14), [
     "INFO: detected cgroup v1",
     "WARN: cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
@@ -672,7 +672,7 @@ Deno.test("fixCgroup() run again prints findmnt's table for container paths alre
     ...fixtureScenario("docker-v1-no-cgroupns-after-fix"),
     commands: { findmnt },
   });
-  await fixCgroup(host, { userns: false });
+  await fixCgroup(host, {});
   const runs = host.events.filter((e) => e.type === "run").map(render);
   assert.equal(runs.length, 9);
   assert.equal(runs[0].replace(/[0-9a-f]{64}/, "<id>"), "findmnt /sys/fs/cgroup/cpu/docker/<id>");
