@@ -297,3 +297,19 @@ Deno.test("a dry run of a node where every step has work never reaches a change 
     "no line says it is doing what a dry run does not do",
   );
 });
+
+Deno.test("query() takes only read-only programs: a program that changes the node does not type-check", () => {
+  const host = new FakeHost({});
+  // Never called: the type checker run by `deno test` is the assertion (an expected error that
+  // does not occur is itself an error).
+  const attempts = () => [
+    // @ts-expect-error mktemp creates a directory: a change, for run()
+    host.query(["mktemp", "-d"]),
+    // @ts-expect-error iptables-restore replaces the rules
+    host.query(["iptables-restore"]),
+    // @ts-expect-error only `ip -4 route show default` is a query
+    host.query(["ip", "route", "add", "default", "via", "10.0.0.1"]),
+    host.query(["iptables-nft-save"]),
+  ];
+  assert.equal(typeof attempts, "function");
+});
