@@ -26,8 +26,8 @@ import { EntrypointError } from "./errors.ts";
 import {
   type Announcements,
   type CommandQueries,
-  type FileChanges,
   type FileQueries,
+  type Files,
   type Log,
   mountArgv,
   type MountChanges,
@@ -109,13 +109,7 @@ export type CgroupFix =
   /** kind's bash exits here (errexit) with `exitCode`. */
   | { op: "fail"; message: string; exitCode: number };
 
-type CgroupHost =
-  & FileQueries
-  & FileChanges
-  & CommandQueries
-  & MountChanges
-  & Log
-  & Announcements;
+type CgroupHost = Files & CommandQueries & MountChanges & Log & Announcements;
 
 /**
  * kind's `fix_cgroup` as a step. On a rerun in the same boot, bind mounts an earlier run made are
