@@ -98,7 +98,7 @@ async function rewriteIptables(
 /** The writes of `writeResolvConf`, decided but not yet made. */
 export interface ResolvConfPlan {
   /** Files to write, in order: resolv.conf.original (when it is to be kept) first. */
-  writes: { file: string; data: string }[];
+  writes: { file: string; data: string; atomic?: true }[];
   warnings: string[];
 }
 
@@ -126,7 +126,11 @@ export function planResolvConf(
       `Cannot rewrite ${RESOLV_CONF}: ${result.reason}; it was left as it was`,
     );
   }
-  const writes = original === current ? [{ file: RESOLV_CONF_ORIGINAL, data: current }] : [];
+  // The saved copy is a plain file: written whole or not at all (temp file and rename), so a
+  // killed run never leaves a partial copy. resolv.conf itself is a bind mount, written in place.
+  const writes: ResolvConfPlan["writes"] = original === current
+    ? [{ file: RESOLV_CONF_ORIGINAL, data: current, atomic: true }]
+    : [];
   writes.push({ file: RESOLV_CONF, data: result.content });
   return { writes, warnings: result.warnings };
 }
@@ -137,7 +141,7 @@ export function applyResolvConf(
   plan: ResolvConfPlan,
 ): void {
   for (const warning of plan.warnings) host.log("WARN", warning);
-  for (const { file, data } of plan.writes) host.writeText(file, data);
+  for (const { file, data, atomic } of plan.writes) host.writeText(file, data, { atomic });
 }
 
 /** Keeps Docker's file as resolv.conf.original and writes the node's resolv.conf. */

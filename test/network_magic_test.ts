@@ -43,6 +43,7 @@ Deno.test("enableNetworkMagic() runs its effects in kind's order", async () => {
       type: "write",
       path: "/etc/resolv.conf.original",
       data: "nameserver 127.0.0.11\nsearch x.example\noptions ndots:0\n",
+      atomic: true,
     },
     {
       type: "write",
