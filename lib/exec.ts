@@ -222,6 +222,8 @@ function resetSignals(libc: Libc): void {
       libc.signal(signal, null);
     }
   }
+  // An alarm survives execve: one armed by a late SIGRTMIN+3 (lib/signals.ts) must not reach init.
+  libc.alarm?.(0);
   const empty = new Uint8Array(SIGSET_BYTES);
   if (libc.sigprocmask(SIG_SETMASK, empty, null) !== 0) {
     throw new EntrypointError("Cannot exec: sigprocmask failed to unblock signals");

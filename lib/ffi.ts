@@ -28,6 +28,10 @@ const LIBC_SYMBOLS = {
   sigprocmask: { parameters: ["i32", "buffer", "pointer"], result: "i32" },
   signal: { parameters: ["i32", "pointer"], result: "pointer" },
   syscall: { parameters: ["i64", "i64", "buffer", "pointer", "i64"], result: "i64" },
+  // lib/signals.ts: SIGRTMIN+3's handler is alarm(), found with dlsym (in libc since glibc 2.34;
+  // optional, so an older libc only loses that handler).
+  alarm: { parameters: ["u32"], result: "u32", optional: true },
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer", optional: true },
   // lib/resolve.ts
   getaddrinfo: {
     parameters: ["buffer", "pointer", "buffer", "buffer"],

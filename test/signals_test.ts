@@ -68,3 +68,26 @@ Deno.test("deferStopSignals() turns a real SIGTERM into a note instead of death"
     noteStopSignal(undefined);
   }
 });
+
+Deno.test("deferStopSignals() turns a real SIGRTMIN+3 (docker stop) into a note instead of death", async () => {
+  noteStopSignal(undefined);
+  deferStopSignals();
+  try {
+    // Neither Deno.kill nor process.kill can send a real-time signal.
+    const kill = await new Deno.Command("bash", {
+      args: ["-c", `kill -s RTMIN+3 ${Deno.pid}`],
+    }).output();
+    assert.equal(kill.code, 0);
+    for (let i = 0; i < 100 && stopRequested() === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(stopRequested(), "SIGRTMIN+3");
+    assert.throws(() => throwIfStopRequested("before fix_mount"), {
+      message: "Stopped by SIGRTMIN+3 before fix_mount; init was not started",
+      exitCode: 165,
+    });
+  } finally {
+    releaseStopSignals();
+    noteStopSignal(undefined);
+  }
+});

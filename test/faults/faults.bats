@@ -63,6 +63,32 @@ check_fault() {
   }
 }
 
+# kill_run DELAY_MS BLOB: the sigkill-as-pid1 scenario with the SIGKILL DELAY_MS after the start.
+kill_run() {
+  FAULT_KILL_AFTER_MS=$1 run_scenario port sigkill-as-pid1 "$2"
+}
+
+@test "SIGKILL at 14 moments of a run as PID 1 leaves resolv.conf Docker's or the new one, never anything else" {
+  local blob="${BATS_TEST_TMPDIR}/run.txt" digests old new after ms counts=""
+  # the new file: a run the kill comes too late for
+  kill_run 999 "$blob"
+  [[ "$(blob_section "$blob" "exit status")" == 0 ]] || { cat "$blob" >&2; return 1; }
+  digests="$(blob_section "$blob" "resolv.conf digests (before, after)")"
+  old="$(sed -n 1p <<<"$digests")" new="$(sed -n 2p <<<"$digests")"
+  [[ "$old" != "$new" ]] || { echo "the run did not rewrite resolv.conf" >&2; return 1; }
+  for ms in 5 40 80 110 130 150 170 190 210 230 260 300 400 600; do
+    kill_run "$ms" "$blob"
+    after="$(blob_section "$blob" "resolv.conf digests (before, after)" | sed -n 2p)"
+    [[ "$(blob_section "$blob" damage)" == "(none)" ]] || { cat "$blob" >&2; return 1; }
+    case "$after" in
+      "$old") counts+=" ${ms}ms:old" ;;
+      "$new") counts+=" ${ms}ms:new" ;;
+      *) { echo "killed after ${ms} ms: resolv.conf is neither Docker's file nor the new one"; cat "$blob"; } >&2; return 1 ;;
+    esac
+  done
+  echo "# resolv.conf after each kill:${counts}" >&3
+}
+
 # ---- one test per scenario (test/faults/gen-bats.sh rewrites what follows) ----
 
 @test "baseline: no fault (control)" {
@@ -255,6 +281,22 @@ check_fault() {
 
 @test "resolv-conf-read-only: /etc/resolv.conf read-only" {
   check_fault resolv-conf-read-only
+}
+
+@test "sigkill-as-pid1: SIGKILL to PID 1 the moment /etc/resolv.conf changes (KIND_DNS_SEARCH of 2000 characters)" {
+  check_fault sigkill-as-pid1
+}
+
+@test "sigkill-during-resolv-conf-write-as-pid1: SIGKILL to PID 1 while /etc/resolv.conf is being written" {
+  check_fault sigkill-during-resolv-conf-write-as-pid1
+}
+
+@test "sigrtmin3-as-pid1: SIGRTMIN+3 to PID 1 while a command runs (update-alternatives)" {
+  check_fault sigrtmin3-as-pid1
+}
+
+@test "sigterm-as-pid1: SIGTERM to PID 1 while a command runs (update-alternatives)" {
+  check_fault sigterm-as-pid1
 }
 
 @test "sigterm-during-command: SIGTERM while a command runs (update-alternatives)" {

@@ -41,6 +41,7 @@ load_scenario() {
   FLT_OLD_IPV4=""
   FLT_COMMAND_TIMEOUT_MS=1500
   FLT_HANG_AFTER=4
+  FLT_PID1=0
   FLT_ORIGINAL_SAME_AS=""
   # expectations
   FLT_PORT_STATUS=0
@@ -128,4 +129,45 @@ line = b"# padding padding padding padding padding padding padding padding paddi
 body = line * ((size - len(head)) // len(line))
 sys.stdout.buffer.write(head + body)
 ' "$1" >/etc/resolv.conf
+}
+
+# slow_update_alternatives: update-alternatives marks that it started, waits 0.5 s, then runs.
+slow_update_alternatives() {
+  local real
+  real="$(real_path update-alternatives)"
+  wrap_script update-alternatives "touch /sbx/state/command.started; sleep 0.5; exec ${real} \"\$@\""
+}
+
+# signal_when_command_starts SIGNAL PID: sends SIGNAL (a kill -s name) to PID once the command
+# slow_update_alternatives wrapped has started (waits at most 5 s).
+signal_when_command_starts() {
+  for _ in $(seq 1 500); do
+    if [[ -e /sbx/state/command.started ]]; then
+      kill -s "$1" "$2"
+      return 0
+    fi
+    sleep 0.01
+  done
+}
+
+# signal_when_file_changes SIGNAL PID FILE: sends SIGNAL (a Python signal name) to PID as soon as
+# FILE's size or mtime changes, that is while it is being written, and then creates
+# /sbx/state/signal.sent; gives up after 25 s or when PID is gone.
+signal_when_file_changes() {
+  python3 - "$@" <<'PY'
+import os, signal, sys, time
+name, pid, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+before = os.stat(path)
+deadline = time.time() + 25
+while time.time() < deadline:
+    try:
+        now = os.stat(path)
+        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            os.kill(pid, getattr(signal, name))
+            open("/sbx/state/signal.sent", "w").close()
+            break
+        os.kill(pid, 0)
+    except (FileNotFoundError, ProcessLookupError):
+        break
+PY
 }

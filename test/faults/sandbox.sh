@@ -238,15 +238,32 @@ impl_command() {
   esac
 }
 
+# pid1_of: the PID (here) of the implementation that pid1.py started as PID 1 of its namespace.
+pid1_of() {
+  for _ in $(seq 1 500); do
+    if [[ -s /sbx/state/pid1 ]]; then
+      cat /sbx/state/pid1
+      return 0
+    fi
+    sleep 0.01
+  done
+  die "pid1.py did not start the implementation"
+}
+
 run_impl() {
   local impl=$1 start=$EPOCHREALTIME pid rc deadline hung=0
   impl_command "$impl"
   cd /
   # its own session and process group, so a hung run is killed with everything it started
+  # FLT_PID1=1: the implementation is PID 1 of a PID namespace of its own, as in a node, where the
+  # kernel drops every signal it has no handler for (docker stop and docker kill send from outside)
+  if ((FLT_PID1)); then CMD=(python3 "${FAULTS_DIR}/pid1.py" /sbx/state/pid1 "${CMD[@]}"); fi
   setsid "${CMD[@]}" </dev/null >/sbx/state/stdout 2>/sbx/state/stderr &
   pid=$!
-  echo "$pid" >/sbx/state/pid
-  fault_during "$pid"
+  local target=$pid
+  if ((FLT_PID1)); then target="$(pid1_of)"; fi
+  echo "$target" >/sbx/state/pid
+  fault_during "$target"
   deadline=$((${start/./} + FLT_HANG_AFTER * 1000000))
   # alive and not yet a zombie (this shell, PID 1 here, reaps it in `wait`)
   while [[ -e "/proc/${pid}" && "$(cut -d' ' -f3 "/proc/${pid}/stat" 2>/dev/null)" != Z ]]; do

@@ -6,24 +6,7 @@ FLT_TITLE="SIGTERM while /etc/resolv.conf is being written"
 FLT_STEPS=network_magic
 FLT_HANG_AFTER=30
 fault_setup() { huge_resolv_conf 33554432; }
-fault_during() {
-  python3 - "$1" <<'PY'
-import os, signal, sys, time
-pid, path = int(sys.argv[1]), "/etc/resolv.conf"
-before = os.stat(path)
-deadline = time.time() + 25
-while time.time() < deadline:
-    try:
-        now = os.stat(path)
-        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-            os.kill(pid, signal.SIGTERM)
-            open("/sbx/state/signal.sent", "w").close()
-            break
-        os.kill(pid, 0)
-    except (FileNotFoundError, ProcessLookupError):
-        break
-PY
-}
+fault_during() { signal_when_file_changes SIGTERM "$1" /etc/resolv.conf; }
 fault_report() {
   section "signal"
   if [[ -e /sbx/state/signal.sent ]]; then echo "SIGTERM sent while resolv.conf was being written"; else echo "not sent"; fi

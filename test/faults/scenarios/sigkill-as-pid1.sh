@@ -1,0 +1,28 @@
+# shellcheck shell=bash disable=SC2034,SC2016
+# SIGKILL to the entrypoint as PID 1 (docker kill, or docker stop after its grace period) the
+# moment /etc/resolv.conf changes, with a KIND_DNS_SEARCH of ~2000 characters (the new file is
+# bigger than Docker's, both under a page): resolv.conf must be Docker's file or the new one,
+# never empty or cut. With FAULT_KILL_AFTER_MS set, the kill comes that many milliseconds after
+# the start instead (the kill loop in faults.bats).
+FLT_TITLE="SIGKILL to PID 1 the moment /etc/resolv.conf changes (KIND_DNS_SEARCH of 2000 characters)"
+FLT_STEPS=network_magic
+FLT_PID1=1
+FLT_ENV=("KIND_DNS_SEARCH=$(printf 'd%03d-abcdefghijklmnopqrstu.example ' $(seq 1 60) | cut -c1-2000)")
+fault_during() {
+  if [[ -n "${FAULT_KILL_AFTER_MS:-}" ]]; then
+    sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
+    kill -KILL "$1" 2>/dev/null || true
+    return 0
+  fi
+  signal_when_file_changes SIGKILL "$1" /etc/resolv.conf
+}
+fault_report() {
+  section "resolv.conf digests (before, after)"
+  sha256sum <"${FAULTS_DIR}/fixtures/${FLT_RESOLV}" | cut -c1-16
+  sha256sum </etc/resolv.conf | cut -c1-16
+}
+FLT_PORT_STATUS=137
+FLT_PORT_INIT="not run"
+# At this size kind's script is done before the watcher has started, so its half proves nothing
+# here; sigkill-during-resolv-conf-write-as-pid1 shows what a kill mid-write does to it.
+FLT_ORIGINAL_SAME_AS=sigkill-during-resolv-conf-write-as-pid1

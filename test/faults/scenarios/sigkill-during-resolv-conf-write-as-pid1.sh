@@ -1,0 +1,20 @@
+# shellcheck shell=bash disable=SC2034,SC2016
+# SIGKILL to the entrypoint as PID 1 (docker kill, or docker stop after its grace period) while
+# /etc/resolv.conf (32 MiB, rewritten in place: it is a bind mount) is being written: a watcher
+# sends it as soon as the file changes. Nothing can catch SIGKILL; the file must still never be
+# empty or shorter than before.
+FLT_TITLE="SIGKILL to PID 1 while /etc/resolv.conf is being written"
+FLT_STEPS=network_magic
+FLT_PID1=1
+FLT_HANG_AFTER=30
+fault_setup() { huge_resolv_conf 33554432; }
+fault_during() { signal_when_file_changes SIGKILL "$1" /etc/resolv.conf; }
+fault_report() {
+  section "signal"
+  if [[ -e /sbx/state/signal.sent ]]; then echo "SIGKILL sent while resolv.conf was being written"; else echo "not sent"; fi
+}
+FLT_PORT_STATUS=137
+FLT_PORT_INIT="not run"
+FLT_PORT_EXPECT_LINES="SIGKILL sent while resolv.conf was being written"
+FLT_ORIGINAL_STATUS=137
+FLT_ORIGINAL_DAMAGE='\(lost\|truncated\) /etc/resolv.conf'
