@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { commandFailure, createHost } from "../lib/host.ts";
+import { commandFailure, createHost, whichSync } from "../lib/host.ts";
+import { filesystemName } from "../lib/syscalls.ts";
 import { CommandError } from "../lib/errors.ts";
 
 /** A real host whose commands are bounded by `ms`. */
@@ -169,3 +170,35 @@ Deno.test("writeText() atomic replaces the file by rename and keeps its mode", (
     assert.equal(Deno.statSync(file).mode! & 0o777, 0o600);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["config.toml"]);
   }));
+
+Deno.test("readText() and writeText() name the file and say why in words, like strerror", () =>
+  withTempDir((dir) => {
+    const host = createHost();
+    assert.throws(() => host.readText(`${dir}/missing`), {
+      message: `Cannot read ${dir}/missing: no such file or directory`,
+    });
+    assert.throws(() => host.writeText(`${dir}/missing/file`, "x"), {
+      message: `Cannot write ${dir}/missing/file: no such file or directory`,
+    });
+    assert.throws(() => host.readText(dir), { message: `Cannot read ${dir}: it is a directory` });
+  }));
+
+Deno.test("whichSync() finds the first executable file in PATH, like which", () =>
+  withTempDir((dir) => {
+    for (const sub of ["a", "b", "c"]) Deno.mkdirSync(`${dir}/${sub}`);
+    Deno.writeTextFileSync(`${dir}/a/tool`, "#!/bin/sh\n"); // not executable
+    Deno.mkdirSync(`${dir}/b/tool`); // a directory
+    Deno.writeTextFileSync(`${dir}/c/tool`, "#!/bin/sh\n", { mode: 0o755 });
+    Deno.chmodSync(`${dir}/c/tool`, 0o755);
+    const searchPath = `${dir}/missing:${dir}/a:${dir}/b:${dir}/c`;
+    assert.equal(whichSync("tool", searchPath), `${dir}/c/tool`);
+    assert.equal(whichSync("tool", `${dir}/a:${dir}/b`), undefined);
+    assert.equal(whichSync(`${dir}/c/tool`, ""), `${dir}/c/tool`, "a path is taken as it is");
+    assert.equal(whichSync(`${dir}/a/tool`, searchPath), undefined);
+  }));
+
+Deno.test("filesystemName() answers what stat -f -c %T prints for the filesystems it knows", () => {
+  assert.equal(filesystemName("/proc"), "proc");
+  assert.equal(filesystemName("/sys"), "sysfs");
+  assert.equal(filesystemName("/nonexistent-kind-path"), undefined, "statfs fails: run stat");
+});

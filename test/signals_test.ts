@@ -8,6 +8,7 @@ import {
   stopRequested,
   throwIfStopRequested,
 } from "../lib/signals.ts";
+import process from "node:process";
 import { FakeHost } from "./fake_host.ts";
 
 Deno.test("throwIfStopRequested() stops with 128 + the signal's number and says where", () => {
@@ -90,4 +91,21 @@ Deno.test("deferStopSignals() turns a real SIGRTMIN+3 (docker stop) into a note 
     releaseStopSignals();
     noteStopSignal(undefined);
   }
+});
+
+/** Whether this process has a handler for signal `n` (SigCgt of /proc/self/status). */
+function caught(n: number): boolean {
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"))![1];
+  return (BigInt(`0x${mask}`) >> BigInt(n - 1)) & 1n ? true : false;
+}
+
+Deno.test("releaseStopSignals() gives SIGRTMIN+3 back its default action and drops the listeners", () => {
+  const before = process.listenerCount("SIGTERM");
+  deferStopSignals();
+  assert.equal(caught(37), true, "SIGRTMIN+3 has its handler");
+  assert.equal(process.listenerCount("SIGTERM"), before + 1);
+  releaseStopSignals();
+  assert.equal(caught(37), false);
+  assert.equal(process.listenerCount("SIGTERM"), before);
+  assert.equal(process.listenerCount("SIGALRM"), 0);
 });
