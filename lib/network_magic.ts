@@ -60,34 +60,34 @@ export async function rewriteNatRules(
 
 /**
  * Rewrites Docker's rules in one iptables backend (`iptables`, `iptables-nft`, ...) and says
- * whether Docker's DOCKER_OUTPUT chain is there. `probe`: not the selected backend, only looked
- * at to find Docker's rules, so it is left alone unless they are there, and its failures are not
- * fatal.
+ * whether Docker's DOCKER_OUTPUT chain is there. `elsewhere`: not the selected backend, only
+ * looked at to find Docker's rules, so it is left alone unless they are there, and its failures
+ * are not fatal.
  */
 async function rewriteIptables(
   host: Commands,
   backend: "iptables" | "iptables-nft" | "iptables-legacy",
   hostIp: string,
-  probe = false,
+  elsewhere = false,
 ): Promise<boolean> {
-  // A probed backend stays quiet: iptables-nft-save warns on stderr when legacy tables exist.
+  // Quiet elsewhere: iptables-nft-save warns on stderr when legacy tables exist.
   const save = await host.query([`${backend}-save`], {
-    nothrow: probe,
-    stderr: probe ? "capture" : "forward",
+    nothrow: elsewhere,
+    stderr: elsewhere ? "capture" : "forward",
   });
   if (save.status !== 0) return false;
   const saved = save.stdout;
   try {
     parseIptablesSave(saved);
   } catch (error) {
-    if (probe) return false;
+    if (elsewhere) return false;
     throw new EntrypointError(
       `Cannot parse ${backend}-save output: ${(error as Error).message}`,
       { cause: error },
     );
   }
   const found = /^:DOCKER_OUTPUT /m.test(saved);
-  if (probe && !found) return false;
+  if (elsewhere && !found) return false;
   const rewritten = rewriteDockerDnsRules(saved, hostIp, { skipExistingJumps: true });
   if (rewritten !== saved) {
     await host.run([`${backend}-restore`], { input: rewritten, diffAgainst: saved });
