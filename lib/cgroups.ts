@@ -335,7 +335,7 @@ function* fail(message: string, exitCode: number): Generator<CgroupFix, never, u
   throw new Error("cgroupFixes was resumed after a fatal failure");
 }
 
-/** kind's `remove_misc_controller`: unmount misc and hide it from systemd's view of /proc/cgroups. */
+/** kind's `remove_misc_controller`: unmount misc, and hide it from systemd in /proc/cgroups. */
 function* removeMiscController(state: CgroupState): Fixes {
   if (!state.miscIsDirectory) return;
   yield announce("removing misc controller");

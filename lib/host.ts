@@ -9,7 +9,7 @@
  *   mounts     MountQueries    filesystemName (statfs)     MountChanges  mount
  *   names      Lookups         hostname lookup
  *   process    Environment     env
- *   log        Log             log                         Announcements announce (a change is next)
+ *   log        Log             log                         Announcements announce (change next)
  *   trials                                                 Trials        trial (change to find out)
  *
  * `Queries` is every query capability and `Changes` every change capability; a `Host` is both.
@@ -342,7 +342,7 @@ export function createChanges(options: HostOptions = {}): Changes {
         throw fileError("change the owner of", file, error);
       }
     },
-    // mount(2) through FFI, the same calls mount(8) makes (lib/syscalls.ts); the program without FFI.
+    // mount(2) through FFI, the calls mount(8) makes (lib/syscalls.ts); the program without FFI.
     mount: (op, mountOptions = {}) =>
       mountWithSyscalls(op, mountOptions) ?? run(mountArgv(op), { nothrow: mountOptions.nothrow }),
     announce(message) {
@@ -368,8 +368,8 @@ function bounded<T extends QueryOptions>(callOptions: T, options: HostOptions): 
 export const EXIT_MOUNT_FAILURE = 32;
 
 /**
- * Performs `op` with system calls and answers like `CommandChanges.run` on mount(8)'s command line: a
- * failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where mount(8)
+ * Performs `op` with system calls and answers like `CommandChanges.run` on mount(8)'s command
+ * line: a failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where mount(8)
  * prints its own message) and, unless `nothrow`, throws the `CommandError` of status 32, also
  * when the operation is refused before any call. Undefined when there is no FFI (`syscalls`
  * undefined): the caller then runs the program.
