@@ -369,9 +369,9 @@ export const EXIT_MOUNT_FAILURE = 32;
 
 /**
  * Performs `op` with system calls and answers like `CommandChanges.run` on mount(8)'s command
- * line: a failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where mount(8)
- * prints its own message) and, unless `nothrow`, throws the `CommandError` of status 32, also
- * when the operation is refused before any call. Undefined when there is no FFI (`syscalls`
+ * line: a failure prints `mount: TARGET: <call> failed: <strerror> (<ERRNO>)` on stderr (where
+ * mount(8) prints its own message) and, unless `nothrow`, throws the `CommandError` of status
+ * 32, also when the operation is refused before any call. Undefined when there is no FFI (`syscalls`
  * undefined): the caller then runs the program.
  */
 export function mountWithSyscalls(
