@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,18 +159,35 @@ function testEnvironment(extra: Record<string, string> = {}): Record<string, str
   };
 }
 
+/** How a run of the entrypoint ended. */
+interface Outcome {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `program` (the bundle or the sources) with exactly `testEnvironment(options.env)`: Deno's
+ * node:child_process would add this test process's own variables to any `env` it is given.
+ */
 function entrypoint(
   program: string,
   argv: string[],
   options: { wrap?: string[]; env?: Record<string, string>; runtime?: string[] } = {},
-): SpawnSyncReturns<string> {
+): Outcome {
   const runtime = options.runtime ?? [DENO, "run", "-A"];
   const command = [...(options.wrap ?? []), ...runtime, program, ...argv];
-  return spawnSync(command[0], command.slice(1), {
-    encoding: "utf8",
-    timeout: 60_000,
+  const result = new Deno.Command(command[0], {
+    args: command.slice(1),
+    clearEnv: true,
     env: testEnvironment(options.env),
-  });
+  }).outputSync();
+  const decoder = new TextDecoder();
+  return {
+    status: result.code,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  };
 }
 
 /** The `Name:\tvalue` fields of /proc/PID/status. */
@@ -219,20 +236,16 @@ Deno.test({
     const bin = join(scratch, "bin-without-node");
     mkdirSync(bin, { recursive: true });
     symlinkSync("/usr/bin/env", join(bin, "env"));
-    const env = testEnvironment({ PATH: bin, container: "docker", SPACED: "a b\tc=d" });
-    // Deno.Command with clearEnv: Deno's node:child_process adds its own environment to `env`.
-    const result = new Deno.Command("/usr/bin/unshare", {
-      args: [...PID_NAMESPACE.slice(1), DENO, "run", "-A", BUNDLE, "env", "-0"],
-      clearEnv: true,
+    const env = { PATH: bin, container: "docker", SPACED: "a b\tc=d" };
+    const result = entrypoint(BUNDLE, ["env", "-0"], {
+      wrap: ["/usr/bin/unshare", ...PID_NAMESPACE.slice(1)],
       env,
-    }).outputSync();
-    const decoder = new TextDecoder();
-    assert.equal(result.code, 0, decoder.decode(result.stderr));
-    const expected = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    assert.deepEqual(
-      decoder.decode(result.stdout).split("\0").slice(0, -1).sort(),
-      expected.sort(),
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const expected = Object.entries(testEnvironment(env)).map(([name, value]) =>
+      `${name}=${value}`
     );
+    assert.deepEqual(result.stdout.split("\0").slice(0, -1).sort(), expected.sort());
   },
 });
 
