@@ -3,8 +3,9 @@
  * closing `boot:` line, the per-step breakdown of both implementations, the programs each one
  * executed and whether their mount tables agree. Writes the same as JSON.
  *
- * Usage: deno run -A bench/report.ts --raw DIR --n N --trace-n N --out FILE --bundle FILE
- *          --image TAG [--original-image TAG] [--scale FILE]
+ * Usage: deno run -A bench/report.ts --raw DIR --views "v1 v2" --n N --trace-n N --out FILE
+ *          --bundle FILE --image TAG [--original-image TAG] [--scale FILE]
+ * The raw files of each node view are in DIR/VIEW; the report ends with one closing line per view.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -264,26 +265,22 @@ function machineFacts() {
   };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      raw: { type: "string" },
-      n: { type: "string" },
-      "trace-n": { type: "string" },
-      out: { type: "string" },
-      bundle: { type: "string" },
-      image: { type: "string" },
-      "original-image": { type: "string" },
-      scale: { type: "string" },
-    },
-  });
-  const raw = values.raw!;
-  const n = Number(values.n);
-  const traceN = Number(values["trace-n"]);
-  const withOriginal = values["original-image"] !== undefined;
-  const log = (name: string) => readIf(path.join(raw, `${name}.log`)) ?? "";
+/** What the report needs besides the raw files of one view. */
+interface ViewOptions {
+  raw: string;
+  n: number;
+  traceN: number;
+  withOriginal: boolean;
+  bundle?: string;
+}
 
+/** The node views bench/run.sh knows, as the closing lines name them. */
+const VIEW_NAMES: Record<string, string> = { v1: "cgroup v1", v2: "cgroup v2 view" };
+
+/** Prints the report of one node view and returns its results and closing line. */
+function reportView(view: string, options: ViewOptions) {
+  const { raw, n, traceN, withOriginal } = options;
+  const log = (name: string) => readIf(path.join(raw, `${name}.log`)) ?? "";
   const pairs: { original?: number; port?: number }[] = [];
   for (let i = 1; i <= n; i++) {
     pairs.push({
@@ -363,7 +360,7 @@ async function main(): Promise<void> {
       }`,
     );
   }
-  const bundleBytes = values.bundle ? fs.statSync(values.bundle).size : undefined;
+  const bundleBytes = options.bundle ? fs.statSync(options.bundle).size : undefined;
   out(`port: bundle ${bundleBytes} bytes, peak RSS (VmHWM before exec) ${vmHwmKb ?? "n/a"} kB`);
 
   let mounts: { identical: boolean; diff: string[] } | undefined;
@@ -380,14 +377,65 @@ async function main(): Promise<void> {
   }
 
   const ratio = origMedian ? round(portMedian / origMedian, 2) : undefined;
+  const rss = vmHwmKb === undefined ? "n/a" : `${round(vmHwmKb / 1024)} MB`;
+  const label = `boot (${VIEW_NAMES[view] ?? view}):`;
   const closing = withOriginal
-    ? `boot: port/original median ratio ${ratio} (port ${portMedian} ms, original ${origMedian} ms, ${complete.length} pairs); programs: port ${
+    ? `${label} port/original median ratio ${ratio} (port ${portMedian} ms, original ${origMedian} ms, ${complete.length} pairs); programs: port ${
       portPrograms?.programs ?? "n/a"
-    }, original ${origPrograms?.programs ?? "n/a"}`
-    : `boot: port alone (KIND_ORIGINAL_ENTRYPOINT not set): port ${portMedian} ms median over ${portTimes.length} runs; programs: port ${
+    }, original ${origPrograms?.programs ?? "n/a"}; port peak RSS ${rss}`
+    : `${label} port alone (KIND_ORIGINAL_ENTRYPOINT not set): port ${portMedian} ms median over ${portTimes.length} runs; programs: port ${
       portPrograms?.programs ?? "n/a"
-    }`;
+    }; port peak RSS ${rss}`;
 
+  return {
+    result: {
+      boot: {
+        pairs,
+        port: stats(portTimes),
+        original: origTimes.length ? stats(origTimes) : undefined,
+        ratio,
+      },
+      programs: { port: portPrograms, original: origPrograms },
+      breakdown: { port: portBreakdown, original: origBreakdown, traceRuns: traceN },
+      port: { bundleBytes, vmHwmKb },
+      mounts,
+      closing,
+    },
+    closing,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      raw: { type: "string" },
+      views: { type: "string", default: "v1" },
+      n: { type: "string" },
+      "trace-n": { type: "string" },
+      out: { type: "string" },
+      bundle: { type: "string" },
+      image: { type: "string" },
+      "original-image": { type: "string" },
+      scale: { type: "string" },
+    },
+  });
+  const withOriginal = values["original-image"] !== undefined;
+  const views = values.views!.split(/\s+/).filter(Boolean);
+  const results: Record<string, ReturnType<typeof reportView>["result"]> = {};
+  const closings: string[] = [];
+  for (const view of views) {
+    console.log(`== ${VIEW_NAMES[view] ?? view}`);
+    const { result, closing } = reportView(view, {
+      raw: path.join(values.raw!, view),
+      n: Number(values.n),
+      traceN: Number(values["trace-n"]),
+      withOriginal,
+      bundle: values.bundle,
+    });
+    results[view] = result;
+    closings.push(closing);
+  }
   const scale = values.scale ? readIf(values.scale) : undefined;
   const result = {
     date: new Date().toISOString(),
@@ -397,25 +445,17 @@ async function main(): Promise<void> {
       end: "the command, bash -c, reads $EPOCHREALTIME first (bash start-up on both sides)",
       interleaved: withOriginal,
       fakeDmi: true,
+      views: Object.fromEntries(views.map((v) => [v, VIEW_NAMES[v] ?? v])),
     },
     images: { port: values.image, original: values["original-image"] },
-    boot: {
-      pairs,
-      port: stats(portTimes),
-      original: origTimes.length ? stats(origTimes) : undefined,
-      ratio,
-    },
-    programs: { port: portPrograms, original: origPrograms },
-    breakdown: { port: portBreakdown, original: origBreakdown, traceRuns: traceN },
-    port: { bundleBytes, vmHwmKb },
-    mounts,
+    views: results,
     scale: scale ? JSON.parse(scale) : undefined,
-    closing,
+    closing: closings,
   };
   await Deno.mkdir(path.dirname(values.out!), { recursive: true });
   await Deno.writeTextFile(values.out!, JSON.stringify(result, null, 2) + "\n");
-  out(`results: ${path.relative(Deno.cwd(), values.out!)}`);
-  out(closing);
+  console.log(`results: ${path.relative(Deno.cwd(), values.out!)}`);
+  for (const line of closings) console.log(line);
 }
 
 if (import.meta.main) await main();

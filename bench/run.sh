@@ -15,12 +15,20 @@
 # BENCH_TRACE_N runs with the per-step trace (the port's KIND_ENTRYPOINT_TRACE=1, the original
 # under `bash -x` with PS4='+ $EPOCHREALTIME '), and the mount table each leaves behind.
 #
-# Usage: bench/run.sh [--scale]   (--scale: only the rule-rewrite scaling run, bench/scale.ts)
+# All of that once per node view: `v1`, the host's cgroup v1 hierarchy (what kind's script does
+# most work for), and `v2`, a pure cgroup v2 view (the test bed's E2E_CGROUP2=1), where kind's
+# script skips its cgroup work. The report ends with one `boot (cgroup vN):` line per view.
+#
+# Usage: bench/run.sh [--update] [--scale]
+#   --update  also write the committed results (bench/results/latest.json, and scale.json with
+#             --scale); without it results go to bench/results/local/, which git ignores
+#   --scale   only the rule-rewrite scaling run, bench/scale.ts
 # Env:
 #   KIND_ORIGINAL_ENTRYPOINT  kind's entrypoint script; without it only the port is measured
-#   BENCH_N                   pairs (default 15)
-#   BENCH_TRACE_N             traced runs per implementation for the breakdown (default 5)
-#   BENCH_OUT                 JSON to write (default bench/results/latest.json)
+#   BENCH_N                   pairs per view (default 15)
+#   BENCH_TRACE_N             traced runs per implementation and view for the breakdown (default 5)
+#   BENCH_VIEWS               node views to measure (default "v1 v2")
+#   BENCH_OUT                 JSON to write (default: see --update)
 #   BENCH_RAW                 keep the raw files in this directory
 #   BENCH_IMAGE               port image tag (default kind-entrypoint-ts/node:bench)
 set -euo pipefail
@@ -29,8 +37,24 @@ bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$bench_dir/.." && pwd)"
 deno="$repo/node_modules/.bin/deno"
 
-if [[ ${1:-} == --scale ]]; then
-  exec "$deno" run -A --no-config "$bench_dir/scale.ts" --out "$bench_dir/results/scale.json"
+update=0 scale=0
+for arg in "$@"; do
+  case $arg in
+    --update) update=1 ;;
+    --scale) scale=1 ;;
+    *) echo "bench/run.sh: unknown argument $arg (use --update, --scale)" >&2 && exit 2 ;;
+  esac
+done
+# Committed results change only when asked; an ordinary run must leave the work tree clean.
+if ((update)); then
+  results="$bench_dir/results"
+else
+  results="$bench_dir/results/local"
+fi
+readonly results
+
+if ((scale)); then
+  exec "$deno" run -A --no-config "$bench_dir/scale.ts" --out "${BENCH_OUT:-$results/scale.json}"
 fi
 
 # shellcheck source=../test/e2e/lib.sh
@@ -38,7 +62,9 @@ source "$repo/test/e2e/lib.sh"
 
 readonly N=${BENCH_N:-15}
 readonly TRACE_N=${BENCH_TRACE_N:-5}
-readonly OUT=${BENCH_OUT:-$bench_dir/results/latest.json}
+readonly OUT=${BENCH_OUT:-$results/latest.json}
+read -r -a VIEWS <<<"${BENCH_VIEWS:-v1 v2}"
+readonly VIEWS
 # BENCH_RAW=DIR keeps the raw logs, strace and mountinfo files there.
 readonly KEEP_RAW=${BENCH_RAW:-}
 # The same command for both: its first expansion is the end stamp.
@@ -50,6 +76,9 @@ readonly RUN_ARGS=(-e E2E_FAKE_DMI=1 -e E2E_T0_FILE=/tmp/bench-t0)
 raw="${KEEP_RAW:-$(mktemp -d)}"
 mkdir -p "$raw"
 names=()
+# The view being measured: its raw directory and its docker run arguments.
+view_dir=$raw
+view_run_args=()
 cleanup() {
   e2e_rm "${names[@]}"
   [[ -n $KEEP_RAW ]] || rm -rf "$raw"
@@ -58,15 +87,26 @@ trap cleanup EXIT
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 
-# run_node NAME IMAGE [docker args...]: runs one node with CMD to the end; keeps its log.
+# The docker run arguments of a node view, one a line.
+view_args() {
+  case $1 in
+    v1) ;;
+    v2) printf '%s\n' -e E2E_CGROUP2=1 ;;
+    *) echo "bench/run.sh: unknown view $1 (v1, v2)" >&2 && return 1 ;;
+  esac
+}
+
+# run_node NAME IMAGE [docker args...]: runs one node with CMD to the end; keeps its log in
+# $view_dir (the raw directory of the view being measured).
 run_node() {
   local name=$1 image=$2
   shift 2
   names+=("$name")
   e2e_rm "$name"
-  e2e_run_node "$name" "$image" "${RUN_ARGS[@]}" "$@" -- "${CMD[@]}" >/dev/null
+  e2e_run_node "$name" "$image" "${RUN_ARGS[@]}" "${view_run_args[@]}" "$@" -- "${CMD[@]}" \
+    >/dev/null
   docker wait "$name" >/dev/null
-  e2e_logs "$name" >"$raw/$name.log"
+  e2e_logs "$name" >"$view_dir/$name.log"
 }
 
 # copy_out NAME PATH DEST: a file from a stopped node's /var volume.
@@ -74,24 +114,19 @@ copy_out() {
   docker cp "$1:$2" - 2>/dev/null | tar -xO >"$3" || : >"$3"
 }
 
-main() {
-  e2e_ensure_dockerd
-  (cd "$repo" && npm run --silent build) >&2
-  local port original=""
-  port="$(E2E_NODE_IMAGE=${BENCH_IMAGE:-kind-entrypoint-ts/node:bench} e2e_node_image)"
-  if [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; then
-    original="$(e2e_original_image)"
-  else
-    log 'KIND_ORIGINAL_ENTRYPOINT is not set: measuring the port alone'
-  fi
-  e2e_network
+# bench_view VIEW PORT_IMAGE [ORIGINAL_IMAGE]: all runs of one node view, raw files in $raw/VIEW.
+bench_view() {
+  local view=$1 port=$2 original=${3:-}
+  view_dir="$raw/$view"
+  mkdir -p "$view_dir"
+  mapfile -t view_run_args < <(view_args "$view")
 
   local i impl
   local -a impls=(port)
   [[ -n $original ]] && impls=(original port)
   image_of() { if [[ $1 == port ]]; then echo "$port"; else echo "$original"; fi; }
 
-  log "boot: $N run(s) per implementation, interleaved (${impls[*]})"
+  log "[$view] boot: $N run(s) per implementation, interleaved (${impls[*]})"
   for ((i = 1; i <= N; i++)); do
     for impl in "${impls[@]}"; do
       run_node "kets-bench-$impl-$i" "$(image_of "$impl")"
@@ -99,23 +134,24 @@ main() {
     done
   done
 
-  log "programs and mount tables: one run per implementation under strace -f"
+  log "[$view] programs and mount tables: one run per implementation under strace -f"
   local name
   for impl in "${impls[@]}"; do
     name="kets-bench-$impl-strace"
     names+=("$name")
     e2e_rm "$name"
     # The timed command, then the mount table the entrypoint leaves for init.
-    e2e_run_node "$name" "$(image_of "$impl")" "${RUN_ARGS[@]}" -e E2E_STRACE_OUT=/var/bench.strace \
+    e2e_run_node "$name" "$(image_of "$impl")" "${RUN_ARGS[@]}" "${view_run_args[@]}" \
+      -e E2E_STRACE_OUT=/var/bench.strace \
       -- /bin/bash -c "${CMD[2]}; cat /proc/self/mountinfo >/var/bench.mountinfo" >/dev/null
     docker wait "$name" >/dev/null
-    e2e_logs "$name" >"$raw/$name.log"
-    copy_out "$name" /var/bench.strace "$raw/$name.strace"
-    copy_out "$name" /var/bench.mountinfo "$raw/$impl.mountinfo"
+    e2e_logs "$name" >"$view_dir/$name.log"
+    copy_out "$name" /var/bench.strace "$view_dir/$name.strace"
+    copy_out "$name" /var/bench.mountinfo "$view_dir/$impl.mountinfo"
     e2e_rm "$name"
   done
 
-  log "breakdown: $TRACE_N traced run(s) per implementation"
+  log "[$view] breakdown: $TRACE_N traced run(s) per implementation"
   for ((i = 1; i <= TRACE_N; i++)); do
     for impl in "${impls[@]}"; do
       name="kets-bench-$impl-trace-$i"
@@ -128,12 +164,32 @@ main() {
       e2e_rm "$name"
     done
   done
-
-  local bundle="$repo/dist/entrypoint.js"
-  "$deno" run -A --no-config "$bench_dir/report.ts" \
-    --raw "$raw" --n "$N" --trace-n "$TRACE_N" --out "$OUT" \
-    --bundle "$bundle" --image "$port" ${original:+--original-image "$original"} \
-    --scale "$bench_dir/results/scale.json"
 }
 
-main "$@"
+main() {
+  e2e_ensure_dockerd
+  (cd "$repo" && npm run --silent build) >&2
+  local port original="" view
+  for view in "${VIEWS[@]}"; do view_args "$view" >/dev/null || exit 2; done
+  port="$(E2E_NODE_IMAGE=${BENCH_IMAGE:-kind-entrypoint-ts/node:bench} e2e_node_image)"
+  if [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; then
+    original="$(e2e_original_image)"
+  else
+    log 'KIND_ORIGINAL_ENTRYPOINT is not set: measuring the port alone'
+  fi
+  e2e_network
+
+  for view in "${VIEWS[@]}"; do
+    bench_view "$view" "$port" "$original"
+  done
+
+  local bundle="$repo/dist/entrypoint.js"
+  local scale_json="$bench_dir/results/scale.json"
+  [[ -f $results/scale.json ]] && scale_json="$results/scale.json"
+  "$deno" run -A --no-config "$bench_dir/report.ts" \
+    --raw "$raw" --views "${VIEWS[*]}" --n "$N" --trace-n "$TRACE_N" --out "$OUT" \
+    --bundle "$bundle" --image "$port" ${original:+--original-image "$original"} \
+    --scale "$scale_json"
+}
+
+main
