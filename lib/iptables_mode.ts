@@ -2,7 +2,14 @@
  * Which iptables backend the node uses: the one that already holds more rules (Docker's or the
  * host's), as kubernetes-sigs/iptables-wrappers decides, switched with update-alternatives.
  */
-import type { Announcements, CommandQueries, Commands, Log, RunResult } from "./host.ts";
+import type {
+  Announcements,
+  CommandQueries,
+  Commands,
+  FileQueries,
+  Log,
+  RunResult,
+} from "./host.ts";
 import { grepLines } from "./proc.ts";
 
 /** An iptables backend. */
@@ -43,29 +50,87 @@ export const DUMP_TOOLS = [
 ] as const;
 
 /**
+ * The file that lists the legacy (x_tables) tables instantiated in this network namespace, which
+ * is all that a legacy dump tool reads to know what to print, by dump tool.
+ */
+export const LEGACY_TABLE_NAMES: Readonly<Record<string, string>> = {
+  "iptables-legacy-save": "/proc/net/ip_tables_names",
+  "ip6tables-legacy-save": "/proc/net/ip6_tables_names",
+};
+
+/**
+ * True when a legacy dump would print no table: its table list is missing (x_tables not
+ * loaded) or empty (no legacy table in this network namespace), so it prints nothing and
+ * counts no rule. Unreadable for another reason: false, and the tool runs as in kind's bash.
+ */
+export function legacyDumpIsEmpty(host: FileQueries, tool: string): boolean {
+  const names = LEGACY_TABLE_NAMES[tool];
+  if (names === undefined) return false;
+  if (host.kind(names) === undefined) return true;
+  try {
+    return host.readText(names).trim() === "";
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Starts the four dumps select_iptables counts. They only read the rule sets, so they run at
  * once: kind's bash runs them one after another, but none changes what another sees. kind bounds
  * the nft pair with `timeout 5 sh -c "iptables-nft-save; ip6tables-nft-save"`; here each nft
  * dump is bounded at 5 s directly, which is the same bound on the same reads with two programs
  * instead of four (timeout, sh and the dumps). The legacy dumps get the host's default bound.
+ * A legacy dump that would print nothing (no legacy table in this network namespace, the
+ * common case where Docker uses nft) is not started: its answer is known without it.
+ * stderr is kept, not dropped: network_magic reuses the selected backend's IPv4 dump (see
+ * `selectedDump`) only when that dump printed nothing on stderr.
  */
-export function startIptablesDumps(host: CommandQueries): IptablesDumps {
+export function startIptablesDumps(host: CommandQueries & FileQueries): IptablesDumps {
   // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
-  const dump = { nothrow: true, stderr: "ignore" } as const;
+  const dump = { nothrow: true, stderr: "capture" } as const;
   const nftBound = { ...dump, timeoutMs: NFT_SAVE_TIMEOUT_SECONDS * 1000 };
   const dumps = Promise.all(
-    DUMP_TOOLS.map((tool) => host.query([tool], tool.includes("-nft-") ? nftBound : dump)),
+    DUMP_TOOLS.map((tool) => {
+      if (host.which(tool) !== undefined && legacyDumpIsEmpty(host, tool)) {
+        return Promise.resolve(emptyDump(tool));
+      }
+      return host.query([tool], tool.includes("-nft-") ? nftBound : dump);
+    }),
   );
   // Awaited by select_iptables; a run that stops before it must not see an unhandled rejection.
   dumps.catch(() => {});
   return dumps;
 }
 
-/** kind's `select_iptables`, on dumps started earlier or now. */
+/** What a legacy dump prints when there is no legacy table. */
+function emptyDump(tool: string): RunResult {
+  return { argv: [tool], status: 0, stdout: "", stderr: "", timedOut: false };
+}
+
+/**
+ * The IPv4 dump of `mode` among `results` (in `DUMP_TOOLS` order) when it is what
+ * `iptables-save` would print once `mode` is selected: it ran, succeeded and printed nothing on
+ * stderr (a warning there belongs in the log of network_magic's own iptables-save). Else
+ * undefined, and network_magic runs iptables-save itself.
+ */
+export function selectedDump(
+  results: readonly RunResult[],
+  mode: IptablesMode,
+): RunResult | undefined {
+  const result = results[DUMP_TOOLS.indexOf(`iptables-${mode}-save`)];
+  if (result === undefined || result.status !== 0 || result.timedOut) return undefined;
+  if (result.stderr !== "" || result.stdout === "") return undefined;
+  return result;
+}
+
+/**
+ * kind's `select_iptables`, on dumps started earlier or now. Returns the mode chosen and that
+ * mode's IPv4 dump when network_magic can use it instead of running iptables-save again.
+ */
 export async function selectIptables(
-  host: Commands & Log & Announcements,
+  host: Commands & FileQueries & Log & Announcements,
   dumps: IptablesDumps = startIptablesDumps(host),
-): Promise<void> {
+): Promise<{ mode: IptablesMode; saved?: RunResult }> {
   const results = await dumps;
   const counts = { legacy: 0, nft: 0 };
   results.forEach((result, index) => {
@@ -83,4 +148,5 @@ export async function selectIptables(
   for (const argv of alternativesCommands(mode)) {
     await host.run(argv, { stdout: "ignore" });
   }
+  return { mode, saved: selectedDump(results, mode) };
 }

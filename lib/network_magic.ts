@@ -13,6 +13,7 @@ import type {
   Files,
   Log,
   Lookups,
+  RunResult,
 } from "./host.ts";
 import { parseIptablesSave, rewriteDockerDnsRules } from "./nat_rules.ts";
 import { rewriteNftDockerDns } from "./nft_dns.ts";
@@ -24,13 +25,19 @@ export const RESOLV_CONF_ORIGINAL = "/etc/resolv.conf.original";
 
 type MagicHost = Lookups & Files & Commands & Environment & Log & Announcements;
 
-/** kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. */
-export async function enableNetworkMagic(host: MagicHost): Promise<void> {
+/**
+ * kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. `saved`: what
+ * `iptables-save` prints, when select_iptables already has it (see StepContext.iptablesSaved).
+ */
+export async function enableNetworkMagic(
+  host: MagicHost,
+  options: { saved?: RunResult } = {},
+): Promise<void> {
   const { address: hostIp } = await findDockerHostIp(host);
   // resolv.conf is read and rendered before the rules change, so that a file that cannot be
   // read or rewritten stops the step with the rules as they were.
   const resolvConf = planResolvConf(host, hostIp, host.env("KIND_DNS_SEARCH"));
-  await rewriteNatRules(host, hostIp);
+  await rewriteNatRules(host, hostIp, options.saved);
   applyResolvConf(host, resolvConf);
   await updateNodeAddresses(host);
 }
@@ -48,10 +55,14 @@ export async function enableNetworkMagic(host: MagicHost): Promise<void> {
 export async function rewriteNatRules(
   host: Commands & Log,
   hostIp: string,
+  saved?: RunResult,
 ): Promise<void> {
-  if (await rewriteIptables(host, "iptables", hostIp)) return;
+  if (await rewriteIptables(host, "iptables", hostIp, { saved })) return;
   for (const backend of ["iptables-nft", "iptables-legacy"] as const) {
-    if (host.which(`${backend}-save`) && await rewriteIptables(host, backend, hostIp, true)) {
+    if (
+      host.which(`${backend}-save`) &&
+      await rewriteIptables(host, backend, hostIp, { elsewhere: true })
+    ) {
       return;
     }
   }
@@ -62,16 +73,17 @@ export async function rewriteNatRules(
  * Rewrites Docker's rules in one iptables backend (`iptables`, `iptables-nft`, ...) and says
  * whether Docker's DOCKER_OUTPUT chain is there. `elsewhere`: not the selected backend, only
  * looked at to find Docker's rules, so it is left alone unless they are there, and its failures
- * are not fatal.
+ * are not fatal. `saved`: the backend's dump taken earlier, used instead of running `BACKEND-save`.
  */
 async function rewriteIptables(
   host: Commands,
   backend: "iptables" | "iptables-nft" | "iptables-legacy",
   hostIp: string,
-  elsewhere = false,
+  options: { elsewhere?: boolean; saved?: RunResult } = {},
 ): Promise<boolean> {
+  const elsewhere = options.elsewhere ?? false;
   // Quiet elsewhere: iptables-nft-save warns on stderr when legacy tables exist.
-  const save = await host.query([`${backend}-save`], {
+  const save = options.saved ?? await host.query([`${backend}-save`], {
     nothrow: elsewhere,
     stderr: elsewhere ? "capture" : "forward",
   });

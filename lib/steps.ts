@@ -4,7 +4,7 @@
  */
 import { fixCgroup } from "./cgroups.ts";
 import { configureContainerd } from "./containerd.ts";
-import type { Host } from "./host.ts";
+import type { Host, RunResult } from "./host.ts";
 import { type IptablesDumps, selectIptables, startIptablesDumps } from "./iptables_mode.ts";
 import { fixMachineId } from "./machine_id.ts";
 import { fixMount } from "./mounts.ts";
@@ -28,6 +28,12 @@ export interface BootContext {
 export interface StepContext extends BootContext {
   /** select_iptables' rule dumps, started by its prefetch. */
   iptablesDumps?: IptablesDumps;
+  /**
+   * The selected backend's IPv4 dump, taken before the first step: network_magic's
+   * `iptables-save` would print the same (no step in between touches netfilter; Docker wrote its
+   * rules before the container started), so it is not run a second time.
+   */
+  iptablesSaved?: RunResult;
 }
 
 /**
@@ -105,12 +111,14 @@ export const STEPS: readonly Step[] = [
     prefetch: (host, context) => {
       context.iptablesDumps = startIptablesDumps(host);
     },
-    run: (host, context) => selectIptables(host, context.iptablesDumps),
+    run: async (host, context) => {
+      context.iptablesSaved = (await selectIptables(host, context.iptablesDumps)).saved;
+    },
   },
   {
     name: "network_magic",
     original: "enable_network_magic",
-    run: (host) => enableNetworkMagic(host),
+    run: (host, context) => enableNetworkMagic(host, { saved: context.iptablesSaved }),
   },
 ];
 

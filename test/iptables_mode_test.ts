@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { EntrypointError } from "../lib/errors.ts";
-import type { QueryArgv, QueryOptions, RunOptions } from "../lib/host.ts";
+import type { QueryArgv, QueryOptions, RunOptions, RunResult } from "../lib/host.ts";
 import {
   alternativesCommands,
   chooseIptablesMode,
   countRuleLines,
+  legacyDumpIsEmpty,
+  selectedDump,
   selectIptables,
 } from "../lib/iptables_mode.ts";
 import { type FakeCommand, FakeHost, type FakeHostOptions } from "./fake_host.ts";
@@ -93,7 +95,7 @@ Deno.test("selectIptables() dumps both backends, then switches to the one with D
       argv: ["update-alternatives", "--set", "ip6tables", "/usr/sbin/ip6tables-nft"],
     },
   ]);
-  const dump = { nothrow: true, stderr: "ignore" };
+  const dump = { nothrow: true, stderr: "capture" };
   const nft = { ...dump, timeoutMs: 5000 };
   assert.deepEqual(host.runOptions, [dump, dump, nft, nft, { stdout: "ignore" }, {
     stdout: "ignore",
@@ -143,4 +145,60 @@ Deno.test("selectIptables() says which dump tool could not be run", async () => 
     "WARN: iptables-nft-save could not be run (not in PATH); counting its rules as none",
     "INFO: setting iptables to detected mode: legacy",
   ]);
+});
+
+Deno.test("selectIptables() does not start a legacy dump when this netns has no legacy table", async () => {
+  const executables = Object.fromEntries(
+    ["iptables-legacy-save", "ip6tables-legacy-save"].map((t) => [t, `/usr/sbin/${t}`]),
+  );
+  const host = new FakeHost({
+    executables,
+    // IPv4 legacy tables listed, IPv6's list empty
+    files: { "/proc/net/ip_tables_names": "nat\n", "/proc/net/ip6_tables_names": "" },
+    commands: {
+      "iptables-legacy-save": { stdout: "-A X\n" },
+      "iptables-nft-save": { stdout: fixture("docker-nat.save") },
+      "ip6tables-nft-save": { stdout: "" },
+      "update-alternatives": {},
+    },
+  });
+  await selectIptables(host);
+  const runs = host.events.flatMap((e) => e.type === "run" ? [e.argv[0]] : []);
+  assert.deepEqual(runs.slice(0, 3), [
+    "iptables-legacy-save",
+    "iptables-nft-save",
+    "ip6tables-nft-save",
+  ]);
+  assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: nft"]);
+});
+
+Deno.test("legacyDumpIsEmpty() is true for a missing or empty table list, false for a listed table", () => {
+  const host = new FakeHost({ files: { "/proc/net/ip_tables_names": "filter\n" } });
+  assert.equal(legacyDumpIsEmpty(host, "iptables-legacy-save"), false);
+  assert.equal(legacyDumpIsEmpty(host, "ip6tables-legacy-save"), true);
+  assert.equal(legacyDumpIsEmpty(host, "iptables-nft-save"), false);
+  const empty = new FakeHost({ files: { "/proc/net/ip6_tables_names": "\n" } });
+  assert.equal(legacyDumpIsEmpty(empty, "ip6tables-legacy-save"), true);
+});
+
+Deno.test("selectedDump() hands on the chosen backend's IPv4 dump only when it is clean", () => {
+  const ok = (stdout: string, rest: Partial<RunResult> = {}): RunResult => ({
+    argv: [],
+    status: 0,
+    stdout,
+    stderr: "",
+    timedOut: false,
+    ...rest,
+  });
+  const nft = ok("*nat\nCOMMIT\n");
+  const results = [ok(""), ok(""), nft, ok("")];
+  assert.equal(selectedDump(results, "nft"), nft);
+  assert.equal(selectedDump(results, "legacy"), undefined, "an empty dump: run iptables-save");
+  const warned = ok("*nat\nCOMMIT\n", { stderr: "# Warning: iptables-legacy tables present\n" });
+  assert.equal(selectedDump([ok(""), ok(""), warned, ok("")], "nft"), undefined);
+  assert.equal(
+    selectedDump([ok(""), ok(""), ok("x", { timedOut: true }), ok("")], "nft"),
+    undefined,
+  );
+  assert.equal(selectedDump([ok(""), ok(""), ok("x", { status: 1 }), ok("")], "nft"), undefined);
 });

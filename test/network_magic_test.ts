@@ -231,3 +231,20 @@ Deno.test("enableNetworkMagic() rewrites Docker's rules in the other iptables ba
   );
   assert.equal(host.files.get("/etc/resolv.conf"), "nameserver 172.18.0.1\n");
 });
+
+Deno.test("enableNetworkMagic() rewrites the dump select_iptables took instead of running iptables-save", async () => {
+  const host = node();
+  const saved = {
+    argv: ["iptables-nft-save"],
+    status: 0,
+    stdout: SAVE,
+    stderr: "",
+    timedOut: false,
+  };
+  await enableNetworkMagic(host, { saved });
+  const runs = host.events.flatMap((e) => e.type === "run" ? [e] : []);
+  assert.deepEqual(runs, [
+    { type: "run", argv: ["ip", "-4", "route", "show", "default"] },
+    { type: "run", argv: ["iptables-restore"], input: RESTORED },
+  ]);
+});
