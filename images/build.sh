@@ -2,19 +2,28 @@
 # Builds the kind node image with kind-entrypoint-ts (`npm run image`).
 #
 # Env:
-#   IMAGE       tag to build (default kind-entrypoint-ts/node:latest)
+#   IMAGE       tag to build (default kind-entrypoint-ts/node:latest; on the offline stand-ins
+#               kind-entrypoint-ts/standin-not-for-kind:latest)
 #   BASE_IMAGE  kind node image to build on (default: the Dockerfile's, kind v0.32.0's node image)
 #   DENO_IMAGE  image with the Deno binary at /deno (default: the Dockerfile's denoland/deno:bin-*)
 #   BUNDLE      bundle to put in the image (default dist/entrypoint.js, rebuilt when stale)
 #
 # Without network access to Docker Hub (and no BASE_IMAGE/DENO_IMAGE given), the default images
 # cannot be pulled; the build then uses the test bed's offline stand-ins (a debootstrapped Debian
-# with systemd, and Deno from node_modules) and says so. Such an image boots like a kind node but
-# has no kubelet: for kind itself, build where kindest/node can be pulled.
+# with systemd, and Deno from node_modules). That image boots the entrypoint and systemd but has
+# no kubelet, kubeadm or containerd, so it gets a tag that cannot be taken for a kind node image
+# and the build ends with a warning saying so. For kind itself, build where kindest/node can be
+# pulled.
+#
+# The tag built is written to .cache/image-tag, where images/boot-once.sh finds it.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly repo
+readonly NODE_TAG=kind-entrypoint-ts/node:latest
+readonly STANDIN_TAG=kind-entrypoint-ts/standin-not-for-kind:latest
+# The label test/e2e/base-image.sh puts on the debootstrap stand-in.
+readonly STANDIN_LABEL=kind-entrypoint-ts.e2e
 
 # Prints success if the bundle is missing or older than any source it is built from.
 bundle_is_stale() {
@@ -33,8 +42,43 @@ default_images_available() {
   done
 }
 
+# Succeeds when image $1 is the test bed's debootstrap stand-in, which has no kubelet.
+is_standin_base() {
+  local label
+  label="$(docker image inspect -f "{{index .Config.Labels \"$STANDIN_LABEL\"}}" "$1" 2>/dev/null)" ||
+    return 1
+  [[ -n $label && $label != '<no value>' ]]
+}
+
+# Copies stdin to stdout without the legacy builder's deprecation paragraph: BuildKit needs the
+# buildx plugin, which Debian's docker.io does not ship, so newer clients print it on every build.
+without_builder_banner() {
+  awk '/^DEPRECATED: The legacy builder/ { skip = 1; next }
+       skip && (/^ / || /^$/) { if (/^$/) skip = 0; next }
+       { skip = 0; print; fflush() }'
+}
+
+# docker build, its stderr without the banner; keeps docker's exit status.
+docker_build() {
+  { docker build "$@" 2>&1 1>&3 3>&- | without_builder_banner >&2; } 3>&1
+}
+
+# Ends the build with a warning that cannot be missed: image $1 boots, but kind cannot use it.
+warn_standin() {
+  local line=========================================================================
+  cat >&2 <<EOF
+
+build.sh: $line
+build.sh: WARNING: $1 is NOT a kind node image.
+build.sh: It is built on the test bed's offline stand-in base (Debian with systemd; no kubelet,
+build.sh: kubeadm or containerd): it runs the entrypoint and boots systemd, nothing more, so
+build.sh: \`kind create cluster --image $1\` cannot work with it.
+build.sh: For kind, build where Docker Hub is reachable, or pass BASE_IMAGE=<a kindest/node image>.
+build.sh: $line
+EOF
+}
+
 main() {
-  local image=${IMAGE:-kind-entrypoint-ts/node:latest}
   local bundle=${BUNDLE:-$repo/dist/entrypoint.js}
   if [[ -z ${BASE_IMAGE:-} && -z ${DENO_IMAGE:-} ]] && ! default_images_available; then
     echo "build.sh: cannot pull kindest/node or denoland/deno (offline?): building on the test bed's offline stand-ins" >&2
@@ -44,7 +88,16 @@ main() {
     BASE_IMAGE="$(e2e_base_image)"
     DENO_IMAGE="$(e2e_deno_image)"
   fi
+  local standin=0
+  [[ -n ${BASE_IMAGE:-} ]] && is_standin_base "$BASE_IMAGE" && standin=1
+  local image=${IMAGE:-}
+  if [[ -z $image ]]; then
+    image=$NODE_TAG
+    ((standin)) && image=$STANDIN_TAG
+  fi
+
   local -a args=(-t "$image" -f images/Dockerfile --label kind-entrypoint-ts.image=node)
+  ((standin)) && args+=(--label kind-entrypoint-ts.standin=true)
   [[ -n ${BASE_IMAGE:-} ]] && args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
   [[ -n ${DENO_IMAGE:-} ]] && args+=(--build-arg "DENO_IMAGE=$DENO_IMAGE")
 
@@ -63,7 +116,12 @@ main() {
   cp "$repo/images/Dockerfile" "$repo/images/entrypoint" "$ctx/images/"
   cp "$bundle" "$ctx/dist/entrypoint.js"
   # --force-rm: the legacy builder otherwise leaves the container of a failed RUN behind.
-  docker build --force-rm "${args[@]}" "$ctx"
+  docker_build --force-rm "${args[@]}" "$ctx"
+
+  mkdir -p "$repo/.cache"
+  printf '%s\n' "$image" >"$repo/.cache/image-tag"
+  ((standin)) && warn_standin "$image"
+  return 0
 }
 
 main "$@"

@@ -13,7 +13,8 @@ E2E_REPO="$(cd "$E2E_DIR/../.." && pwd)"
 E2E_LABEL=kind-entrypoint-ts.e2e
 E2E_NETWORK=${E2E_NETWORK:-kets-e2e}
 E2E_CACHE_DIR=${E2E_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kind-entrypoint-ts}
-E2E_NODE_IMAGE=${E2E_NODE_IMAGE:-kind-entrypoint-ts/node:test}
+# Built on the offline stand-in base (no kubelet): named so it cannot be taken for a kind node image.
+E2E_NODE_IMAGE=${E2E_NODE_IMAGE:-kind-entrypoint-ts/standin-not-for-kind:test}
 # Comment that marks the egress guard rule, so we only ever delete our own rule.
 E2E_GUARD_COMMENT=kets-e2e-egress-guard
 # The pod network used by e2e_pod_dns_check inside a node (kind's default pod subnet).
@@ -40,8 +41,15 @@ e2e_ensure_dockerd() {
   local i
   docker info >/dev/null 2>&1 && return 0
   e2e_log 'starting dockerd (log: /tmp/dockerd.log)'
-  # setsid: the daemon must outlive the test process group that started it.
-  setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null &
+  # setsid: the daemon must outlive the test process group that started it. It must not inherit
+  # any other open file either: a `flock FILE npm test` lock would be held for the daemon's life.
+  (
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && exec {fd}>&-
+    done
+    exec setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null
+  ) &
   for ((i = 0; i < 120; i++)); do
     docker info >/dev/null 2>&1 && return 0
     sleep 0.5
@@ -111,7 +119,7 @@ e2e_deno_image() {
 }
 
 # Builds images/Dockerfile on the base and Deno images above; prints the tag
-# ($E2E_NODE_IMAGE, default kind-entrypoint-ts/node:test). Docker's layer cache makes a rebuild
+# ($E2E_NODE_IMAGE, default kind-entrypoint-ts/standin-not-for-kind:test). Docker's layer cache makes a rebuild
 # with an unchanged bundle take about a second. BUNDLE=path overrides dist/entrypoint.js.
 e2e_node_image() {
   local base deno
@@ -242,8 +250,10 @@ e2e_run_node() {
   ((${#cmd[@]})) || cmd=(/sbin/init)
   e2e_network || return 1
   # --tty as kind does: the entrypoint's and systemd's console output reach `docker logs`
-  # (with CRLF line ends).
-  docker run -d --tty \
+  # (with CRLF line ends). `--dns 127.0.0.1` is deliberate (see above), so docker's warning about
+  # it is taken out of stderr; docker's exit status is kept whatever pipefail says.
+  local rc=0
+  { docker run -d --tty \
     --cap-add NET_ADMIN --cap-add SYS_ADMIN --cap-add NET_RAW \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --security-opt systempaths=unconfined \
@@ -254,7 +264,17 @@ e2e_run_node() {
     --hostname "$name" --name "$name" \
     --label "$E2E_LABEL=node" \
     -v "$E2E_DIR/shim.sh:/e2e/shim.sh:ro" --entrypoint /e2e/shim.sh \
-    "${extra[@]}" "$image" "${cmd[@]}"
+    "${extra[@]}" "$image" "${cmd[@]}" 2>&1 1>&3 3>&- | _e2e_without_localhost_dns_warning >&2
+    rc=${PIPESTATUS[0]}
+  } 3>&1
+  return "$rc"
+}
+
+# Copies stdin to stdout without docker run's warning about `--dns 127.0.0.1`, which every node
+# of the test bed gets on purpose (no test may query a resolver off the machine).
+_e2e_without_localhost_dns_warning() {
+  # Docker 20.10 says `Localhost DNS setting (--dns=127.0.0.1)`, newer clients `Localhost DNS (127.0.0.1)`.
+  grep -vE '^WARNING: Localhost DNS (setting \(--dns=127\.0\.0\.1\)|\(127\.0\.0\.1\)) may fail in containers\.$' || true
 }
 
 # Removes containers with their anonymous volumes (every node has one, for /var).
