@@ -67,10 +67,9 @@ export const TRY_NODE_SECTION = 'README "Try a node without kind"';
  * mount's message, as `docker run` without `--privileged` gives), else "".
  */
 export function privilegeHint(mountStderr: string): string {
-  const refusal = /(?:operation not permitted|permission denied)(?: \((?:EPERM|EACCES)\))?/i
-    .exec(mountStderr);
+  const refusal = /operation not permitted|permission denied/i.exec(mountStderr);
   return refusal
-    ? ` (${refusal[0]}): kind runs nodes with --privileged; see ${TRY_NODE_SECTION}`
+    ? ` (${refusal[0].toLowerCase()}): kind runs nodes with --privileged; see ${TRY_NODE_SECTION}`
     : "";
 }
 
