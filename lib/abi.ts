@@ -13,7 +13,21 @@ export interface Abi {
   addrinfo: { bytes: number; flagsOffset: number; familyOffset: number; addrOffset: number };
   /** rt_sigaction(2)'s syscall number and sizeof the kernel's struct sigaction. */
   rtSigaction: { number: bigint; actionBytes: number };
+  /** Syscall numbers of the DNS probe's calls (lib/dns_probe.ts). */
+  probe: Record<ProbeSyscall, number>;
 }
+
+/** The system calls the DNS probe makes. */
+export type ProbeSyscall =
+  | "close"
+  | "socket"
+  | "connect"
+  | "sendto"
+  | "recvfrom"
+  | "getsockopt"
+  | "openat"
+  | "ppoll"
+  | "setns";
 
 /**
  * x86_64: arch/x86/entry/syscalls/syscall_64.tbl, glibc's x86_64 bits; aarch64: the kernel's
@@ -27,11 +41,33 @@ const ABIS: Readonly<Record<string, Abi>> = {
     statfs: { bytes: 120, typeOffset: 0 },
     addrinfo: { bytes: 48, flagsOffset: 0, familyOffset: 4, addrOffset: 24 },
     rtSigaction: { number: 13n, actionBytes: 32 },
+    probe: {
+      close: 3,
+      socket: 41,
+      connect: 42,
+      sendto: 44,
+      recvfrom: 45,
+      getsockopt: 55,
+      openat: 257,
+      ppoll: 271,
+      setns: 308,
+    },
   },
   aarch64: {
     statfs: { bytes: 120, typeOffset: 0 },
     addrinfo: { bytes: 48, flagsOffset: 0, familyOffset: 4, addrOffset: 24 },
     rtSigaction: { number: 134n, actionBytes: 32 },
+    probe: {
+      close: 57,
+      socket: 198,
+      connect: 203,
+      sendto: 206,
+      recvfrom: 207,
+      getsockopt: 209,
+      openat: 56,
+      ppoll: 73,
+      setns: 268,
+    },
   },
 };
 

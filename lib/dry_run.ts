@@ -160,7 +160,8 @@ export async function runDryRun(
   };
   let status = 0;
   try {
-    await runEntrypoint(dryRun.host, argv, planExec, options);
+    // No DNS probe: the rules it would check were not rewritten (and a probe is no change).
+    await runEntrypoint(dryRun.host, argv, planExec, { ...options, loadProbe: undefined });
     dryRun.plan.end ??= "exit 0 (no command to exec)";
   } catch (error) {
     status = reportFailure(real, error);

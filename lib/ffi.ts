@@ -1,6 +1,7 @@
 /**
  * Calling glibc through Deno's FFI: one `dlopen` for the whole process, shared by the mount
- * syscalls (lib/syscalls.ts), the name lookups (lib/resolve.ts) and the exec (lib/exec.ts).
+ * syscalls (lib/syscalls.ts), the name lookups (lib/resolve.ts), the exec (lib/exec.ts) and the
+ * DNS probe (lib/dns_probe.ts).
  */
 import { errnoName } from "./errors.ts";
 
@@ -41,6 +42,12 @@ const LIBC_SYMBOLS = {
   },
   freeaddrinfo: { parameters: ["pointer"], result: "void" },
   inet_ntop: { parameters: ["i32", "pointer", "buffer", "u32"], result: "pointer" },
+  // lib/dns_probe.ts: the socket calls, all through syscall(2) (one binding instead of nine)
+  syscall6: {
+    name: "syscall",
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
   // errno
   strerror: { parameters: ["i32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },

@@ -99,6 +99,7 @@ export type QueryArgv =
   | readonly [IptablesSave]
   | readonly ["stat", "-f", "-c", "%T", string]
   | readonly ["ip", "-4", "route", "show", "default"]
+  | readonly ["ip", "-4", "-o", "addr", "show"]
   | readonly ["findmnt", string]
   | readonly ["nft", "list", "table", string, string];
 

@@ -31,6 +31,8 @@ export interface RunOptions {
   observer?: StepObserver;
   /** The steps to run, in order (default: kind's, `STEPS`). */
   steps?: readonly Step[];
+  /** Loads the DNS prober for the check after the network magic; a dry run passes none. */
+  loadProbe?: StepContext["loadProbe"];
 }
 
 /** Exit status when the runtime cannot exec at all (bash's status for "cannot execute"). */
@@ -60,7 +62,11 @@ export async function runEntrypoint(
   }
   // Before any step, as kind's bash: its first log line, and steps branch on the answer.
   const boot = detectRerun(host);
-  const context: StepContext = { userns: detectUserns(host), rerun: boot.rerun };
+  const context: StepContext = {
+    userns: detectUserns(host),
+    rerun: boot.rerun,
+    loadProbe: options.loadProbe,
+  };
   // Read-only work of later steps starts now and overlaps the earlier ones (see Step.prefetch).
   for (const step of steps) if (!only || only.has(step.name)) step.prefetch?.(host, context);
   for (const step of steps) {

@@ -26,20 +26,41 @@ export const RESOLV_CONF_ORIGINAL = "/etc/resolv.conf.original";
 type MagicHost = Lookups & Files & Commands & Environment & Log & Announcements;
 
 /**
+ * Where Docker's DNS rules were found: the selected iptables backend (`iptables`), the other one,
+ * Docker's nftables table, or nowhere (podman, Docker's default bridge, nerdctl).
+ */
+export type DnsRulesPlace =
+  | "iptables"
+  | "iptables-nft"
+  | "iptables-legacy"
+  | "nftables"
+  | "nowhere";
+
+/** What the network magic did, for the DNS check that follows it (lib/dns_check.ts). */
+export interface NetworkMagic {
+  hostIp: string;
+  rules: DnsRulesPlace;
+  /** resolv.conf as the runtime wrote it (kept as resolv.conf.original) and as now written. */
+  resolvConf: { original: string; written: string };
+}
+
+/**
  * kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. `saved`: what
  * `iptables-save` prints, when select_iptables already has it (see StepContext.iptablesSaved).
  */
 export async function enableNetworkMagic(
   host: MagicHost,
   options: { saved?: RunResult } = {},
-): Promise<void> {
+): Promise<NetworkMagic> {
   const { address: hostIp } = await findDockerHostIp(host);
   // resolv.conf is read and rendered before the rules change, so that a file that cannot be
   // read or rewritten stops the step with the rules as they were.
   const resolvConf = planResolvConf(host, hostIp, host.env("KIND_DNS_SEARCH"));
-  await rewriteNatRules(host, hostIp, options.saved);
+  const rules = await rewriteNatRules(host, hostIp, options.saved);
   applyResolvConf(host, resolvConf);
   await updateNodeAddresses(host);
+  const written = resolvConf.writes[resolvConf.writes.length - 1].data;
+  return { hostIp, rules, resolvConf: { original: resolvConf.original, written } };
 }
 
 /**
@@ -56,17 +77,17 @@ export async function rewriteNatRules(
   host: Commands & Log,
   hostIp: string,
   saved?: RunResult,
-): Promise<void> {
-  if (await rewriteIptables(host, "iptables", hostIp, { saved })) return;
+): Promise<DnsRulesPlace> {
+  if (await rewriteIptables(host, "iptables", hostIp, { saved })) return "iptables";
   for (const backend of ["iptables-nft", "iptables-legacy"] as const) {
     if (
       host.which(`${backend}-save`) &&
       await rewriteIptables(host, backend, hostIp, { elsewhere: true })
     ) {
-      return;
+      return backend;
     }
   }
-  await rewriteNftDockerDns(host, hostIp);
+  return await rewriteNftDockerDns(host, hostIp) === "absent" ? "nowhere" : "nftables";
 }
 
 /**
@@ -111,6 +132,8 @@ async function rewriteIptables(
 export interface ResolvConfPlan {
   /** Files to write, in order: resolv.conf.original (when it is to be kept) first. */
   writes: { file: string; data: string; atomic?: true }[];
+  /** The runtime's resolv.conf the new one is rendered from. */
+  original: string;
   warnings: string[];
 }
 
@@ -144,7 +167,7 @@ export function planResolvConf(
     ? [{ file: RESOLV_CONF_ORIGINAL, data: current, atomic: true }]
     : [];
   writes.push({ file: RESOLV_CONF, data: result.content });
-  return { writes, warnings: result.warnings };
+  return { writes, original, warnings: result.warnings };
 }
 
 /** Makes the writes of a `ResolvConfPlan`, each file in one write. */

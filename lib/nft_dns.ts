@@ -216,15 +216,17 @@ export function isMissingTable(stderr: string): boolean {
   );
 }
 
+/** What `rewriteNftDockerDns` found: the table rewritten, already rewritten, or no table. */
+export type NftRewrite = "changed" | "unchanged" | "absent";
+
 /**
- * Rewrites Docker's `ip docker-dns` table for pods, if there is one; returns whether anything
- * changed. Does nothing without the table (Docker's iptables backend); without `nft` in PATH it
- * says so and does nothing.
+ * Rewrites Docker's `ip docker-dns` table for pods, if there is one. Does nothing without the
+ * table (Docker's iptables backend); without `nft` in PATH it says so and does nothing.
  */
 export async function rewriteNftDockerDns(
   host: Commands & Log,
   hostIp: string,
-): Promise<boolean> {
+): Promise<NftRewrite> {
   if (host.which("nft") === undefined) {
     // Called only when no iptables backend holds Docker's chains: the last place to look is
     // out of reach, and resolv.conf is about to point at the host IP all the same.
@@ -232,12 +234,12 @@ export async function rewriteNftDockerDns(
       "WARN",
       "Docker's DNS rules are in no iptables backend, and nft is not in PATH to look for Docker's nftables table ip docker-dns; pods may not reach Docker's DNS",
     );
-    return false;
+    return "absent";
   }
   const list = ["nft", "list", "table", DOCKER_DNS_FAMILY, DOCKER_DNS_TABLE] as const;
   const listed = await host.query(list, { nothrow: true, stderr: "capture" });
   if (listed.status !== 0) {
-    if (isMissingTable(listed.stderr)) return false;
+    if (isMissingTable(listed.stderr)) return "absent";
     throw commandFailure(listed);
   }
   let script: string | undefined;
@@ -249,7 +251,7 @@ export async function rewriteNftDockerDns(
       { cause: error },
     );
   }
-  if (script === undefined) return false;
+  if (script === undefined) return "unchanged";
   await host.run(["nft", "-f", "-"], { input: script, diffAgainst: listed.stdout });
-  return true;
+  return "changed";
 }

@@ -6,11 +6,13 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
+import { runDiagnose } from "./diagnose.ts";
+import { loadProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
 import { execCommand } from "./exec.ts";
 import { createChanges, createQueries } from "./host.ts";
 import { reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
-import { deferStopSignals } from "./signals.ts";
+import { deferStopSignals, stopRequested } from "./signals.ts";
 import type { Step } from "./steps.ts";
 import { readSwitches } from "./switches.ts";
 
@@ -36,16 +38,27 @@ export async function main(steps: readonly Step[]): Promise<never> {
       options.observer = startTrace(queries);
     }
     const argv = process.argv.slice(2);
-    if (switches.KIND_ENTRYPOINT_DRY_RUN) {
+    const host = () => ({
+      ...queries,
+      ...createChanges({ commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS }),
+    });
+    if (switches.KIND_ENTRYPOINT_DIAGNOSE) {
+      // A DNS report for a running node instead of a boot (lib/diagnose.ts).
+      status = await runDiagnose(host(), {
+        format: switches.KIND_ENTRYPOINT_DIAGNOSE,
+        loadProbe,
+        id: process.pid,
+        stopRequested,
+        write: (text) => writeSync(1, text),
+      });
+    } else if (switches.KIND_ENTRYPOINT_DRY_RUN) {
       // Only the queries: the dry run has no way to change the node.
       const result = await runDryRun(queries, argv, options);
       writeSync(1, result.plan);
       status = result.status;
     } else {
-      const changes = createChanges({
-        commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS,
-      });
-      await runEntrypoint({ ...queries, ...changes }, argv, execCommand, options);
+      // Only a real run sends the DNS check's probe (the dry run drops it as well).
+      await runEntrypoint(host(), argv, execCommand, { ...options, loadProbe });
     }
   } catch (error) {
     status = reportFailure(queries, error);

@@ -4,11 +4,18 @@
  */
 import { fixCgroup } from "./cgroups.ts";
 import { configureContainerd } from "./containerd.ts";
+import { checkDnsAtBoot } from "./dns_check.ts";
+import type { ProbeDns } from "./dns_probe.ts";
 import type { Host, RunResult } from "./host.ts";
-import { type IptablesDumps, selectIptables, startIptablesDumps } from "./iptables_mode.ts";
+import {
+  type IptablesDumps,
+  type IptablesMode,
+  selectIptables,
+  startIptablesDumps,
+} from "./iptables_mode.ts";
 import { fixMachineId } from "./machine_id.ts";
 import { fixMount } from "./mounts.ts";
-import { enableNetworkMagic } from "./network_magic.ts";
+import { enableNetworkMagic, type NetworkMagic } from "./network_magic.ts";
 import { fixProductName, fixProductUuid } from "./product.ts";
 import { configureProxy } from "./proxy.ts";
 import { validateUserns } from "./userns.ts";
@@ -34,6 +41,15 @@ export interface StepContext extends BootContext {
    * rules before the container started), so it is not run a second time.
    */
   iptablesSaved?: RunResult;
+  /** The backend select_iptables chose. */
+  iptablesMode?: IptablesMode;
+  /** What network_magic did, for the DNS check. */
+  networkMagic?: NetworkMagic;
+  /**
+   * Loads the DNS prober for the check after the network magic (lib/dns_check.ts); absent in a
+   * dry run, which sends no probe (the rules it would check were not really rewritten).
+   */
+  loadProbe?: () => ProbeDns | undefined;
 }
 
 /**
@@ -112,13 +128,29 @@ export const STEPS: readonly Step[] = [
       context.iptablesDumps = startIptablesDumps(host);
     },
     run: async (host, context) => {
-      context.iptablesSaved = (await selectIptables(host, context.iptablesDumps)).saved;
+      const { mode, saved } = await selectIptables(host, context.iptablesDumps);
+      context.iptablesMode = mode;
+      context.iptablesSaved = saved;
     },
   },
   {
     name: "network_magic",
     original: "enable_network_magic",
-    run: (host, context) => enableNetworkMagic(host, { saved: context.iptablesSaved }),
+    run: async (host, context) => {
+      context.networkMagic = await enableNetworkMagic(host, { saved: context.iptablesSaved });
+    },
+  },
+  {
+    // Not in kind's script (so no `original`): asks the nameserver network_magic wrote.
+    name: "dns_check",
+    run: (host, context) => {
+      if (context.networkMagic && context.loadProbe) {
+        checkDnsAtBoot(host, context.networkMagic, {
+          probe: context.loadProbe(),
+          iptablesMode: context.iptablesMode,
+        });
+      }
+    },
   },
 ];
 

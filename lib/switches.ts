@@ -48,6 +48,15 @@ export const SWITCHES = {
       return Number(value);
     },
   } satisfies Switch<number>,
+  /** A DNS report for a running node instead of a boot (lib/diagnose.ts). */
+  KIND_ENTRYPOINT_DIAGNOSE: {
+    accepts: "1 (a text report) or json",
+    parse(value) {
+      if (value === "1") return "text" as const;
+      if (value === "json") return "json" as const;
+      throw new Error("only 1 or json");
+    },
+  } satisfies Switch<"text" | "json">,
   /** Set by the image's launcher: the variables it set for Deno, kept out of init's environment. */
   KIND_ENTRYPOINT_LAUNCHER_ENV: {
     accepts: "variable names separated by spaces",

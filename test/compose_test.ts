@@ -5,7 +5,7 @@ import { KIND_STEPS } from "../mod.ts";
 const names = (steps: readonly { name: string }[]) => steps.map((step) => step.name);
 const step = (name: string) => ({ name, run() {} });
 
-Deno.test("KIND_STEPS are the steps entrypoint.ts runs, in kind's order", () => {
+Deno.test("KIND_STEPS are the steps entrypoint.ts runs, in kind's order, then the DNS check", () => {
   assert.deepEqual(names(KIND_STEPS), [
     "userns",
     "containerd",
@@ -17,6 +17,7 @@ Deno.test("KIND_STEPS are the steps entrypoint.ts runs, in kind's order", () => 
     "product_uuid",
     "iptables",
     "network_magic",
+    "dns_check",
   ]);
 });
 

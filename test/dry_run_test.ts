@@ -20,17 +20,19 @@ const SAVE = `*nat
 COMMIT
 `;
 
+const NODE_OPTIONS: FakeHostOptions = {
+  env: { KIND_ENTRYPOINT_STEPS: "network_magic" },
+  lookups: { "4:kind-control-plane": "172.18.0.2" },
+  dirs: ["/etc", "/kind"],
+  files: { "/etc/resolv.conf": "nameserver 127.0.0.11\n" },
+  commands: {
+    ip: { stdout: "default via 172.18.0.1 dev eth0 \n" },
+    "iptables-save": { stdout: SAVE },
+  },
+};
+
 function node() {
-  return new FakeHost({
-    env: { KIND_ENTRYPOINT_STEPS: "network_magic" },
-    lookups: { "4:kind-control-plane": "172.18.0.2" },
-    dirs: ["/etc", "/kind"],
-    files: { "/etc/resolv.conf": "nameserver 127.0.0.11\n" },
-    commands: {
-      ip: { stdout: "default via 172.18.0.1 dev eth0 \n" },
-      "iptables-save": { stdout: SAVE },
-    },
-  });
+  return new FakeHost(NODE_OPTIONS);
 }
 
 Deno.test("runDryRun() changes nothing and plans every change with diffs", async () => {
@@ -312,4 +314,20 @@ Deno.test("query() takes only read-only programs: a program that changes the nod
     host.query(["iptables-nft-save"]),
   ];
   assert.equal(typeof attempts, "function");
+});
+
+Deno.test("runDryRun() sends no DNS probe, even when handed a prober", async () => {
+  const real = new FakeHost({
+    ...NODE_OPTIONS,
+    env: { KIND_ENTRYPOINT_STEPS: "network_magic,dns_check" },
+  });
+  let loaded = 0;
+  const { status } = await runDryRun(real, ["/sbin/init"], {
+    loadProbe: () => {
+      loaded++;
+      return () => [];
+    },
+  });
+  assert.equal(status, 0);
+  assert.equal(loaded, 0);
 });

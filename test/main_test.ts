@@ -60,8 +60,8 @@ function recordingExec(unsupported?: string): ExecFn & { calls: (readonly string
   return Object.assign(exec, { calls, unsupported: () => unsupported });
 }
 
-Deno.test("STEPS lists kind's functions in kind's order", () => {
-  assert.deepEqual(STEPS.map((step) => step.original), [
+Deno.test("STEPS lists kind's functions in kind's order, then the DNS check (not kind's)", () => {
+  assert.deepEqual(STEPS.map((step) => step.original ?? `(${step.name})`), [
     "validate_userns",
     "configure_containerd",
     "configure_proxy",
@@ -72,6 +72,7 @@ Deno.test("STEPS lists kind's functions in kind's order", () => {
     "fix_product_uuid",
     "select_iptables",
     "enable_network_magic",
+    "(dns_check)",
   ]);
 });
 

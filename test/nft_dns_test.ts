@@ -300,7 +300,7 @@ Deno.test("rewriteNftDockerDns() lists the table and applies one script with nft
     executables: { nft: "/usr/sbin/nft" },
     commands: { [LIST]: { stdout: DOCKER_TABLE }, "nft -f -": {} },
   });
-  assert.equal(await rewriteNftDockerDns(host, HOST), true);
+  assert.equal(await rewriteNftDockerDns(host, HOST), "changed");
   assert.deepEqual(host.effects, [
     { type: "run", argv: ["nft", "list", "table", "ip", "docker-dns"] },
     { type: "run", argv: ["nft", "-f", "-"], input: DOCKER_TABLE_SCRIPT },
@@ -312,7 +312,7 @@ Deno.test("rewriteNftDockerDns() runs no nft -f on a second run", async () => {
     executables: { nft: "/usr/sbin/nft" },
     commands: { [LIST]: { stdout: REWRITTEN_TABLE } },
   });
-  assert.equal(await rewriteNftDockerDns(host, HOST), false);
+  assert.equal(await rewriteNftDockerDns(host, HOST), "unchanged");
   assert.deepEqual(host.effects, [
     { type: "run", argv: ["nft", "list", "table", "ip", "docker-dns"] },
   ]);
@@ -323,7 +323,7 @@ Deno.test("rewriteNftDockerDns() does nothing when the table does not exist", as
     executables: { nft: "/usr/sbin/nft" },
     commands: { [LIST]: { status: 1, stderr: NO_TABLE } },
   });
-  assert.equal(await rewriteNftDockerDns(host, HOST), false);
+  assert.equal(await rewriteNftDockerDns(host, HOST), "absent");
   assert.deepEqual(host.effects, [
     { type: "run", argv: ["nft", "list", "table", "ip", "docker-dns"] },
   ]);
@@ -331,7 +331,7 @@ Deno.test("rewriteNftDockerDns() does nothing when the table does not exist", as
 
 Deno.test("rewriteNftDockerDns() runs nothing when nft is not in PATH, and says so", async () => {
   const host = new FakeHost({ commands: { [LIST]: { stdout: DOCKER_TABLE } } });
-  assert.equal(await rewriteNftDockerDns(host, HOST), false);
+  assert.equal(await rewriteNftDockerDns(host, HOST), "absent");
   assert.deepEqual(host.effects, []);
   assert.deepEqual(host.logs, [
     "WARN: Docker's DNS rules are in no iptables backend, and nft is not in PATH to look for Docker's nftables table ip docker-dns; pods may not reach Docker's DNS",

@@ -14,4 +14,6 @@ const { address } = await findDockerHostIp(host);
 await rewriteNatRules(host, address);
 const changed = await rewriteNftDockerDns(host, address);
 writeResolvConf(host, address, host.env("KIND_DNS_SEARCH"));
-console.log(`docker host IP ${address}; nftables table ${changed ? "rewritten" : "unchanged"}`);
+console.log(
+  `docker host IP ${address}; nftables table ${changed === "changed" ? "rewritten" : "unchanged"}`,
+);

@@ -1,0 +1,365 @@
+/**
+ * Asks one DNS server for one name over UDP and TCP at once, bounded in time, with the socket
+ * calls of libc through Deno's FFI: no process, no node: module, and no `--unstable-net` (which
+ * Deno's own UDP sockets need and the launcher does not pass). Every call is non-blocking and one
+ * poll(2) loop waits for all probes, so the whole check costs at most `timeoutMs`, and well under a
+ * millisecond when the server answers.
+ *
+ * `netns` makes the sockets in another network namespace: the calling thread enters it with
+ * setns(2) only to create them (a socket belongs to the namespace it was made in) and returns at
+ * once, so nothing else of the process ever runs there.
+ */
+import {
+  buildQuery,
+  type DnsResponse,
+  frameForTcp,
+  mismatch,
+  parseResponse,
+} from "./dns_message.ts";
+import { runningAbi } from "./abi.ts";
+import { errnoName } from "./errors.ts";
+import { cString, denoWithFfi, loadLibc } from "./ffi.ts";
+
+/** The transports a probe uses. */
+export type Transport = "UDP" | "TCP";
+
+/** What one probe found. */
+export interface ProbeResult {
+  transport: Transport;
+  /** The server answered the query (any response code). */
+  answered: boolean;
+  /** Milliseconds from the first call to the answer or the failure. */
+  ms: number;
+  response?: DnsResponse;
+  /** Why there is no answer: `connection refused`, `no answer within 300 ms`, ... */
+  error?: string;
+}
+
+/** What to ask, of whom, and for how long. */
+export interface ProbeRequest {
+  /** IPv4 address of the server. */
+  server: string;
+  /** Port (53 unless a test says otherwise). */
+  port?: number;
+  /** The name to ask for (type A). */
+  name: string;
+  transports: readonly Transport[];
+  /** Bound on the whole probe, all transports together. */
+  timeoutMs: number;
+  /** Path of a network namespace to probe from (such as /run/netns/NAME). */
+  netns?: string;
+}
+
+/** Sends DNS probes; undefined where this runtime cannot call libc (see `loadProbe`). */
+export type ProbeDns = (request: ProbeRequest) => ProbeResult[];
+
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const AT_FDCWD = -100;
+const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
+const CLONE_NEWNET = 0x40000000;
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+const POLLIN = 0x1;
+const POLLOUT = 0x4;
+const EINTR = 4;
+const EAGAIN = 11;
+const EINPROGRESS = 115;
+
+/** The system calls a probe makes; each returns -1 on failure, with `errno()` saying why. */
+interface Kernel {
+  socket(type: number): number;
+  connect(fd: number, address: Uint8Array): number;
+  send(fd: number, bytes: Uint8Array): number;
+  recv(fd: number, buffer: Uint8Array): number;
+  /** ppoll(2) over `fds` (struct pollfd[]) for at most `ms` milliseconds. */
+  poll(fds: Uint8Array, count: number, ms: number): number;
+  socketError(fd: number): number;
+  open(path: string): number;
+  setns(fd: number): number;
+  close(fd: number): number;
+  errno(): number;
+}
+
+/**
+ * The calls through one libc binding, glibc's syscall(2) (`syscall6` in lib/ffi.ts), with the
+ * numbers of lib/abi.ts: Deno compiles a trampoline for every symbol it binds (~0.2 ms each
+ * here), and the process binds libc on every boot, so nine socket functions would cost more than
+ * the probe itself.
+ */
+function bindKernel(deno: typeof Deno): Kernel | undefined {
+  const numbers = runningAbi()?.probe;
+  const libc = loadLibc();
+  if (!numbers || !libc) return undefined;
+  const { syscall6: syscall, __errno_location } = libc;
+  const errnoView = new deno.UnsafePointerView(__errno_location()!);
+  const address = (bytes: Uint8Array) =>
+    BigInt(deno.UnsafePointer.value(deno.UnsafePointer.of(bytes)));
+  const call = (nr: number, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) =>
+    Number(syscall(BigInt(nr), a, b, c, d, e, 0n));
+  return {
+    socket: (type) =>
+      call(numbers.socket, BigInt(AF_INET), BigInt(type | SOCK_NONBLOCK | SOCK_CLOEXEC)),
+    connect: (fd, addr) => call(numbers.connect, BigInt(fd), address(addr), BigInt(addr.length)),
+    send: (fd, bytes) => call(numbers.sendto, BigInt(fd), address(bytes), BigInt(bytes.length)),
+    recv: (fd, buffer) =>
+      call(numbers.recvfrom, BigInt(fd), address(buffer), BigInt(buffer.length)),
+    poll(fds, count, ms) {
+      const timeout = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1e6)]);
+      return call(
+        numbers.ppoll,
+        address(fds),
+        BigInt(count),
+        address(new Uint8Array(timeout.buffer)),
+      );
+    },
+    socketError(fd) {
+      const value = new Int32Array(1);
+      const size = new Uint32Array([4]);
+      const rc = call(
+        numbers.getsockopt,
+        BigInt(fd),
+        BigInt(SOL_SOCKET),
+        BigInt(SO_ERROR),
+        address(new Uint8Array(value.buffer)),
+        address(new Uint8Array(size.buffer)),
+      );
+      return rc < 0 ? errnoView.getInt32() : value[0];
+    },
+    open: (path) =>
+      call(numbers.openat, BigInt(AT_FDCWD), address(cString(path)), BigInt(O_RDONLY | O_CLOEXEC)),
+    setns: (fd) => call(numbers.setns, BigInt(fd), BigInt(CLONE_NEWNET)),
+    close: (fd) => call(numbers.close, BigInt(fd)),
+    errno: () => errnoView.getInt32(),
+  };
+}
+
+/** Short words for the errors a probe meets, as they read in a report. */
+const ERROR_WORDS: Record<number, string> = {
+  1: "operation not permitted",
+  2: "no such file or directory",
+  13: "permission denied",
+  22: "invalid argument",
+  99: "address not available",
+  101: "network unreachable",
+  104: "connection reset",
+  110: "timed out",
+  111: "connection refused",
+  113: "host unreachable",
+};
+
+/** The words for errno `number`. */
+export function errnoWords(number: number): string {
+  return ERROR_WORDS[number] ?? errnoName(number);
+}
+
+/** A struct sockaddr_in for `address:port`. */
+export function sockaddrIn(address: string, port: number): Uint8Array {
+  const bytes = new Uint8Array(16);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, AF_INET, true);
+  view.setUint16(2, port);
+  const parts = address.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((part) => !(part >= 0 && part <= 255))) {
+    throw new Error(`${address} is not an IPv4 address`);
+  }
+  bytes.set(parts, 4);
+  return bytes;
+}
+
+/** One probe in flight. */
+interface Pending {
+  transport: Transport;
+  fd: number;
+  id: number;
+  phase: "connecting" | "reading";
+  received: number[];
+  result?: ProbeResult;
+}
+
+let kernel: Kernel | undefined;
+
+/**
+ * The prober for this runtime: system calls through Deno's FFI, or undefined without it (Node.js,
+ * Deno without the FFI permission, an architecture without a table above), where the check is
+ * skipped rather than done differently.
+ */
+export function loadProbe(): ProbeDns | undefined {
+  const deno = denoWithFfi();
+  if (!deno) return undefined;
+  kernel ??= bindKernel(deno);
+  const bound = kernel;
+  return bound && ((request) => probe(bound, request));
+}
+
+function probe(k: Kernel, request: ProbeRequest): ProbeResult[] {
+  const start = performance.now();
+  const deadline = start + request.timeoutMs;
+  const address = sockaddrIn(request.server, request.port ?? 53);
+  const done: Done = (pending, result) => {
+    pending.result ??= {
+      transport: pending.transport,
+      ms: Math.round((performance.now() - start) * 100) / 100,
+      ...result,
+    };
+  };
+  const probes: Pending[] = openSockets(k, request.transports, request.netns).map((
+    { transport, fd },
+  ) => ({
+    transport,
+    fd,
+    id: Math.floor(Math.random() * 0x10000),
+    phase: "reading",
+    received: [],
+  }));
+  try {
+    for (const pending of probes) {
+      if (pending.fd < 0) {
+        done(pending, { answered: false, error: `cannot open a socket: ${errnoWords(k.errno())}` });
+      } else if (k.connect(pending.fd, address) === 0) {
+        sendQuery(k, pending, request.name, done);
+      } else if (k.errno() === EINPROGRESS) {
+        pending.phase = "connecting";
+      } else {
+        done(pending, { answered: false, error: errnoWords(k.errno()) });
+      }
+    }
+    for (;;) {
+      const waiting = probes.filter((pending) => !pending.result);
+      if (waiting.length === 0) break;
+      const left = Math.ceil(deadline - performance.now());
+      if (left <= 0) {
+        for (const pending of waiting) {
+          const what = pending.phase === "connecting" ? "connection" : "answer";
+          done(pending, { answered: false, error: `no ${what} within ${request.timeoutMs} ms` });
+        }
+        break;
+      }
+      const fds = new Uint8Array(8 * waiting.length);
+      const view = new DataView(fds.buffer);
+      waiting.forEach((pending, index) => {
+        view.setInt32(index * 8, pending.fd, true);
+        view.setInt16(index * 8 + 4, pending.phase === "connecting" ? POLLOUT : POLLIN, true);
+      });
+      if (k.poll(fds, waiting.length, left) < 0) {
+        const errno = k.errno();
+        if (errno === EINTR) continue;
+        for (const pending of waiting) {
+          done(pending, { answered: false, error: `poll failed: ${errnoWords(errno)}` });
+        }
+        break;
+      }
+      waiting.forEach((pending, index) => {
+        if (view.getInt16(index * 8 + 6, true) === 0) return;
+        if (pending.phase === "reading") {
+          readAnswer(k, pending, request.name, done);
+          return;
+        }
+        const error = k.socketError(pending.fd);
+        if (error !== 0) done(pending, { answered: false, error: errnoWords(error) });
+        else sendQuery(k, pending, request.name, done);
+      });
+    }
+  } finally {
+    for (const pending of probes) if (pending.fd >= 0) k.close(pending.fd);
+  }
+  return probes.map((pending) => pending.result!);
+}
+
+/** Creates the sockets, in `netns` when given (entered and left around the socket calls). */
+function openSockets(
+  k: Kernel,
+  transports: readonly Transport[],
+  netns: string | undefined,
+): { transport: Transport; fd: number }[] {
+  const make = () =>
+    transports.map((transport) => ({
+      transport,
+      fd: k.socket(transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM),
+    }));
+  if (netns === undefined) return make();
+  const home = k.open("/proc/thread-self/ns/net");
+  if (home < 0) {
+    throw new Error(`Cannot open this thread's network namespace: ${errnoWords(k.errno())}`);
+  }
+  const target = k.open(netns);
+  if (target < 0) {
+    const why = errnoWords(k.errno());
+    k.close(home);
+    throw new Error(`Cannot open ${netns}: ${why}`);
+  }
+  const entered = k.setns(target);
+  const why = errnoWords(k.errno());
+  k.close(target);
+  if (entered !== 0) {
+    k.close(home);
+    throw new Error(`Cannot enter the network namespace ${netns}: ${why}`);
+  }
+  const sockets = make();
+  const back = k.setns(home);
+  const whyNot = errnoWords(k.errno());
+  k.close(home);
+  if (back !== 0) {
+    // Nothing else of this process may run in the probe's namespace.
+    for (const { fd } of sockets) if (fd >= 0) k.close(fd);
+    throw new Error(`Cannot return from the network namespace ${netns}: ${whyNot}`);
+  }
+  return sockets;
+}
+
+type Done = (pending: Pending, result: Omit<ProbeResult, "transport" | "ms">) => void;
+
+function sendQuery(k: Kernel, pending: Pending, name: string, done: Done): void {
+  const query = buildQuery(name, pending.id);
+  const bytes = pending.transport === "TCP" ? frameForTcp(query) : query;
+  const sent = k.send(pending.fd, bytes);
+  if (sent !== bytes.length) {
+    done(pending, {
+      answered: false,
+      error: sent < 0 ? errnoWords(k.errno()) : `sent ${sent} of ${bytes.length} bytes`,
+    });
+    return;
+  }
+  pending.phase = "reading";
+}
+
+function readAnswer(k: Kernel, pending: Pending, name: string, done: Done): void {
+  const buffer = new Uint8Array(pending.transport === "UDP" ? 4096 : 65538);
+  const count = k.recv(pending.fd, buffer);
+  if (count < 0) {
+    const errno = k.errno();
+    if (errno === EAGAIN || errno === EINTR) return;
+    done(pending, { answered: false, error: errnoWords(errno) });
+    return;
+  }
+  let message: Uint8Array;
+  if (pending.transport === "UDP") {
+    message = buffer.slice(0, count);
+  } else {
+    if (count === 0) {
+      done(pending, { answered: false, error: "the server closed the connection unanswered" });
+      return;
+    }
+    pending.received.push(...buffer.subarray(0, count));
+    if (pending.received.length < 2) return;
+    const length = (pending.received[0] << 8) | pending.received[1];
+    if (pending.received.length < 2 + length) return;
+    message = Uint8Array.from(pending.received.slice(2, 2 + length));
+  }
+  let response: DnsResponse;
+  try {
+    response = parseResponse(message);
+  } catch (error) {
+    done(pending, { answered: false, error: `malformed answer: ${(error as Error).message}` });
+    return;
+  }
+  const wrong = mismatch(response, name, pending.id);
+  // Over UDP a stray datagram is not the answer: keep waiting for it.
+  if (wrong && pending.transport === "UDP") return;
+  if (wrong) done(pending, { answered: false, error: `wrong answer: ${wrong}` });
+  else done(pending, { answered: true, response });
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { loadProbe, sockaddrIn } from "../lib/dns_probe.ts";
+
+/** Starts test/testdata/dns_responder.ts; returns its port and a stop function. */
+async function responder(mode: "answer" | "silent") {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./testdata/dns_responder.ts", import.meta.url).pathname, mode],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the responder exited before it was ready");
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return {
+    port: Number(text.trim()),
+    async stop() {
+      child.kill("SIGKILL");
+      await child.status;
+      await child.stdout.cancel();
+    },
+  };
+}
+
+/** A loopback port nothing listens on: one just used by a responder that is gone. */
+async function closedPort(): Promise<number> {
+  const server = await responder("silent");
+  await server.stop();
+  return server.port;
+}
+
+const probe = loadProbe()!;
+
+Deno.test("sockaddrIn() lays out family, port and address as struct sockaddr_in", () => {
+  assert.deepEqual([...sockaddrIn("172.18.0.1", 53)], [
+    2,
+    0,
+    0,
+    53,
+    172,
+    18,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  assert.throws(() => sockaddrIn("172.18.0", 53), /not an IPv4 address/);
+});
+
+Deno.test("the probe gets the answer over UDP and TCP, skipping a stray datagram", async () => {
+  const server = await responder("answer");
+  try {
+    const results = probe({
+      server: "127.0.0.1",
+      port: server.port,
+      name: "node.test",
+      transports: ["UDP", "TCP"],
+      timeoutMs: 2000,
+    });
+    assert.deepEqual(results.map((r) => [r.transport, r.answered, r.error]), [
+      ["UDP", true, undefined],
+      ["TCP", true, undefined],
+    ]);
+    for (const result of results) {
+      assert.deepEqual(result.response!.answers, [
+        { name: "node.test.", type: 1, ttl: 60, data: "10.1.2.3" },
+      ]);
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("the probe reports a closed port as connection refused, at once", async () => {
+  const port = await closedPort();
+  const results = probe({
+    server: "127.0.0.1",
+    port,
+    name: "node.test",
+    transports: ["UDP", "TCP"],
+    timeoutMs: 2000,
+  });
+  assert.deepEqual(results.map((r) => [r.transport, r.answered, r.error]), [
+    ["UDP", false, "connection refused"],
+    ["TCP", false, "connection refused"],
+  ]);
+  for (const result of results) assert.ok(result.ms < 1000, `${result.ms} ms`);
+});
+
+Deno.test("the probe gives up on a silent server when its time is up, both transports at once", async () => {
+  const server = await responder("silent");
+  try {
+    const start = performance.now();
+    const results = probe({
+      server: "127.0.0.1",
+      port: server.port,
+      name: "node.test",
+      transports: ["UDP", "TCP"],
+      timeoutMs: 200,
+    });
+    const elapsed = performance.now() - start;
+    assert.deepEqual(results.map((r) => [r.transport, r.answered, r.error]), [
+      ["UDP", false, "no answer within 200 ms"],
+      ["TCP", false, "no answer within 200 ms"],
+    ]);
+    assert.ok(elapsed >= 199 && elapsed < 1000, `${elapsed} ms`);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("the probe names a namespace it cannot enter", () => {
+  assert.throws(
+    () =>
+      probe({
+        server: "127.0.0.1",
+        name: "node.test",
+        transports: ["UDP"],
+        timeoutMs: 10,
+        netns: "/nonexistent/netns",
+      }),
+    /Cannot open \/nonexistent\/netns: no such file or directory/,
+  );
+});
