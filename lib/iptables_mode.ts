@@ -1,6 +1,8 @@
 /**
  * Which iptables backend the node uses: the one that already holds more rules (Docker's or the
- * host's), as kubernetes-sigs/iptables-wrappers decides, switched with update-alternatives.
+ * host's), as kubernetes-sigs/iptables-wrappers decides, switched with update-alternatives. On a
+ * tie (podman, Docker's default bridge and nerdctl write no rules into the node) nft, as
+ * iptables-wrappers guesses, when the nft dump works; kind's bash picks legacy there.
  */
 import type {
   Announcements,
@@ -23,9 +25,18 @@ export function countRuleLines(saved: string): number {
   return grepLines(saved).filter((line) => line.startsWith("-")).length;
 }
 
-/** The backend with more rules; a tie (including no rules at all) picks legacy. */
-export function chooseIptablesMode(counts: { legacy: number; nft: number }): IptablesMode {
-  return counts.legacy >= counts.nft ? "legacy" : "nft";
+/**
+ * The backend with more rules. A tie (no rules at all, as under podman) picks nft when
+ * `nftAnswered` (iptables-nft-save exited 0: the kernel has nf_tables), else legacy as kind's
+ * bash always does. Legacy needs the ip_tables modules, which a rootless node cannot load (kind
+ * #4260) and newer kernels may lack (CONFIG_NETFILTER_XTABLES_LEGACY).
+ */
+export function chooseIptablesMode(
+  counts: { legacy: number; nft: number },
+  nftAnswered = false,
+): IptablesMode {
+  if (counts.legacy === counts.nft) return nftAnswered ? "nft" : "legacy";
+  return counts.legacy > counts.nft ? "legacy" : "nft";
 }
 
 /** The update-alternatives calls that switch to `mode`, in kind's order. */
@@ -143,7 +154,8 @@ export async function selectIptables(
     counts[tool.includes("-nft-") ? "nft" : "legacy"] += countRuleLines(result.stdout);
   });
 
-  const mode = chooseIptablesMode(counts);
+  const nftAnswered = results[DUMP_TOOLS.indexOf("iptables-nft-save")].status === 0;
+  const mode = chooseIptablesMode(counts, nftAnswered);
   host.announce(`setting iptables to detected mode: ${mode}`);
   for (const argv of alternativesCommands(mode)) {
     await host.run(argv, { stdout: "ignore" });

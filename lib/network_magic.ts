@@ -67,8 +67,8 @@ export async function enableNetworkMagic(
  * `iptables-save`, the rewrite in memory, one `iptables-restore` (skipped when nothing changes).
  * When Docker's chains are not in the selected iptables backend they are looked for where else
  * Docker may have put them, and only then, so the common path costs no extra process:
- * - the other iptables backend: select_iptables picks legacy on a tie or when legacy holds more
- *   rules, while Docker may have written its DNS rules with iptables-nft; kind's bash then
+ * - the other iptables backend: select_iptables picks legacy when legacy holds more
+ *   rules (or on a tie where iptables-nft-save fails), while Docker may have written its DNS rules with iptables-nft; kind's bash then
  *   rewrites nothing although resolv.conf points at the host IP, and DNS breaks;
  * - Docker's nftables table (Docker 28.3+ with the nftables firewall backend keeps its DNS NAT
  *   in `ip docker-dns`, which no iptables-save can see).

@@ -57,15 +57,23 @@ Deno.test("countRuleLines() counts lines starting with -, like grep -c '^-'", ()
   for (const [text, count] of cases) assert.equal(countRuleLines(text), count);
 });
 
-Deno.test("chooseIptablesMode() picks the backend with more rules, legacy on a tie", () => {
-  const cases: [number, number, string][] = [
-    [0, 0, "legacy"],
-    [6, 6, "legacy"],
-    [7, 6, "legacy"],
-    [0, 1, "nft"],
+Deno.test("chooseIptablesMode() picks the backend with more rules, on a tie nft if it answered", () => {
+  const cases: [number, number, boolean, string][] = [
+    [0, 0, true, "nft"],
+    [6, 6, true, "nft"],
+    [0, 0, false, "legacy"],
+    [6, 6, false, "legacy"],
+    [7, 6, true, "legacy"],
+    [7, 6, false, "legacy"],
+    [0, 1, true, "nft"],
+    [0, 1, false, "nft"],
   ];
-  for (const [legacy, nft, mode] of cases) {
-    assert.equal(chooseIptablesMode({ legacy, nft }), mode, `${legacy} vs ${nft}`);
+  for (const [legacy, nft, answered, mode] of cases) {
+    assert.equal(
+      chooseIptablesMode({ legacy, nft }, answered),
+      mode,
+      `${legacy} vs ${nft}, nft answered: ${answered}`,
+    );
   }
 });
 
@@ -112,7 +120,14 @@ Deno.test("selectIptables() counts the rules of both legacy dumps together", asy
   assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: legacy"]);
 });
 
-Deno.test("selectIptables() picks legacy when no tool answers, as on podman (a 0-0 tie)", async () => {
+Deno.test("selectIptables() picks nft on a 0-0 tie when iptables-nft-save works, as on podman", async () => {
+  const empty = { stdout: fixture("empty-filter.save") };
+  const host = node({ legacy: empty, legacy6: empty, nft: empty, nft6: empty });
+  await selectIptables(host);
+  assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: nft"]);
+});
+
+Deno.test("selectIptables() picks legacy on a 0-0 tie when iptables-nft-save fails (no nf_tables)", async () => {
   const host = node({ nft: { status: 1 } });
   await selectIptables(host);
   assert.deepEqual(host.logs, ["INFO: setting iptables to detected mode: legacy"]);
