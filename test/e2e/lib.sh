@@ -24,6 +24,34 @@ E2E_POD_GW=10.244.0.1
 
 e2e_log() { printf 'e2e: %s\n' "$*" >&2; }
 
+# The container engine of the node functions below (e2e_rm, e2e_logs, e2e_wait_log, e2e_node_ip,
+# e2e_pod_netns, e2e_pod_dns_check): docker, or podman for the podman tier (test/e2e/podman.sh).
+E2E_ENGINE=${E2E_ENGINE:-docker}
+
+# Runs the engine's CLI: `e2e_cli logs NODE` is `docker logs NODE` or podman's.
+e2e_cli() {
+  if [[ $E2E_ENGINE == podman ]]; then e2e_podman "$@"; else docker "$@"; fi
+}
+
+# Runs "$@" with no file descriptor above 2 open: a daemon it leaves behind (podman's conmon and
+# aardvark-dns, dockerd) must not keep a caller's lock file (flock) open after the caller is gone.
+e2e_no_inherited_fds() {
+  (
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec $fd>&-"
+    done
+    exec "$@"
+  )
+}
+
+# podman with the settings this host needs whatever its defaults (test/e2e/podman.sh says why):
+# runc and netavark, from a containers.conf of our own.
+e2e_podman() {
+  CONTAINERS_CONF="$E2E_DIR/podman-containers.conf" e2e_no_inherited_fds podman "$@"
+}
+
 # Runs "$@" with its output hidden unless it fails; docker's build chatter (and the legacy
 # builder's deprecation banner) would otherwise drown test output.
 e2e_quiet() {
@@ -43,13 +71,7 @@ e2e_ensure_dockerd() {
   e2e_log 'starting dockerd (log: /tmp/dockerd.log)'
   # setsid: the daemon must outlive the test process group that started it. It must not inherit
   # any other open file either: a `flock FILE npm test` lock would be held for the daemon's life.
-  (
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd=${fd##*/}
-      ((fd > 2)) && exec {fd}>&-
-    done
-    exec setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null
-  ) &
+  e2e_no_inherited_fds setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null &
   for ((i = 0; i < 120; i++)); do
     docker info >/dev/null 2>&1 && return 0
     sleep 0.5
@@ -238,16 +260,7 @@ e2e_run_node() {
   local name=${1:?e2e_run_node NAME IMAGE [args...] -- [CMD...]} image=${2:?image}
   shift 2
   local -a extra=() cmd=()
-  while (($#)); do
-    if [[ $1 == -- ]]; then
-      shift
-      cmd=("$@")
-      break
-    fi
-    extra+=("$1")
-    shift
-  done
-  ((${#cmd[@]})) || cmd=(/sbin/init)
+  e2e_split_node_args "$@"
   e2e_network || return 1
   # --tty as kind does: the entrypoint's and systemd's console output reach `docker logs`
   # (with CRLF line ends). `--dns 127.0.0.1` is deliberate (see above), so docker's warning about
@@ -277,10 +290,29 @@ _e2e_without_localhost_dns_warning() {
   grep -vE '^WARNING: Localhost DNS (setting \(--dns=127\.0\.0\.1\)|\(127\.0\.0\.1\)) may fail in containers\.$' || true
 }
 
+# e2e_split_node_args [ARGS...] -- [CMD...]: sets the caller's local arrays `extra` (the engine's
+# run arguments) and `cmd` (the command after the entrypoint, /sbin/init when none is given).
+e2e_split_node_args() {
+  while (($#)); do
+    if [[ $1 == -- ]]; then
+      shift
+      cmd=("$@")
+      break
+    fi
+    extra+=("$1")
+    shift
+  done
+  ((${#cmd[@]})) || cmd=(/sbin/init)
+}
+
 # Removes containers with their anonymous volumes (every node has one, for /var).
 e2e_rm() {
   (($#)) || return 0
-  docker rm -f -v "$@" >/dev/null 2>&1 || true
+  if [[ $E2E_ENGINE == podman ]]; then
+    e2e_podman rm -f -v -t 0 "$@" >/dev/null 2>&1 || true
+  else
+    docker rm -f -v "$@" >/dev/null 2>&1 || true
+  fi
 }
 
 # Removes every container and network this library created; keeps the images, which are the
@@ -300,7 +332,7 @@ e2e_cleanup_all() {
 
 # Prints the container's logs with the tty's carriage returns removed.
 e2e_logs() {
-  docker logs "$1" 2>&1 | tr -d '\r'
+  e2e_cli logs "$1" 2>&1 | tr -d '\r'
 }
 
 # e2e_wait_log NAME ERE [TIMEOUT_S=30]: waits until the container's logs match ERE. Fails early
@@ -311,7 +343,7 @@ e2e_wait_log() {
     # Logs go through a variable, not a pipe into grep -q: grep's early exit would make the
     # pipeline fail with SIGPIPE under pipefail.
     grep -qE -- "$re" <<<"$(e2e_logs "$name")" && return 0
-    [[ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" == true ]] || {
+    [[ "$(e2e_cli inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" == true ]] || {
       # One last look: the line may have been written just before exit.
       grep -qE -- "$re" <<<"$(e2e_logs "$name")" && return 0
       e2e_log "$name stopped before its logs matched /$re/"
@@ -332,7 +364,7 @@ e2e_wait_booted() {
 
 # Prints the node's IPv4 address on the test network.
 e2e_node_ip() {
-  docker inspect -f "{{(index .NetworkSettings.Networks \"$E2E_NETWORK\").IPAddress}}" "$1"
+  e2e_cli inspect -f "{{(index .NetworkSettings.Networks \"$E2E_NETWORK\").IPAddress}}" "$1"
 }
 
 # e2e_pod_netns NODE: gives NODE a "pod": network namespace `pod` with a veth to the node,
@@ -342,7 +374,7 @@ e2e_node_ip() {
 # test may change sysctls afterwards).
 e2e_pod_netns() {
   local node=$1
-  docker exec -i "$node" bash -s "$E2E_POD_CIDR" "$E2E_POD_IP" "$E2E_POD_GW" <<'EOF'
+  e2e_cli exec -i "$node" bash -s "$E2E_POD_CIDR" "$E2E_POD_IP" "$E2E_POD_GW" <<'EOF'
 set -euo pipefail
 cidr=$1 pod_ip=$2 gw=$3
 [[ -e /run/netns/pod ]] && exit 0
@@ -369,7 +401,7 @@ e2e_pod_dns_check() {
   local node=$1 host_ip=$2 name=$3 proto=${4:-}
   local out
   e2e_pod_netns "$node" || return 1
-  out="$(docker exec "$node" ip netns exec pod \
+  out="$(e2e_cli exec "$node" ip netns exec pod \
     dig +short +time=2 +tries=1 ${proto:+"$proto"} "@$host_ip" "$name" A 2>&1)" || true
   out="$(grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' <<<"$out")" || {
     e2e_log "pod DNS in $node via $host_ip${proto:+ ($proto)} did not resolve $name"

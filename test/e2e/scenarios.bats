@@ -14,69 +14,29 @@ source "$BATS_TEST_DIRNAME/scenarios.sh"
 setup_file() {
   export E2E_FILE_START=$SECONDS
   e2e_ensure_dockerd
-  local port orig='' name
+  local port orig=''
   port="$(e2e_node_image)"
-  if [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; then
+  if scn_have_original; then
     orig="$(e2e_original_image)"
   else
     echo '# KIND_ORIGINAL_ENTRYPOINT is not set: comparing the port with test/e2e/golden/*.txt' >&3
   fi
   e2e_network
   e2e_egress_guard_on
-  for name in "${E2E_SCENARIOS[@]}"; do
-    scn_start "$name" port "$port" &
-    [[ -z $orig ]] || scn_start "$name" orig "$orig" &
-  done
-  wait
+  scn_start_all "$port" "$orig" "${E2E_SCENARIOS[@]}"
   HOST_IP="$(e2e_network_gateway)"
   export HOST_IP
 }
 
 teardown_file() {
-  local name
-  for name in "${E2E_SCENARIOS[@]}"; do
-    e2e_rm "$(scn_node "$name" port)" "$(scn_node "$name" orig)"
-  done
+  scn_rm "${E2E_SCENARIOS[@]}"
   e2e_egress_guard_off || true
   e2e_result_time scenarios.bats "$((SECONDS - E2E_FILE_START))" \
     "$(grep -c '^@test' "$BATS_TEST_FILENAME")"
 }
 
-have_original() { [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; }
-
-# check_scenario NAME: the port's state equals the original's (live, or its golden), and the
-# golden equals the live original's. Records the row of the results table either way.
-check_scenario() {
-  local name=$1 golden port_state orig_state orig_cell port_cell against
-  local stale=0 differs=0
-  golden="$(scn_golden "$name")"
-  [[ -f $golden ]] || have_original || {
-    echo "no golden $golden and no original to compare with"
-    return 1
-  }
-  scn_wait "$name" port
-  port_state="$(scn_state "$name" port)"
-  if have_original; then
-    scn_wait "$name" orig
-    orig_state="$(scn_state "$name" orig)"
-    if ! diff -u --label "golden/$name.txt" --label "live original" "$golden" - <<<"$orig_state"; then
-      stale=1
-      echo "the golden is stale: bash test/e2e/scenarios.sh --golden $name"
-    fi
-    orig_cell="$(scn_summary <<<"$orig_state")$( ((stale)) && echo ' (golden STALE)' || echo ' (= golden)')"
-    against=original
-  else
-    orig_state="$(<"$golden")"
-    orig_cell="$(scn_summary <<<"$orig_state") (golden)"
-    against=golden
-  fi
-  diff -u --label "$against" --label port <(scn_comparable "$name" orig <<<"$orig_state") \
-    <(scn_comparable "$name" port <<<"$port_state") || differs=1
-  port_cell="$(scn_summary <<<"$port_state")$( ((differs)) && echo " (DIFFERS from $against)" || echo " (= $against)")"
-  scn_def "$name"
-  e2e_result scenarios.bats "$name: $SCN_NOTE" "$orig_cell" "$port_cell"
-  ((stale == 0 && differs == 0))
-}
+# check_scenario NAME: scn_check, recorded as this file's row.
+check_scenario() { scn_check scenarios.bats "$1"; }
 
 @test "scenario default: kind's flags only, the same state as the original" {
   check_scenario default
@@ -157,7 +117,7 @@ check_scenario() {
   # The node itself asks Docker's DNS through the host IP, as its resolv.conf says.
   run docker exec "$node" dig +short +time=2 +tries=1 "@$HOST_IP" "$(scn_node default port)"
   [[ $status -eq 0 && $output =~ ^[0-9.]+$ ]]
-  if have_original; then
+  if scn_have_original; then
     # kind's bash leaves Docker's nft rules on 127.0.0.11 while resolv.conf points at the host IP.
     node="$(scn_node iptables-legacy orig)"
     run docker exec "$node" dig +short +time=2 +tries=1 "@$HOST_IP" "$(scn_node default port)"
@@ -167,6 +127,35 @@ check_scenario() {
 
 @test "scenario systemd: systemd as PID 1 reaches Multi-User System, same state as the original" {
   check_scenario systemd
+}
+
+@test "scenario cgroup2: on the unified hierarchy both take the v2 path, same state" {
+  check_scenario cgroup2
+  grep -qx 'INFO: detected cgroup v2' <<<"$(e2e_logs "$(scn_node cgroup2 port)")"
+}
+
+@test "scenario cgroup2-fake-dmi: the v2 path with DMI product files, same state" {
+  check_scenario cgroup2-fake-dmi
+}
+
+@test "scenario cgroup2-systemd: systemd boots on the unified hierarchy, same state" {
+  check_scenario cgroup2-systemd
+}
+
+@test "scenario default-bridge: no embedded DNS, a quiet no-op but for the mode on a tie" {
+  check_scenario default-bridge
+  local node log
+  node="$(scn_node default-bridge port)"
+  log="$(e2e_logs "$node")"
+  # No rules in either backend: the port takes nft (README, Differences), kind's bash legacy.
+  grep -qx 'INFO: setting iptables to detected mode: nft' <<<"$log"
+  ! grep -qE '^(WARN|ERROR): ' <<<"$log"
+  [ "$(docker exec "$node" cat /etc/resolv.conf)" = "$(docker exec "$node" cat /etc/resolv.conf.original)" ]
+  [ -z "$(docker exec "$node" iptables-nft-save)" ]
+  if scn_have_original; then
+    grep -qx 'INFO: setting iptables to detected mode: legacy' \
+      <<<"$(e2e_logs "$(scn_node default-bridge orig)")"
+  fi
 }
 
 @test "no packet from the scenario nodes tried to leave the machine" {

@@ -11,6 +11,8 @@
 
 # shellcheck source=test/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=test/e2e/podman.sh
+source "$(dirname "${BASH_SOURCE[0]}")/podman.sh"
 
 E2E_GOLDEN_DIR="$E2E_DIR/golden"
 # Node names: kets-scn-NAME-port and kets-scn-NAME-orig.
@@ -30,6 +32,20 @@ E2E_SCENARIOS=(
   fake-dmi
   iptables-legacy
   systemd
+  cgroup2
+  cgroup2-fake-dmi
+  cgroup2-systemd
+  default-bridge
+)
+
+# The podman tier's scenarios (podman.bats), run by podman on a network with aardvark-dns.
+E2E_PODMAN_SCENARIOS=(
+  podman-default
+  podman-dns-search-set
+  podman-dns-search-empty
+  podman-restart
+  podman-userns
+  podman-userns-cgroup2
 )
 
 # Rules loaded with iptables-legacy before the entrypoint runs, so that legacy has more rules
@@ -60,12 +76,18 @@ EOF
 
 # scn_def NAME: sets SCN_ARGS (docker run args), SCN_CMD (the command after the entrypoint),
 # SCN_WAIT (init: until `starting init` or exit; boot: until systemd reaches multi-user;
-# exit: until the container stops), SCN_HDI (what host.docker.internal maps to), SCN_NOTE
-# (why the scenario exists) and SCN_PORT_DIFF (a documented difference of the port, see
-# scn_comparable).
+# exit: until the container stops; restart: init, then manifests naming the node's address
+# are planted and the node is restarted, until its second `starting init`), SCN_HDI (what
+# host.docker.internal maps to), SCN_ENGINE (docker or podman), SCN_NETWORK (the network the
+# node is on), SCN_NOTE (why the scenario exists) and SCN_PORT_DIFF (a documented difference of
+# the port, see scn_comparable).
 # shellcheck disable=SC2034,SC2209 # the SCN_* globals are this function's results
 scn_def() {
   SCN_ARGS=() SCN_CMD=(sleep infinity) SCN_WAIT=init SCN_HDI=127.0.0.1 SCN_NOTE='' SCN_PORT_DIFF=''
+  SCN_ENGINE=docker SCN_NETWORK=$E2E_NETWORK
+  if [[ $1 == podman-* ]]; then
+    SCN_ENGINE=podman SCN_NETWORK=$E2E_PODMAN_NETWORK
+  fi
   case $1 in
     default) SCN_NOTE='kind flags only' ;;
     hdi-host-gateway)
@@ -111,6 +133,45 @@ scn_def() {
       SCN_NOTE='systemd as init, -t, state once Multi-User System is reached'
       SCN_CMD=(/sbin/init)
       SCN_WAIT=boot ;;
+    cgroup2)
+      SCN_NOTE='cgroup v2 node view (unified hierarchy only): the v1 fixes are skipped'
+      SCN_ARGS=(-e E2E_CGROUP2=1) ;;
+    cgroup2-fake-dmi)
+      SCN_NOTE='cgroup v2 node view with DMI product files'
+      SCN_ARGS=(-e E2E_CGROUP2=1 -e E2E_FAKE_DMI=1) ;;
+    cgroup2-systemd)
+      SCN_NOTE='cgroup v2 node view, systemd as init reaches Multi-User System'
+      SCN_ARGS=(-e E2E_CGROUP2=1)
+      SCN_CMD=(/sbin/init)
+      SCN_WAIT=boot ;;
+    default-bridge)
+      SCN_NOTE="Docker's default bridge: no embedded DNS, nothing to move"
+      SCN_NETWORK=bridge
+      SCN_PORT_DIFF=tie-nft ;;
+    podman-default)
+      SCN_NOTE='podman, aardvark-dns on the gateway, search dns.podman, no 127.0.0.11 rules'
+      SCN_PORT_DIFF=tie-nft ;;
+    podman-dns-search-set)
+      SCN_NOTE='podman, KIND_DNS_SEARCH set: dns.podman replaced'
+      SCN_ARGS=(-e 'KIND_DNS_SEARCH=example.test corp.example.test')
+      SCN_PORT_DIFF=tie-nft ;;
+    podman-dns-search-empty)
+      SCN_NOTE='podman, KIND_DNS_SEARCH empty: dns.podman dropped'
+      SCN_ARGS=(-e KIND_DNS_SEARCH=)
+      SCN_PORT_DIFF=tie-nft ;;
+    podman-restart)
+      SCN_NOTE='podman restart gives a new address: manifests and /kind/old-ipv4 follow it'
+      SCN_WAIT=restart
+      SCN_PORT_DIFF=tie-nft ;;
+    podman-userns)
+      SCN_NOTE='podman --userns=auto on cgroup v1: both stop in fix_cgroup'
+      SCN_ARGS=(--userns=auto)
+      SCN_WAIT=exit
+      SCN_PORT_DIFF=own-messages ;;
+    podman-userns-cgroup2)
+      SCN_NOTE='podman --userns=auto on a cgroup v2 view: validate_userns stops (no delegated controllers)'
+      SCN_ARGS=(--userns=auto -e E2E_CGROUP2=1)
+      SCN_WAIT=exit ;;
     *)
       e2e_log "unknown scenario: $1"
       return 1 ;;
@@ -125,12 +186,74 @@ scn_start() {
   local name=$1 impl=$2 image=$3 node
   node="$(scn_node "$name" "$impl")"
   scn_def "$name" || return 1
+  local -x E2E_ENGINE=$SCN_ENGINE E2E_NETWORK=$SCN_NETWORK
   e2e_rm "$node"
-  E2E_HOST_DOCKER_INTERNAL=$SCN_HDI \
-    e2e_run_node "$node" "$image" "${SCN_ARGS[@]}" -- "${SCN_CMD[@]}" >/dev/null 2>&1 || {
+  if [[ $SCN_ENGINE == podman ]]; then
+    e2e_podman_run_node "$node" "$image" "${SCN_ARGS[@]}" -- "${SCN_CMD[@]}" >/dev/null 2>&1
+  else
+    E2E_HOST_DOCKER_INTERNAL=$SCN_HDI \
+      e2e_run_node "$node" "$image" "${SCN_ARGS[@]}" -- "${SCN_CMD[@]}" >/dev/null 2>&1
+  fi || {
     e2e_log "cannot start $node"
     return 1
   }
+}
+
+# scn_start_all PORT_IMAGE ORIG_IMAGE NAME...: starts the scenarios' port nodes and, unless
+# ORIG_IMAGE is empty, their original nodes: Docker's all at once, podman's one after another
+# (a dozen concurrent `podman run`s with --userns=auto deadlocked podman 4.3 here).
+scn_start_all() {
+  local port=$1 orig=$2 name
+  shift 2
+  for name in "$@"; do
+    scn_def "$name" || return 1
+    if [[ $SCN_ENGINE == podman ]]; then
+      scn_start "$name" port "$port"
+      [[ -z $orig ]] || scn_start "$name" orig "$orig"
+    else
+      scn_start "$name" port "$port" &
+      [[ -z $orig ]] || scn_start "$name" orig "$orig" &
+    fi
+  done
+  wait
+}
+
+# _scn_running NODE: true while the node runs.
+_scn_running() { [[ "$(e2e_cli inspect -f '{{.State.Running}}' "$1")" == true ]]; }
+
+# _scn_wait_inits NODE COUNT TIMEOUT_S: waits for the COUNT-th `starting init`, or the node's
+# exit.
+_scn_wait_inits() {
+  local node=$1 count=$2 timeout=$3 i
+  for ((i = 0; i < timeout * 10; i++)); do
+    (($(grep -cx 'INFO: starting init' <<<"$(e2e_logs "$node")") >= count)) && return 0
+    # Stopped before init: the state then says how it ended.
+    _scn_running "$node" || return 0
+    sleep 0.1
+  done
+  e2e_log "$node: no 'starting init' number $count within ${timeout}s"
+  return 1
+}
+
+# The manifest planted before a restart: the node's address as a whole word (rewritten), and as
+# the prefix of a longer number (left alone).
+E2E_RESTART_MANIFEST=/etc/kubernetes/manifests/kube-apiserver.yaml
+
+# _scn_restart NODE TIMEOUT_S: plants a manifest naming the node's current address, restarts the
+# node (podman gives it a new address) and waits for the entrypoint's second run.
+_scn_restart() {
+  local node=$1 timeout=$2 old
+  old="$(e2e_node_ip "$node")" || return 1
+  # Planted once: a second wait on the same node must not restart it again.
+  if ! e2e_cli exec "$node" test -e "$E2E_RESTART_MANIFEST"; then
+    e2e_cli exec -i "$node" sh -c "cat >$E2E_RESTART_MANIFEST" <<EOF || return 1
+advertise-address: $old
+url: https://$old:6443
+longer-address-kept: ${old}0
+EOF
+    e2e_cli restart -t 0 "$node" >/dev/null || return 1
+  fi
+  _scn_wait_inits "$node" 2 "$timeout"
 }
 
 # scn_wait NAME IMPL [TIMEOUT_S=30]: waits until the scenario's node is where its state is taken.
@@ -138,30 +261,34 @@ scn_wait() {
   local name=$1 impl=$2 timeout=${3:-30} node i
   node="$(scn_node "$name" "$impl")"
   scn_def "$name" || return 1
+  local -x E2E_ENGINE=$SCN_ENGINE E2E_NETWORK=$SCN_NETWORK
   case $SCN_WAIT in
     boot) e2e_wait_booted "$node" "$timeout" ;;
     exit)
       for ((i = 0; i < timeout * 10; i++)); do
-        [[ "$(docker inspect -f '{{.State.Running}}' "$node")" == false ]] && return 0
+        _scn_running "$node" || return 0
         sleep 0.1
       done
       e2e_log "$node still runs after ${timeout}s"
       return 1 ;;
-    init)
-      for ((i = 0; i < timeout * 10; i++)); do
-        grep -qx 'INFO: starting init' <<<"$(e2e_logs "$node")" && return 0
-        # Stopped before init: the state then says how it ended.
-        [[ "$(docker inspect -f '{{.State.Running}}' "$node")" == false ]] && return 0
-        sleep 0.1
-      done
-      e2e_log "$node: no 'starting init' within ${timeout}s"
-      return 1 ;;
+    init) _scn_wait_inits "$node" 1 "$timeout" ;;
+    restart) _scn_wait_inits "$node" 1 "$timeout" && _scn_restart "$node" "$timeout" ;;
   esac
 }
 
 # scn_state NAME IMPL: the normalized state of the scenario's node.
 scn_state() {
-  bash "$E2E_DIR/state.sh" "$(scn_node "$1" "$2")"
+  scn_def "$1" || return 1
+  E2E_ENGINE=$SCN_ENGINE E2E_NETWORK=$SCN_NETWORK bash "$E2E_DIR/state.sh" "$(scn_node "$1" "$2")"
+}
+
+# scn_rm NAME...: removes the scenarios' nodes, both implementations.
+scn_rm() {
+  local name
+  for name in "$@"; do
+    scn_def "$name" || return 1
+    E2E_ENGINE=$SCN_ENGINE e2e_rm "$(scn_node "$name" port)" "$(scn_node "$name" orig)"
+  done
 }
 
 # scn_comparable NAME IMPL: filters a normalized state on stdin down to what the port and the
@@ -173,6 +300,13 @@ scn_state() {
 #   other-backend: legacy was selected but Docker wrote its DNS rules with iptables-nft; the port
 #     rewrites them there (kind's bash leaves them, and DNS breaks), so the iptables-nft-save
 #     section is compared by the test itself, not here.
+#   own-messages: the programs kind's script runs print their own complaints (mount's, mkdir's,
+#     grep's about an unreadable /proc/self/attr/current); the port makes those calls itself and
+#     says what failed in its one ERROR line (README, Differences 1 and 23). Only the INFO and
+#     WARN lines of the log, and how the node ended, are compared.
+#   tie-nft: no rule in either backend; the port picks nft where kind's bash picks legacy (README,
+#     Differences), so the port's mode (log line and iptables alternative) reads as legacy here
+#     and the test checks it was nft.
 scn_comparable() {
   local name=$1 impl=$2
   scn_def "$name" || return 1
@@ -180,6 +314,10 @@ scn_comparable() {
     error-line:port) grep -v '^ERROR: ' ;;
     error-line:orig) sed 's/\x1b\[[0-9;]*m//g' ;;
     other-backend:*) awk '/^### / { skip = ($0 == "### iptables-nft-save") } !skip' ;;
+    own-messages:*) awk '/^### / { section = $0 } section != "### log" || /^(### |INFO: |WARN: )/' ;;
+    tie-nft:port)
+      sed -e 's/^INFO: setting iptables to detected mode: nft$/INFO: setting iptables to detected mode: legacy/' \
+        -e 's|^/usr/sbin/iptables-nft$|/usr/sbin/iptables-legacy|' ;;
     *) cat ;;
   esac
 }
@@ -195,6 +333,7 @@ scn_summary() {
     /^### / { section = $0; next }
     section == "### exit" { exit_status = $0 }
     section == "### log" && /^ERROR: / { error = $0 }
+    section == "### log" && NF { last = $0 }
     section == "### log" && /^INFO: starting init$/ { init = 1 }
     section == "### iptables-alternative" { mode = $0; sub(/.*iptables-/, "", mode) }
     section == "### /etc/resolv.conf" && /^nameserver / { ns = $2 }
@@ -207,7 +346,10 @@ scn_summary() {
     section == "### dmi" && /product_name: [^(]/ { dmi = "product_name " $2 }
     section == "### systemd-symlinks" && /\.wants\// { n = split($1, p, "/"); unit = "enabled " p[n] }
     END {
-      if (exit_status != "") { printf "exit %s%s", exit_status, (error != "" ? ": " error : ""); exit }
+      if (exit_status != "") {
+        printf "exit %s%s", exit_status, (error != "" ? ": " error : (last != "" ? ", last: " last : ""))
+        exit
+      }
       printf "%s, %s, ns %s, %s mounts", (init ? "init" : "no init"), mode, ns, mounts
       if (search != "") printf ", %s", search
       if (snap != "") printf ", %s", snap
@@ -217,11 +359,48 @@ scn_summary() {
     }'
 }
 
+# True when kind's script is there to run beside the port.
+scn_have_original() { [[ -n ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; }
+
+# scn_check FILE NAME: the port's state equals the original's (live, or its golden), and the
+# golden equals the live original's. Records FILE's row of the results table either way.
+scn_check() {
+  local file=$1 name=$2 golden port_state orig_state orig_cell port_cell against
+  local stale=0 differs=0
+  golden="$(scn_golden "$name")"
+  [[ -f $golden ]] || scn_have_original || {
+    echo "no golden $golden and no original to compare with"
+    return 1
+  }
+  scn_wait "$name" port
+  port_state="$(scn_state "$name" port)"
+  if scn_have_original; then
+    scn_wait "$name" orig
+    orig_state="$(scn_state "$name" orig)"
+    if ! diff -u --label "golden/$name.txt" --label "live original" "$golden" - <<<"$orig_state"; then
+      stale=1
+      echo "the golden is stale: bash test/e2e/scenarios.sh --golden $name"
+    fi
+    orig_cell="$(scn_summary <<<"$orig_state")$( ((stale)) && echo ' (golden STALE)' || echo ' (= golden)')"
+    against=original
+  else
+    orig_state="$(<"$golden")"
+    orig_cell="$(scn_summary <<<"$orig_state") (golden)"
+    against=golden
+  fi
+  diff -u --label "$against" --label port <(scn_comparable "$name" orig <<<"$orig_state") \
+    <(scn_comparable "$name" port <<<"$port_state") || differs=1
+  port_cell="$(scn_summary <<<"$port_state")$( ((differs)) && echo " (DIFFERS from $against)" || echo " (= $against)")"
+  scn_def "$name"
+  e2e_result "$file" "$name: $SCN_NOTE" "$orig_cell" "$port_cell"
+  ((stale == 0 && differs == 0))
+}
+
 # Regenerates the goldens from the original (see the header).
 _scn_golden_main() {
   set -euo pipefail
   local -a names=()
-  local arg image name
+  local arg image pimage='' name
   for arg in "$@"; do
     case $arg in
       --golden) ;;
@@ -229,19 +408,25 @@ _scn_golden_main() {
       *) names+=("$arg") ;;
     esac
   done
-  ((${#names[@]})) || names=("${E2E_SCENARIOS[@]}")
+  ((${#names[@]})) || names=("${E2E_SCENARIOS[@]}" "${E2E_PODMAN_SCENARIOS[@]}")
   e2e_ensure_dockerd
   image="$(e2e_original_image)"
   e2e_network
+  if [[ " ${names[*]}" == *" podman-"* ]]; then
+    e2e_podman_ready
+    pimage="$(e2e_podman_image "$image")"
+  fi
   mkdir -p "$E2E_GOLDEN_DIR"
-  for name in "${names[@]}"; do scn_start "$name" orig "$image" & done
+  for name in "${names[@]}"; do
+    if [[ $name == podman-* ]]; then scn_start "$name" orig "$pimage"; else scn_start "$name" orig "$image" & fi
+  done
   wait
   for name in "${names[@]}"; do
     scn_wait "$name" orig
     scn_state "$name" orig >"$(scn_golden "$name").tmp"
     mv "$(scn_golden "$name").tmp" "$(scn_golden "$name")"
     e2e_log "wrote ${E2E_GOLDEN_DIR#"$E2E_REPO/"}/$name.txt"
-    e2e_rm "$(scn_node "$name" orig)"
+    scn_rm "$name"
   done
 }
 

@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# The podman tier (podman.sh): kind's second provider, rootful podman with netavark and
+# aardvark-dns. Each scenario of E2E_PODMAN_SCENARIOS runs a port node and, when
+# KIND_ORIGINAL_ENTRYPOINT is set, an original node with the same podman arguments; their
+# normalized states must be equal (else the port is compared with test/e2e/golden/podman-*.txt).
+#
+# podman's network has no 127.0.0.11 rules: the node asks aardvark-dns on the gateway, which
+# pods reach as they are, so the network magic has nothing to move.
+
+# shellcheck source=test/e2e/scenarios.sh
+source "$BATS_TEST_DIRNAME/scenarios.sh"
+
+setup_file() {
+  export E2E_FILE_START=$SECONDS
+  e2e_ensure_dockerd
+  e2e_podman_ready
+  local port orig=''
+  port="$(e2e_podman_image "$(e2e_node_image)")"
+  if scn_have_original; then
+    orig="$(e2e_podman_image "$(e2e_original_image)")"
+  else
+    echo '# KIND_ORIGINAL_ENTRYPOINT is not set: comparing the port with test/e2e/golden/podman-*.txt' >&3
+  fi
+  e2e_podman_network
+  e2e_egress_guard_on
+  scn_start_all "$port" "$orig" "${E2E_PODMAN_SCENARIOS[@]}"
+  GATEWAY="$(e2e_podman_gateway)"
+  export GATEWAY
+}
+
+teardown_file() {
+  scn_rm "${E2E_PODMAN_SCENARIOS[@]}"
+  e2e_egress_guard_off || true
+  e2e_result_time podman.bats "$((SECONDS - E2E_FILE_START))" \
+    "$(grep -c '^@test' "$BATS_TEST_FILENAME")"
+}
+
+# podman NODE: the tier's engine for the lib.sh node functions.
+setup() {
+  export E2E_ENGINE=podman E2E_NETWORK=$E2E_PODMAN_NETWORK
+}
+
+check_scenario() { scn_check podman.bats "$1"; }
+
+@test "podman default: the same state as the original, resolv.conf as podman wrote it" {
+  check_scenario podman-default
+  local node
+  node="$(scn_node podman-default port)"
+  # Nothing to move: aardvark's address and podman's search domain stay, no rules are added.
+  run e2e_cli exec "$node" cat /etc/resolv.conf
+  grep -qx 'search dns.podman' <<<"$output"
+  grep -qx "nameserver $GATEWAY" <<<"$output"
+  [ "$(e2e_cli exec "$node" cat /etc/resolv.conf.original)" = "$output" ]
+  [ -z "$(e2e_cli exec "$node" iptables-save)" ]
+  # No rules in either backend: the port takes nft (README, Differences), kind's bash legacy.
+  grep -qx 'INFO: setting iptables to detected mode: nft' <<<"$(e2e_logs "$node")"
+  if scn_have_original; then
+    grep -qx 'INFO: setting iptables to detected mode: legacy' \
+      <<<"$(e2e_logs "$(scn_node podman-default orig)")"
+  fi
+}
+
+# pod_tcp_outcome NODE NAME: what a pod in NODE gets asking aardvark for NAME over TCP: the
+# address, `refused` (the gateway answered with a reset: aardvark-dns before 1.11 has no TCP
+# listener) or the failure dig printed.
+pod_tcp_outcome() {
+  local out
+  e2e_pod_netns "$1" || return 1
+  out="$(e2e_cli exec "$1" ip netns exec pod dig +short +tcp +time=2 +tries=1 "@$GATEWAY" "$2" A 2>&1)" || true
+  if grep -qE '^[0-9.]+$' <<<"$out"; then grep -E '^[0-9.]+$' <<<"$out"
+  elif grep -q 'connection refused' <<<"$out"; then echo refused
+  else printf '%s\n' "$out" | tail -n1; fi
+}
+
+@test "podman default: a pod resolves another node's name through aardvark-dns over UDP, and reaches it over TCP" {
+  local node peer impl tcp
+  peer="$(scn_node podman-dns-search-set port)"
+  scn_wait podman-dns-search-set port
+  for impl in port orig; do
+    [[ $impl == port ]] || scn_have_original || continue
+    node="$(scn_node podman-default "$impl")"
+    scn_wait podman-default "$impl"
+    run e2e_pod_dns_check "$node" "$GATEWAY" "$peer"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(e2e_node_ip "$peer")" ]
+    # TCP needs no rule either: the answer, or aardvark's refusal, comes back through the node.
+    tcp="$(pod_tcp_outcome "$node" "$peer")"
+    echo "$impl over TCP: $tcp"
+    [[ $tcp == "$(e2e_node_ip "$peer")" || $tcp == refused ]]
+  done
+}
+
+@test "podman KIND_DNS_SEARCH set: dns.podman is replaced" {
+  check_scenario podman-dns-search-set
+}
+
+@test "podman KIND_DNS_SEARCH empty: dns.podman is dropped" {
+  check_scenario podman-dns-search-empty
+  ! e2e_cli exec "$(scn_node podman-dns-search-empty port)" grep -q '^search' /etc/resolv.conf
+}
+
+@test "podman restart: a new address, rewritten in manifests (whole words) and /kind/old-ipv4" {
+  check_scenario podman-restart
+  local node log old new
+  node="$(scn_node podman-restart port)"
+  log="$(e2e_logs "$node")"
+  old="$(sed -nE 's/^INFO: detected old IPv4 address: //p' <<<"$log")"
+  new="$(e2e_node_ip "$node")"
+  [ -n "$old" ]
+  [ "$new" != "$old" ]
+  diff -u <(printf '%s\n' "advertise-address: $new" "url: https://$new:6443" \
+    "longer-address-kept: ${old}0") <(e2e_cli exec "$node" cat "$E2E_RESTART_MANIFEST")
+  [ "$(e2e_cli exec "$node" cat /kind/old-ipv4)" = "$new" ]
+}
+
+@test "podman --userns=auto on cgroup v1: both stop in fix_cgroup, the port with one ERROR line" {
+  check_scenario podman-userns
+  local log
+  log="$(e2e_logs "$(scn_node podman-userns port)")"
+  grep -qx 'INFO: running in a user namespace (experimental)' <<<"$log"
+  [ "$(grep -c '^ERROR: ' <<<"$log")" -eq 1 ]
+  grep -q '^ERROR: fix_cgroup: ' <<<"$log"
+}
+
+@test "podman --userns=auto on a cgroup v2 view: validate_userns stops, controllers not delegated" {
+  check_scenario podman-userns-cgroup2
+  grep -qx 'ERROR: UserNS: cpu controller needs to be delegated' \
+    <<<"$(e2e_logs "$(scn_node podman-userns-cgroup2 port)")"
+}
+
+@test "no packet from the podman nodes tried to leave the machine" {
+  [ "$(e2e_egress_guard_packets)" -eq 0 ]
+}

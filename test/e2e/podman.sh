@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# The podman tier of the container test bed: kind's second provider, rootful podman 4.3 from
+# Debian with netavark and aardvark-dns. Sourced after lib.sh (scenarios.sh does both).
+#
+# What this host needs, and why:
+# - runc, not crun: crun refuses cgroup v1/hybrid hosts ("cgroups in hybrid mode not supported");
+#   netavark, so that aardvark-dns answers container names on the network's gateway. Both are
+#   set in podman-containers.conf (e2e_podman in lib.sh passes it as CONTAINERS_CONF).
+# - --ulimit nofile/nproc 20000: podman's defaults ask for more than this host's hard limits.
+# - the same shim as the Docker tier stands in for --privileged (writable cgroup v1 controllers),
+#   with `--security-opt unmask=ALL` for Docker's `systempaths=unconfined` (a writable /proc/sys,
+#   which the pod network's sysctls need).
+# - --userns=auto takes its ranges from the `containers` line of /etc/subuid and /etc/subgid,
+#   which e2e_podman_ready adds when it is missing.
+#
+# On a network with DNS podman writes `search dns.podman`, the gateway (aardvark-dns) and the
+# host's own nameservers into resolv.conf. The nodes get the first two only (`--dns GATEWAY
+# --dns-search dns.podman`): the host's nameservers differ from host to host (the goldens could
+# not hold them) and lead off the machine. aardvark itself forwards names it does not know, so
+# tests only ever ask it for container names on the network, and host.docker.internal is pinned
+# to 127.0.0.1 in /etc/hosts so the entrypoint's lookup never reaches DNS.
+
+E2E_PODMAN_NETWORK=${E2E_PODMAN_NETWORK:-kets-podman}
+# The subordinate ids --userns=auto hands out (2^31 upwards, as podman's documentation does).
+E2E_SUBID_LINE=containers:2147483647:2147483648
+
+# Checks that podman and its network helpers are installed and that --userns=auto has ids to
+# hand out. Fails with one line naming what is missing (the podman tier is part of the suite:
+# scripts/setup.sh installs all of it).
+e2e_podman_ready() {
+  local tool file
+  for tool in podman runc newuidmap; do
+    command -v "$tool" >/dev/null || {
+      e2e_log "$tool is missing: install podman netavark aardvark-dns runc uidmap (npm run setup)"
+      return 1
+    }
+  done
+  for tool in /usr/lib/podman/netavark /usr/lib/podman/aardvark-dns; do
+    [[ -x $tool ]] || {
+      e2e_log "$tool is missing: install netavark and aardvark-dns (npm run setup)"
+      return 1
+    }
+  done
+  for file in /etc/subuid /etc/subgid; do
+    grep -q '^containers:' "$file" 2>/dev/null || echo "$E2E_SUBID_LINE" >>"$file" || return 1
+  done
+}
+
+# e2e_podman_image DOCKER_IMAGE: copies a local Docker image into podman's store (once: the image
+# id is kept, so a present id means a current copy) and prints its id for `podman run`.
+e2e_podman_image() {
+  local id
+  id="$(docker image inspect -f '{{.Id}}' "$1")" || return 1
+  id=${id#sha256:}
+  if ! e2e_podman image exists "$id" 2>/dev/null; then
+    e2e_log "loading $1 into podman"
+    docker save "$1" | e2e_quiet e2e_podman load -q || return 1
+  fi
+  printf '%s\n' "$id"
+}
+
+# Creates the podman network of the tier (DNS enabled: aardvark-dns on its gateway). Idempotent.
+e2e_podman_network() {
+  e2e_podman network exists "$E2E_PODMAN_NETWORK" 2>/dev/null && return 0
+  e2e_quiet e2e_podman network create --label "$E2E_LABEL=network" "$E2E_PODMAN_NETWORK"
+}
+
+# e2e_podman_run_node NAME IMAGE [podman run args...] -- [CMD...]: a node as kind's podman
+# provider runs it (minus --privileged: the shim stands in), on the tier's network. Prints the id.
+e2e_podman_run_node() {
+  local name=${1:?e2e_podman_run_node NAME IMAGE [args...] -- [CMD...]} image=${2:?image}
+  shift 2
+  local -a extra=() cmd=()
+  e2e_split_node_args "$@"
+  local gateway
+  e2e_podman_network || return 1
+  gateway="$(e2e_podman_gateway)" || return 1
+  e2e_podman run -d --tty \
+    --cap-add NET_ADMIN --cap-add SYS_ADMIN --cap-add NET_RAW \
+    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --security-opt unmask=ALL \
+    --cgroupns=private --tmpfs /tmp --tmpfs /run -v /var \
+    --ulimit nofile=20000:20000 --ulimit nproc=20000:20000 \
+    --stop-signal SIGRTMIN+3 \
+    --network "$E2E_PODMAN_NETWORK" --dns "$gateway" --dns-search dns.podman \
+    --add-host "host.docker.internal:127.0.0.1" \
+    --hostname "$name" --name "$name" \
+    --label "$E2E_LABEL=node" \
+    -v "$E2E_DIR/shim.sh:/e2e/shim.sh:ro" --entrypoint /e2e/shim.sh \
+    "${extra[@]}" "$image" "${cmd[@]}"
+}
+
+# Prints the IPv4 gateway of the tier's network: where aardvark-dns answers.
+e2e_podman_gateway() {
+  e2e_podman network inspect -f '{{range .Subnets}}{{.Gateway}} {{end}}' "$E2E_PODMAN_NETWORK" |
+    tr ' ' '\n' | grep -m1 -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'
+}
