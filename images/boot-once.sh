@@ -3,7 +3,7 @@
 # half of `npm run image`. The node is started by scripts/try-node.sh (the test bed's flags,
 # which stand in for kind's `--privileged` where that is not available) and removed afterwards.
 #
-# Env: IMAGE (default: the tag images/build.sh built last, from .cache/image-tag),
+# Env: IMAGE (default: the tag `npm run image` built last, from .cache/image-tag),
 #      BOOT_TIMEOUT seconds (default 60).
 set -euo pipefail
 

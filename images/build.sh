@@ -15,7 +15,8 @@
 # and the build ends with a warning saying so. For kind itself, build where kindest/node can be
 # pulled.
 #
-# The tag built is written to .cache/image-tag, where images/boot-once.sh finds it.
+# Without IMAGE, the tag chosen is written to .cache/image-tag, where images/boot-once.sh and
+# scripts/try-node.sh find it (builds with an explicit IMAGE, such as the test bed's, leave it).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -90,10 +91,11 @@ main() {
   fi
   local standin=0
   [[ -n ${BASE_IMAGE:-} ]] && is_standin_base "$BASE_IMAGE" && standin=1
-  local image=${IMAGE:-}
+  local image=${IMAGE:-} record_tag=0
   if [[ -z $image ]]; then
     image=$NODE_TAG
     ((standin)) && image=$STANDIN_TAG
+    record_tag=1
   fi
 
   local -a args=(-t "$image" -f images/Dockerfile --label kind-entrypoint-ts.image=node)
@@ -118,8 +120,10 @@ main() {
   # --force-rm: the legacy builder otherwise leaves the container of a failed RUN behind.
   docker_build --force-rm "${args[@]}" "$ctx"
 
-  mkdir -p "$repo/.cache"
-  printf '%s\n' "$image" >"$repo/.cache/image-tag"
+  if ((record_tag)); then
+    mkdir -p "$repo/.cache"
+    printf '%s\n' "$image" >"$repo/.cache/image-tag"
+  fi
   ((standin)) && warn_standin "$image"
   return 0
 }

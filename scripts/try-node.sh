@@ -12,7 +12,7 @@
 # the capabilities it needs plus a small shim that makes the cgroup mounts writable before the
 # entrypoint starts; it joins the network kets-e2e, which gives it Docker's embedded DNS.
 #
-# Env: IMAGE (default: the tag images/build.sh built last), BOOT_TIMEOUT seconds (default 60),
+# Env: IMAGE (default: the tag `npm run image` built last), BOOT_TIMEOUT seconds (default 60),
 #      TRY_NODE_QUIET=1 (no closing hints; for images/boot-once.sh).
 set -euo pipefail
 
