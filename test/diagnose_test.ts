@@ -286,3 +286,28 @@ Deno.test("runDiagnose() prints JSON with the same facts, and status 2 without a
   );
   assert.match(out, /verdict: cannot probe: this runtime cannot open sockets through FFI/);
 });
+
+Deno.test("a stop signal while the pod namespace is being made: no pod probe, the namespace removed, status 128+n", async () => {
+  const { host, requests, options } = dockerNode({
+    node: [OK("UDP", 0.3), OK("TCP", 0.5)],
+    pod: [OK("UDP", 0.4), OK("TCP", 0.6)],
+  });
+  // The signal arrives once the namespace exists (the runner notes it; see lib/signals.ts).
+  const stopRequested = () =>
+    host.effects.some((e) => e.type === "run" && e.argv.join(" ") === "ip netns add kets-diag-4242")
+      ? "SIGTERM"
+      : undefined;
+  let out = "";
+  const status = await runDiagnose(host, {
+    ...options,
+    stopRequested,
+    format: "text",
+    loadProbe: () => options.probe,
+    write: (text) => out += text,
+  });
+  assert.equal(status, 143);
+  assert.deepEqual(requests.map((r) => r.netns), [undefined]);
+  assert.match(out, /probe from the pod {2}-> .*: not sent: stopped by SIGTERM/);
+  const runs = host.effects.flatMap((e) => e.type === "run" ? [e.argv.join(" ")] : []);
+  assert.deepEqual(runs.slice(-2), ["ip link del kdiag4242", "ip netns del kets-diag-4242"]);
+});
