@@ -64,11 +64,14 @@ export function searchOf(resolvConf: string): string[] {
  * runtime's file named the gateway). Docker's default bridge and nerdctl give the host's own
  * nameservers, which are not asked.
  */
-export function bootCheckServer(magic: NetworkMagic, runtime: Runtime): string | undefined {
+export function bootCheckServer(
+  magic: NetworkMagic,
+  runtime: () => Runtime,
+): string | undefined {
   if (!nameserversOf(magic.resolvConf.written).includes(magic.hostIp)) return undefined;
   const original = nameserversOf(magic.resolvConf.original);
   if (original.includes(DOCKER_EMBEDDED_DNS_IP)) return magic.hostIp;
-  if (runtime === "podman" && original.includes(magic.hostIp)) return magic.hostIp;
+  if (original.includes(magic.hostIp) && runtime() === "podman") return magic.hostIp;
   return undefined;
 }
 
@@ -151,8 +154,10 @@ export function checkDnsAtBoot(
   options: BootCheckOptions,
 ): void {
   if (!options.probe) return;
-  const runtime = detectRuntime(host);
-  const server = bootCheckServer(magic, runtime);
+  // Asked only when needed: the common path (Docker's resolver) needs no file test for it.
+  let runtime: Runtime | undefined;
+  const knownRuntime = () => runtime ??= detectRuntime(host);
+  const server = bootCheckServer(magic, knownRuntime);
   if (server === undefined) return;
   const name = host.hostname();
   let results: ProbeResult[];
@@ -174,7 +179,7 @@ export function checkDnsAtBoot(
   const warning = bootCheckWarning({
     server,
     name,
-    runtime,
+    runtime: knownRuntime(),
     rules: rulesPlaceWords(magic.rules, options.iptablesMode),
     results,
   });

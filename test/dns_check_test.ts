@@ -47,7 +47,7 @@ Deno.test("runtimeFromMarks() tells Docker, podman and others apart", () => {
 });
 
 Deno.test("bootCheckServer() checks Docker's embedded resolver at the host IP it was moved to", () => {
-  assert.equal(bootCheckServer(DOCKER_MAGIC, "Docker"), "172.18.0.1");
+  assert.equal(bootCheckServer(DOCKER_MAGIC, () => "Docker"), "172.18.0.1");
 });
 
 Deno.test("bootCheckServer() checks podman's aardvark-dns on the gateway, and nothing else", () => {
@@ -59,8 +59,8 @@ Deno.test("bootCheckServer() checks podman's aardvark-dns on the gateway, and no
       written: "search dns.podman\nnameserver 10.89.0.1\nnameserver 192.0.2.53\n",
     },
   };
-  assert.equal(bootCheckServer(podman, "podman"), "10.89.0.1");
-  assert.equal(bootCheckServer(podman, "Docker"), undefined);
+  assert.equal(bootCheckServer(podman, () => "podman"), "10.89.0.1");
+  assert.equal(bootCheckServer(podman, () => "Docker"), undefined);
 });
 
 Deno.test("bootCheckServer() has nothing to check on Docker's default bridge or nerdctl (the host's nameservers)", () => {
@@ -69,8 +69,8 @@ Deno.test("bootCheckServer() has nothing to check on Docker's default bridge or 
     rules: "nowhere",
     resolvConf: { original: "nameserver 192.0.2.53\n", written: "nameserver 192.0.2.53\n" },
   };
-  assert.equal(bootCheckServer(bridge, "Docker"), undefined);
-  assert.equal(bootCheckServer(bridge, "other"), undefined);
+  assert.equal(bootCheckServer(bridge, () => "Docker"), undefined);
+  assert.equal(bootCheckServer(bridge, () => "other"), undefined);
 });
 
 Deno.test("rulesPlaceWords() names the backend select_iptables chose", () => {
