@@ -23,6 +23,10 @@ export const FILES_WITH_NODE_IP = [
 
 export const APISERVER_CERT = "/etc/kubernetes/pki/apiserver.crt";
 export const APISERVER_KEY = "/etc/kubernetes/pki/apiserver.key";
+/** The cluster CA's key, which kubeadm signs a new API server certificate with. */
+export const CLUSTER_CA_KEY = "/etc/kubernetes/pki/ca.key";
+/** The API server's static pod manifest: this node is a control-plane node. */
+export const APISERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml";
 
 /** How long each hostname lookup may take, like the bash's `timeout 5 getent`. */
 export const NODE_LOOKUP_TIMEOUT_MS = 5000;
@@ -119,19 +123,27 @@ export const KUBEADM_TIMEOUT_MS = 60_000;
  * Regenerates the API server certificate when this node has one (control-plane nodes). kubeadm
  * keeps a certificate it finds, so the old pair is removed first; when kubeadm fails the old pair
  * is written back, since a certificate for the old address serves better than none.
+ *
+ * A run killed while kubeadm was issuing the pair leaves none, and since the new address is only
+ * recorded afterwards (`updateNodeAddresses`), the next boot comes here again: a control-plane
+ * node (the API server's manifest and the cluster CA's key are there) then gets its pair issued,
+ * where kind's bash, finding no certificate, would take the node for a worker.
  */
 export async function fixCertificate(
   host: CertificateHost,
 ) {
-  if (host.kind(APISERVER_CERT) !== "file" || host.kind(APISERVER_KEY) !== "file") return;
+  const pair = [APISERVER_CERT, APISERVER_KEY];
+  const hasPair = pair.every((file) => host.kind(file) === "file");
+  const lostPair = !hasPair && host.kind(APISERVER_MANIFEST) === "file" &&
+    host.kind(CLUSTER_CA_KEY) === "file";
+  if (!hasPair && !lostPair) return;
   host.announce("clearing and regenerating the certificate for serving the Kubernetes API");
-  const previous = [APISERVER_CERT, APISERVER_KEY].map((file) => ({
+  const previous = pair.filter((file) => host.kind(file) === "file").map((file) => ({
     file,
     data: host.readText(file),
     mode: host.mode(file) ?? 0o600,
   }));
-  host.remove(APISERVER_CERT);
-  host.remove(APISERVER_KEY);
+  for (const { file } of previous) host.remove(file);
   try {
     await host.run([
       "kubeadm",
@@ -149,7 +161,9 @@ export async function fixCertificate(
     for (const { file, data, mode } of previous) host.writeText(file, data, { mode });
     const message = error instanceof Error ? error.message : String(error);
     throw new EntrypointError(
-      `${message}; the previous apiserver.crt and apiserver.key were put back`,
+      hasPair
+        ? `${message}; the previous apiserver.crt and apiserver.key were put back`
+        : `${message}; there was no complete apiserver.crt and apiserver.key pair to put back`,
       {
         exitCode: error instanceof EntrypointError ? error.exitCode : 1,
         cause: error,

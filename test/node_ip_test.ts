@@ -161,6 +161,32 @@ Deno.test("updateNodeAddresses() skips the certificate on a worker without one",
   assert.ok(!host.events.some((e) => e.type === "run"));
 });
 
+Deno.test("updateNodeAddresses() issues the API server pair again after a run killed while kubeadm issued it", async () => {
+  // The killed run removed the pair and never recorded the new address.
+  const host = controlPlane({ "/etc/kubernetes/pki/ca.key": "ca key" });
+  host.files.delete("/etc/kubernetes/pki/apiserver.crt");
+  host.files.delete("/etc/kubernetes/pki/apiserver.key");
+  await updateNodeAddresses(host);
+  assert.deepEqual(
+    host.effects.filter((e) => e.type === "run" || e.type === "remove"),
+    [{
+      type: "run",
+      argv: ["kubeadm", "init", "phase", "certs", "apiserver", "--config", "/kind/kubeadm.conf"],
+    }],
+  );
+  assert.equal(host.files.get("/kind/old-ipv4"), "172.18.0.6");
+
+  const failing = controlPlane({ "/etc/kubernetes/pki/ca.key": "ca key" });
+  failing.files.delete("/etc/kubernetes/pki/apiserver.key");
+  failing.run = () => Promise.reject(new EntrypointError("kubeadm failed", { exitCode: 3 }));
+  await assert.rejects(updateNodeAddresses(failing), {
+    message:
+      "kubeadm failed; there was no complete apiserver.crt and apiserver.key pair to put back",
+  });
+  assert.equal(failing.files.get("/etc/kubernetes/pki/apiserver.crt"), "crt", "the half is kept");
+  assert.equal(failing.files.get("/kind/old-ipv4"), "172.18.0.5");
+});
+
 Deno.test("updateNodeAddresses() changes no file when one of them cannot be read", async () => {
   const host = controlPlane({ "/etc/kubernetes/manifests/etcd.yaml": "172.18.0.5\n" });
   host.files.delete("/var/lib/kubelet/kubeadm-flags.env");
