@@ -2,8 +2,13 @@
 # Builds the kind node image with kind-entrypoint-ts (`npm run image`).
 #
 # Env:
+#   ENTRY       a custom entrypoint (a TypeScript file built on mod.ts, relative to where the
+#               command was started): bundled with the project's settings (scripts/build.mjs)
+#               into the image instead of dist/entrypoint.js
 #   IMAGE       tag to build (default kind-entrypoint-ts/node:latest; on the offline stand-ins
-#               kind-entrypoint-ts/standin-not-for-kind:latest)
+#               kind-entrypoint-ts/standin-not-for-kind:latest; with ENTRY,
+#               kind-entrypoint-ts/custom-NAME:latest or custom-NAME-standin-not-for-kind, NAME
+#               from the entry's directory or file name)
 #   BASE_IMAGE  kind node image to build on (default: the Dockerfile's, kind v0.32.0's node image)
 #   DENO_IMAGE  image with the Deno binary at /deno (default: the Dockerfile's denoland/deno:bin-*)
 #   BUNDLE      bundle to put in the image (default dist/entrypoint.js, rebuilt when stale)
@@ -79,8 +84,38 @@ build.sh: $line
 EOF
 }
 
+# Prints the name a custom entry's image is tagged with: examples/registry-mirror/entrypoint.ts
+# gives registry-mirror, my-entrypoint.ts gives my-entrypoint.
+custom_name() {
+  local name=${ENTRY%/}
+  name=${name##*/}
+  name=${name%.*}
+  # A file named like the default one says nothing; its directory does.
+  if [[ $name == entrypoint || $name == main ]]; then
+    name=$(basename "$(dirname "$ENTRY")")
+  fi
+  name=$(tr '[:upper:]' '[:lower:]' <<<"$name" |
+    sed -E 's/[^a-z0-9._-]+/-/g; s/^[^a-z0-9]+//; s/[^a-z0-9]+$//')
+  printf '%s\n' "${name:-entry}"
+}
+
+# Prints ENTRY as an absolute path: relative to where `npm run` was started (npm runs scripts
+# from the repo and says where it was started in INIT_CWD), else to the current directory.
+entry_path() {
+  local dir=${INIT_CWD:-$PWD}
+  [[ $ENTRY == /* ]] && dir=/
+  (cd "$dir" && realpath -e -- "$ENTRY" 2>/dev/null) || {
+    echo "build.sh: ENTRY=$ENTRY: no such file (relative to $dir)" >&2
+    return 1
+  }
+}
+
 main() {
-  local bundle=${BUNDLE:-$repo/dist/entrypoint.js}
+  local bundle=${BUNDLE:-$repo/dist/entrypoint.js} entry=""
+  if [[ -n ${ENTRY:-} ]]; then
+    [[ -z ${BUNDLE:-} ]] || { echo "build.sh: set ENTRY or BUNDLE, not both" >&2; return 1; }
+    entry=$(entry_path) || return 1
+  fi
   if [[ -z ${BASE_IMAGE:-} && -z ${DENO_IMAGE:-} ]] && ! default_images_available; then
     echo "build.sh: cannot pull kindest/node or denoland/deno (offline?): building on the test bed's offline stand-ins" >&2
     # shellcheck source=../test/e2e/lib.sh
@@ -92,7 +127,13 @@ main() {
   local standin=0
   [[ -n ${BASE_IMAGE:-} ]] && is_standin_base "$BASE_IMAGE" && standin=1
   local image=${IMAGE:-} record_tag=0
-  if [[ -z $image ]]; then
+  if [[ -z $image && -n $entry ]]; then
+    # A custom entrypoint's image never replaces the default one.
+    image=kind-entrypoint-ts/custom-$(custom_name)
+    ((standin)) && image+=-standin-not-for-kind
+    image+=:latest
+    record_tag=1
+  elif [[ -z $image ]]; then
     image=$NODE_TAG
     ((standin)) && image=$STANDIN_TAG
     record_tag=1
@@ -103,10 +144,10 @@ main() {
   [[ -n ${BASE_IMAGE:-} ]] && args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
   [[ -n ${DENO_IMAGE:-} ]] && args+=(--build-arg "DENO_IMAGE=$DENO_IMAGE")
 
-  if [[ -z ${BUNDLE:-} ]] && bundle_is_stale "$bundle"; then
+  if [[ -z $entry && -z ${BUNDLE:-} ]] && bundle_is_stale "$bundle"; then
     (cd "$repo" && npm run --silent build)
   fi
-  [[ -f $bundle ]] || { echo "build.sh: no bundle at $bundle" >&2; return 1; }
+  [[ -n $entry || -f $bundle ]] || { echo "build.sh: no bundle at $bundle" >&2; return 1; }
 
   # A context of just the files the Dockerfile copies: sending the repo would send
   # node_modules (hundreds of MB) to the daemon on every build.
@@ -116,7 +157,13 @@ main() {
   trap "rm -rf '$ctx'" EXIT
   mkdir -p "$ctx/images" "$ctx/dist"
   cp "$repo/images/Dockerfile" "$repo/images/entrypoint" "$ctx/images/"
-  cp "$bundle" "$ctx/dist/entrypoint.js"
+  if [[ -n $entry ]]; then
+    # Always bundled afresh (well under a second): the entry may import anything.
+    ENTRY=$entry OUTFILE="$ctx/dist/entrypoint.js" node "$repo/scripts/build.mjs"
+    args+=(--label "kind-entrypoint-ts.entry=$(basename "$(dirname "$entry")")/$(basename "$entry")")
+  else
+    cp "$bundle" "$ctx/dist/entrypoint.js"
+  fi
   # --force-rm: the legacy builder otherwise leaves the container of a failed RUN behind.
   docker_build --force-rm "${args[@]}" "$ctx"
 

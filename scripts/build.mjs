@@ -1,35 +1,62 @@
-// Bundles entrypoint.ts and everything it imports into dist/entrypoint.js (runs under Deno and Node).
-// `node scripts/build.mjs ENTRY OUTFILE` bundles another entry the same way (the arm64 tier's
-// FFI probe).
+// Bundles an entry file and everything it imports into one file that runs under Deno and Node:
+// entrypoint.ts into dist/entrypoint.js by default, or a custom entrypoint built on mod.ts with
+// `ENTRY=path/to/my-entrypoint.ts` (into dist/custom/entrypoint.js, or OUTFILE), or
+// `node scripts/build.mjs ENTRY OUTFILE` (the arm64 tier's FFI probe). Every bundle the project
+// makes comes from here, so a custom entrypoint gets exactly the default's settings.
 import { build } from "esbuild";
+import { join, relative, resolve } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-import { join } from "node:path";
 
-const [entry = "entrypoint.ts", outfile = "dist/entrypoint.js"] = process.argv.slice(2);
-const result = await build({
-  absWorkingDir: root,
-  entryPoints: [entry],
-  outfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  minifyWhitespace: false,
-  legalComments: "none",
-  metafile: true,
-  // zx's ESM entry picks core.cjs through `globalThis.Deno ? require(...)`, which breaks once
-  // bundled; point at the CommonJS build directly.
-  alias: { "zx/core": join(root, "node_modules/zx/build/core.cjs") },
-  banner: {
-    js: [
-      "#!/usr/bin/env -S deno run -A",
-      'import { createRequire as __kindCreateRequire } from "node:module";',
-      "const require = __kindCreateRequire(import.meta.url);",
-    ].join("\n"),
-  },
-  logLevel: "warning",
-});
-const bytes = Object.values(result.metafile.outputs)[0].bytes;
-console.log(`${outfile}: ${(bytes / 1024).toFixed(1)} KiB`);
+/** The esbuild options for bundling `entry` (relative to the repo or absolute) into `outfile`. */
+export function bundleOptions(entry, outfile) {
+  return {
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    minifyWhitespace: false,
+    legalComments: "none",
+    metafile: true,
+    // zx's ESM entry picks core.cjs through `globalThis.Deno ? require(...)`, which breaks once
+    // bundled; point at the CommonJS build directly.
+    alias: { "zx/core": join(root, "node_modules/zx/build/core.cjs") },
+    // A custom entry outside this checkout still resolves zx from here.
+    nodePaths: [join(root, "node_modules")],
+    banner: {
+      js: [
+        "#!/usr/bin/env -S deno run -A",
+        'import { createRequire as __kindCreateRequire } from "node:module";',
+        "const require = __kindCreateRequire(import.meta.url);",
+      ].join("\n"),
+    },
+    logLevel: "warning",
+  };
+}
+
+/** Bundles `entry` into `outfile` and prints the bundle's path and size. */
+export async function bundle(entry, outfile) {
+  const result = await build(bundleOptions(entry, outfile));
+  const bytes = Object.values(result.metafile.outputs)[0].bytes;
+  console.log(
+    `${relative(process.cwd(), resolve(root, outfile))}: ${(bytes / 1024).toFixed(1)} KiB`,
+  );
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Arguments are paths relative to the current directory; ENTRY is relative to where `npm run`
+  // was started (INIT_CWD), as a user would expect.
+  const [argEntry, argOutfile] = process.argv.slice(2);
+  const custom = argEntry
+    ? resolve(argEntry)
+    : process.env.ENTRY && resolve(process.env.INIT_CWD ?? process.cwd(), process.env.ENTRY);
+  const entry = custom || "entrypoint.ts";
+  const outfile = (argOutfile && resolve(argOutfile)) ?? process.env.OUTFILE ??
+    (custom ? "dist/custom/entrypoint.js" : "dist/entrypoint.js");
+  await bundle(entry, resolve(root, outfile));
+}
