@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { checkSteps, insertAfter, insertBefore, replaceStep } from "../lib/compose.ts";
+import { readSwitches } from "../lib/switches.ts";
 import { KIND_STEPS } from "../mod.ts";
 
 const names = (steps: readonly { name: string }[]) => steps.map((step) => step.name);
@@ -51,4 +52,15 @@ Deno.test("composing refuses a missing anchor, a duplicate and a name KIND_ENTRY
   for (const bad of ["", "Mirror", "my-step", "a,b", "a b", "1st"]) {
     assert.throws(() => checkSteps([step(bad)]), /lower-case letters, digits and underscores/);
   }
+});
+
+Deno.test("KIND_ENTRYPOINT_STEPS takes the names of a composed entrypoint's own steps", () => {
+  const steps = insertAfter(KIND_STEPS, "containerd", step("registry_mirror"));
+  const env = { KIND_ENTRYPOINT_STEPS: "containerd,registry_mirror" };
+  assert.deepEqual(
+    readSwitches(env, steps).KIND_ENTRYPOINT_STEPS,
+    new Set(["containerd", "registry_mirror"]),
+  );
+  // kind's entrypoint has no such step.
+  assert.throws(() => readSwitches(env), /unknown steps: registry_mirror/);
 });
