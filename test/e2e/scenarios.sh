@@ -333,7 +333,7 @@ scn_summary() {
     /^### / { section = $0; next }
     section == "### exit" { exit_status = $0 }
     section == "### log" && /^ERROR: / { error = $0 }
-    section == "### log" && NF { last = $0 }
+    section == "### log" && NF { last = $0; gsub(/\033\[[0-9;]*m/, "", last) }
     section == "### log" && /^INFO: starting init$/ { init = 1 }
     section == "### iptables-alternative" { mode = $0; sub(/.*iptables-/, "", mode) }
     section == "### /etc/resolv.conf" && /^nameserver / { ns = $2 }
