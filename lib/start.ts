@@ -11,6 +11,7 @@ import { loadProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
 import { execCommand } from "./exec.ts";
 import { createChanges, createQueries } from "./host.ts";
+import { releaseCacheMount } from "./launcher.ts";
 import { reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
 import { deferStopSignals, stopRequested } from "./signals.ts";
 import type { Step } from "./steps.ts";
@@ -23,6 +24,9 @@ import { readSwitches } from "./switches.ts";
 export async function main(steps: readonly Step[]): Promise<never> {
   // deno-lint-ignore no-explicit-any
   (process as any).noDeprecation = true;
+  // First, before any step reads the mount table: the launcher's read-only cache mount goes.
+  const released = releaseCacheMount(process.env);
+  if (released) writeSync(2, `WARN: ${released}\n`);
   // SIGTERM/SIGINT stop the run between steps (lib/signals.ts), never in the middle of a write.
   deferStopSignals();
   let status = 0;

@@ -62,6 +62,17 @@ export const SWITCHES = {
     accepts: "variable names separated by spaces",
     parse: (value) => value.split(/\s+/).filter(Boolean),
   } satisfies Switch<string[]>,
+  /**
+   * Set by the image's launcher: the directory of Deno's cache it mounted read-only, which the
+   * entrypoint detaches before anything else (lib/launcher.ts).
+   */
+  KIND_ENTRYPOINT_CACHE_MOUNT: {
+    accepts: "an absolute path",
+    parse(value) {
+      if (!value.startsWith("/")) throw new Error("not an absolute path");
+      return value;
+    },
+  } satisfies Switch<string>,
 } as const;
 
 /** A known switch's name. */

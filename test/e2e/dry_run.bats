@@ -26,11 +26,7 @@ setup_file() {
     -- sleep infinity >/dev/null 2>&1
   e2e_wait_booted "$NODE_BOOTED"
   # The shim has run (cgroups writable, fake DMI) once PID 1 is sleep.
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ "$(docker exec "$NODE_FRESH" cat /proc/1/comm 2>/dev/null)" == sleep ]] && break
-    sleep 0.1
-  done
+  e2e_wait_pid1 "$NODE_FRESH" sleep
 }
 
 teardown_file() {

@@ -357,6 +357,18 @@ e2e_wait_log() {
   return 1
 }
 
+# e2e_wait_pid1 NODE COMM: waits (up to 10 s) until the node's PID 1 is COMM, i.e. the shim
+# has done its work and exec'd the command (e.g. `sleep` under E2E_SKIP_ENTRYPOINT).
+e2e_wait_pid1() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(docker exec "$1" cat /proc/1/comm 2>/dev/null)" == "$2" ]] && return 0
+    sleep 0.1
+  done
+  e2e_log "$1: PID 1 is not $2 after 10 s"
+  return 1
+}
+
 # Waits for systemd in the node to reach multi-user (the line kind itself waits for).
 e2e_wait_booted() {
   e2e_wait_log "$1" 'Reached target .*Multi-User System' "${2:-30}"
