@@ -97,6 +97,8 @@ export interface StepTrace {
   /** Last step's end (`exec`) to the command's t1. */
   tailMs?: number;
   vmHwmKb?: number;
+  /** The port's `import took`: runtime time origin to main. */
+  importMs?: number;
 }
 
 /** The bench stamps of a log: t0 in ms and t1 in ms, both since the epoch. */
@@ -117,6 +119,8 @@ export function parseStepTrace(log: string): StepTrace {
     if (m) mainAt = Number(m[1]) * 1000;
     m = /^TRACE: exec at ([\d.]+)$/.exec(line);
     if (m) execAt = Number(m[1]) * 1000;
+    m = /^TRACE: import took ([\d.]+) ms/.exec(line);
+    if (m) trace.importMs = Number(m[1]);
     m = /^TRACE: VmHWM (\d+) kB$/.exec(line);
     if (m) trace.vmHwmKb = Number(m[1]);
   }
@@ -344,6 +348,16 @@ function reportView(view: string, options: ViewOptions) {
   const origBreakdown = withOriginal ? medianSteps(origTraces) : undefined;
   const hwm = portTraces.flatMap((t) => t.vmHwmKb ?? []);
   const vmHwmKb = hwm.length ? median(hwm) : undefined;
+  // Import time with the image's warm code cache, and with it hidden (bench/run.sh's nocache runs).
+  const importMedian = (traces: StepTrace[]) => {
+    const xs = traces.flatMap((t) => t.importMs ?? []);
+    return xs.length ? round(median(xs)) : undefined;
+  };
+  const noCache = Array.from(
+    { length: traceN },
+    (_, i) => parseStepTrace(log(`kets-bench-port-nocache-${i + 1}`)),
+  );
+  const importMs = { cache: importMedian(portTraces), noCache: importMedian(noCache) };
   out("breakdown (median ms of traced runs; the original's under bash -x):");
   const stepNames = [
     ...new Set([...Object.keys(origBreakdown?.steps ?? {}), ...Object.keys(portBreakdown.steps)]),
@@ -362,6 +376,11 @@ function reportView(view: string, options: ViewOptions) {
   }
   const bundleBytes = options.bundle ? fs.statSync(options.bundle).size : undefined;
   out(`port: bundle ${bundleBytes} bytes, peak RSS (VmHWM before exec) ${vmHwmKb ?? "n/a"} kB`);
+  out(
+    `port: import (runtime time origin to main) ${
+      importMs.cache ?? "n/a"
+    } ms with the image's code cache, ${importMs.noCache ?? "n/a"} ms with it hidden`,
+  );
 
   let mounts: { identical: boolean; diff: string[] } | undefined;
   const portMounts = readIf(path.join(raw, "port.mountinfo"));
@@ -397,7 +416,7 @@ function reportView(view: string, options: ViewOptions) {
       },
       programs: { port: portPrograms, original: origPrograms },
       breakdown: { port: portBreakdown, original: origBreakdown, traceRuns: traceN },
-      port: { bundleBytes, vmHwmKb },
+      port: { bundleBytes, vmHwmKb, importMs },
       mounts,
       closing,
     },
