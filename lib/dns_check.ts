@@ -7,7 +7,7 @@
  * PREROUTING and need route_localnet, which `KIND_ENTRYPOINT_DIAGNOSE=1` checks (lib/diagnose.ts).
  */
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
-import type { ProbeDns, ProbeResult } from "./dns_probe.ts";
+import type { ProbeInFlight, ProbeResult, StartProbe } from "./dns_probe.ts";
 import type { Environment, FileQueries, Log, Lookups } from "./host.ts";
 import type { DnsRulesPlace, NetworkMagic } from "./network_magic.ts";
 
@@ -141,47 +141,77 @@ export function bootCheckWarning(facts: BootCheckFacts): string | undefined {
 
 /** What the boot check needs besides the network magic's result. */
 export interface BootCheckOptions {
-  /** The prober, or undefined where it cannot run (then nothing is checked). */
-  probe: ProbeDns | undefined;
+  /** Starts the probe, or undefined where it cannot run (then nothing is checked). */
+  start: StartProbe | undefined;
   /** The backend select_iptables chose, when it ran. */
   iptablesMode?: string;
 }
 
-/** Checks the nameserver just written into resolv.conf; logs one WARN line when it fails. */
-export function checkDnsAtBoot(
+/** A boot check in flight: `finish` waits for the answers and logs the WARN line if one failed. */
+export interface BootCheck {
+  finish(): void;
+}
+
+/**
+ * Starts the check of the nameserver just written into resolv.conf: the queries go out now, so
+ * that the resolver answers while the boot does other work; undefined when there is nothing to
+ * check. Never throws: a check that cannot run says so in one WARN line and the boot goes on.
+ */
+export function startDnsCheck(
   host: FileQueries & Environment & Lookups & Log,
   magic: NetworkMagic,
   options: BootCheckOptions,
-): void {
-  if (!options.probe) return;
+): BootCheck | undefined {
+  if (!options.start) return undefined;
   // Asked only when needed: the common path (Docker's resolver) needs no file test for it.
   let runtime: Runtime | undefined;
   const knownRuntime = () => runtime ??= detectRuntime(host);
   const server = bootCheckServer(magic, knownRuntime);
-  if (server === undefined) return;
+  if (server === undefined) return undefined;
   const name = host.hostname();
-  let results: ProbeResult[];
+  const cannotRun = (error: unknown) =>
+    host.log(
+      "WARN",
+      `DNS: the check of nameserver ${server} could not run: ${(error as Error).message}`,
+    );
+  let inFlight: ProbeInFlight;
   try {
-    results = options.probe({
+    inFlight = options.start({
       server,
       name,
       transports: ["UDP", "TCP"],
       timeoutMs: BOOT_CHECK_TIMEOUT_MS,
     });
   } catch (error) {
-    // A check that cannot run says so, and the boot goes on as kind's would.
-    host.log(
-      "WARN",
-      `DNS: the check of nameserver ${server} could not run: ${(error as Error).message}`,
-    );
-    return;
+    cannotRun(error);
+    return undefined;
   }
-  const warning = bootCheckWarning({
-    server,
-    name,
-    runtime: knownRuntime(),
-    rules: rulesPlaceWords(magic.rules, options.iptablesMode),
-    results,
-  });
-  if (warning) host.log("WARN", warning);
+  return {
+    finish() {
+      let results: ProbeResult[];
+      try {
+        results = inFlight.finish();
+      } catch (error) {
+        cannotRun(error);
+        return;
+      }
+      const warning = bootCheckWarning({
+        server,
+        name,
+        runtime: knownRuntime(),
+        rules: rulesPlaceWords(magic.rules, options.iptablesMode),
+        results,
+      });
+      if (warning) host.log("WARN", warning);
+    },
+  };
+}
+
+/** The whole boot check at once: start, wait, and warn if needed. */
+export function checkDnsAtBoot(
+  host: FileQueries & Environment & Lookups & Log,
+  magic: NetworkMagic,
+  options: BootCheckOptions,
+): void {
+  startDnsCheck(host, magic, options)?.finish();
 }

@@ -183,20 +183,39 @@ interface Pending {
 
 let kernel: Kernel | undefined;
 
+/** Probes in flight: `finish` waits for the answers (once; later calls return the same). */
+export interface ProbeInFlight {
+  finish(): ProbeResult[];
+}
+
+/** Starts probes and returns at once (see `startProbe`). */
+export type StartProbe = (request: ProbeRequest) => ProbeInFlight;
+
 /**
  * The prober for this runtime: system calls through Deno's FFI, or undefined without it (Node.js,
- * Deno without the FFI permission, an architecture without a table above), where the check is
+ * Deno without the FFI permission, an architecture lib/abi.ts does not know), where the check is
  * skipped rather than done differently.
  */
 export function loadProbe(): ProbeDns | undefined {
+  const start = loadStartProbe();
+  return start && ((request) => start(request).finish());
+}
+
+/** Like `loadProbe`, for a caller that has other work to do while the answers come. */
+export function loadStartProbe(): StartProbe | undefined {
   const deno = denoWithFfi();
   if (!deno) return undefined;
   kernel ??= bindKernel(deno);
   const bound = kernel;
-  return bound && ((request) => probe(bound, request));
+  return bound && ((request) => startProbe(bound, request));
 }
 
-function probe(k: Kernel, request: ProbeRequest): ProbeResult[] {
+/**
+ * Sends the queries (UDP at once; TCP as soon as the connection is up, which on a local path is
+ * usually right away) and returns; `finish` waits for the answers, at most until `timeoutMs`
+ * after the start, and closes the sockets.
+ */
+function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   const start = performance.now();
   const deadline = start + request.timeoutMs;
   const address = sockaddrIn(request.server, request.port ?? 53);
@@ -216,58 +235,79 @@ function probe(k: Kernel, request: ProbeRequest): ProbeResult[] {
     phase: "reading",
     received: [],
   }));
-  try {
-    for (const pending of probes) {
-      if (pending.fd < 0) {
-        done(pending, { answered: false, error: `cannot open a socket: ${errnoWords(k.errno())}` });
-      } else if (k.connect(pending.fd, address) === 0) {
-        sendQuery(k, pending, request.name, done);
-      } else if (k.errno() === EINPROGRESS) {
-        pending.phase = "connecting";
-      } else {
-        done(pending, { answered: false, error: errnoWords(k.errno()) });
-      }
+  for (const pending of probes) {
+    if (pending.fd < 0) {
+      done(pending, { answered: false, error: `cannot open a socket: ${errnoWords(k.errno())}` });
+    } else if (k.connect(pending.fd, address) === 0) {
+      sendQuery(k, pending, request.name, done);
+    } else if (k.errno() === EINPROGRESS) {
+      pending.phase = "connecting";
+    } else {
+      done(pending, { answered: false, error: errnoWords(k.errno()) });
     }
-    for (;;) {
-      const waiting = probes.filter((pending) => !pending.result);
-      if (waiting.length === 0) break;
-      const left = Math.ceil(deadline - performance.now());
-      if (left <= 0) {
-        for (const pending of waiting) {
-          const what = pending.phase === "connecting" ? "connection" : "answer";
-          done(pending, { answered: false, error: `no ${what} within ${request.timeoutMs} ms` });
-        }
-        break;
-      }
-      const fds = new Uint8Array(8 * waiting.length);
-      const view = new DataView(fds.buffer);
-      waiting.forEach((pending, index) => {
-        view.setInt32(index * 8, pending.fd, true);
-        view.setInt16(index * 8 + 4, pending.phase === "connecting" ? POLLOUT : POLLIN, true);
-      });
-      if (k.poll(fds, waiting.length, left) < 0) {
-        const errno = k.errno();
-        if (errno === EINTR) continue;
-        for (const pending of waiting) {
-          done(pending, { answered: false, error: `poll failed: ${errnoWords(errno)}` });
-        }
-        break;
-      }
-      waiting.forEach((pending, index) => {
-        if (view.getInt16(index * 8 + 6, true) === 0) return;
-        if (pending.phase === "reading") {
-          readAnswer(k, pending, request.name, done);
-          return;
-        }
-        const error = k.socketError(pending.fd);
-        if (error !== 0) done(pending, { answered: false, error: errnoWords(error) });
-        else sendQuery(k, pending, request.name, done);
-      });
-    }
-  } finally {
-    for (const pending of probes) if (pending.fd >= 0) k.close(pending.fd);
   }
-  return probes.map((pending) => pending.result!);
+  /** One poll(2) of the probes still waiting, for at most `waitMs`; false when none is left. */
+  const pump = (waitMs: number): boolean => {
+    const waiting = probes.filter((pending) => !pending.result);
+    if (waiting.length === 0) return false;
+    const fds = new Uint8Array(8 * waiting.length);
+    const view = new DataView(fds.buffer);
+    waiting.forEach((pending, index) => {
+      view.setInt32(index * 8, pending.fd, true);
+      view.setInt16(index * 8 + 4, pending.phase === "connecting" ? POLLOUT : POLLIN, true);
+    });
+    if (k.poll(fds, waiting.length, waitMs) < 0) {
+      const errno = k.errno();
+      if (errno === EINTR) return true;
+      for (const pending of waiting) {
+        done(pending, { answered: false, error: `poll failed: ${errnoWords(errno)}` });
+      }
+      return false;
+    }
+    waiting.forEach((pending, index) => {
+      if (view.getInt16(index * 8 + 6, true) === 0) return;
+      if (pending.phase === "reading") {
+        readAnswer(k, pending, request.name, done);
+        return;
+      }
+      const error = k.socketError(pending.fd);
+      if (error !== 0) done(pending, { answered: false, error: errnoWords(error) });
+      else sendQuery(k, pending, request.name, done);
+    });
+    return true;
+  };
+  try {
+    pump(0);
+  } catch (error) {
+    for (const pending of probes) if (pending.fd >= 0) k.close(pending.fd);
+    throw error;
+  }
+  let results: ProbeResult[] | undefined;
+  return {
+    finish() {
+      if (results) return results;
+      try {
+        for (;;) {
+          const left = Math.ceil(deadline - performance.now());
+          if (left <= 0) {
+            for (const pending of probes) {
+              const what = pending.phase === "connecting" ? "connection" : "answer";
+              done(pending, {
+                answered: false,
+                error: `no ${what} within ${request.timeoutMs} ms`,
+              });
+            }
+            break;
+          }
+          if (!pump(left)) break;
+        }
+      } finally {
+        for (const pending of probes) if (pending.fd >= 0) k.close(pending.fd);
+      }
+      results = probes.map((pending) => pending.result!);
+      return results;
+    },
+  };
 }
 
 /** Creates the sockets, in `netns` when given (entered and left around the socket calls). */

@@ -46,11 +46,12 @@ export interface NetworkMagic {
 
 /**
  * kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. `saved`: what
- * `iptables-save` prints, when select_iptables already has it (see StepContext.iptablesSaved).
+ * `iptables-save` prints, when select_iptables already has it (see StepContext.iptablesSaved);
+ * `afterResolvConf`: called once the rules and resolv.conf are written (the DNS check starts).
  */
 export async function enableNetworkMagic(
   host: MagicHost,
-  options: { saved?: RunResult } = {},
+  options: { saved?: RunResult; afterResolvConf?: (magic: NetworkMagic) => void } = {},
 ): Promise<NetworkMagic> {
   const { address: hostIp } = await findDockerHostIp(host);
   // resolv.conf is read and rendered before the rules change, so that a file that cannot be
@@ -58,9 +59,12 @@ export async function enableNetworkMagic(
   const resolvConf = planResolvConf(host, hostIp, host.env("KIND_DNS_SEARCH"));
   const rules = await rewriteNatRules(host, hostIp, options.saved);
   applyResolvConf(host, resolvConf);
-  await updateNodeAddresses(host);
   const written = resolvConf.writes[resolvConf.writes.length - 1].data;
-  return { hostIp, rules, resolvConf: { original: resolvConf.original, written } };
+  const magic = { hostIp, rules, resolvConf: { original: resolvConf.original, written } };
+  // The DNS check's queries go out here, and are answered while the node addresses are done.
+  options.afterResolvConf?.(magic);
+  await updateNodeAddresses(host);
+  return magic;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { writeSync } from "node:fs";
 import process from "node:process";
 import { runDiagnose } from "./diagnose.ts";
-import { loadProbe } from "./dns_probe.ts";
+import { loadProbe, loadStartProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
 import { execCommand } from "./exec.ts";
 import { createChanges, createQueries } from "./host.ts";
@@ -62,7 +62,7 @@ export async function main(steps: readonly Step[]): Promise<never> {
       status = result.status;
     } else {
       // Only a real run sends the DNS check's probe (the dry run drops it as well).
-      await runEntrypoint(host(), argv, execCommand, { ...options, loadProbe });
+      await runEntrypoint(host(), argv, execCommand, { ...options, loadProbe: loadStartProbe });
     }
   } catch (error) {
     status = reportFailure(queries, error);

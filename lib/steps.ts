@@ -4,8 +4,8 @@
  */
 import { fixCgroup } from "./cgroups.ts";
 import { configureContainerd } from "./containerd.ts";
-import { checkDnsAtBoot } from "./dns_check.ts";
-import type { ProbeDns } from "./dns_probe.ts";
+import { type BootCheck, startDnsCheck } from "./dns_check.ts";
+import type { StartProbe } from "./dns_probe.ts";
 import type { Host, RunResult } from "./host.ts";
 import {
   type IptablesDumps,
@@ -15,7 +15,7 @@ import {
 } from "./iptables_mode.ts";
 import { fixMachineId } from "./machine_id.ts";
 import { fixMount } from "./mounts.ts";
-import { enableNetworkMagic, type NetworkMagic } from "./network_magic.ts";
+import { enableNetworkMagic } from "./network_magic.ts";
 import { fixProductName, fixProductUuid } from "./product.ts";
 import { configureProxy } from "./proxy.ts";
 import { validateUserns } from "./userns.ts";
@@ -43,13 +43,15 @@ export interface StepContext extends BootContext {
   iptablesSaved?: RunResult;
   /** The backend select_iptables chose. */
   iptablesMode?: IptablesMode;
-  /** What network_magic did, for the DNS check. */
-  networkMagic?: NetworkMagic;
+  /** Set by dns_check's prefetch: the DNS check is to run, so network_magic starts it. */
+  dnsCheckWanted?: boolean;
+  /** The DNS check network_magic started, for dns_check to finish. */
+  dnsCheck?: BootCheck;
   /**
    * Loads the DNS prober for the check after the network magic (lib/dns_check.ts); absent in a
    * dry run, which sends no probe (the rules it would check were not really rewritten).
    */
-  loadProbe?: () => ProbeDns | undefined;
+  loadProbe?: () => StartProbe | undefined;
 }
 
 /**
@@ -137,20 +139,26 @@ export const STEPS: readonly Step[] = [
     name: "network_magic",
     original: "enable_network_magic",
     run: async (host, context) => {
-      context.networkMagic = await enableNetworkMagic(host, { saved: context.iptablesSaved });
+      const loadProbe = context.dnsCheckWanted ? context.loadProbe : undefined;
+      await enableNetworkMagic(host, {
+        saved: context.iptablesSaved,
+        afterResolvConf: loadProbe && ((magic) => {
+          context.dnsCheck = startDnsCheck(host, magic, {
+            start: loadProbe(),
+            iptablesMode: context.iptablesMode,
+          });
+        }),
+      });
     },
   },
   {
-    // Not in kind's script (so no `original`): asks the nameserver network_magic wrote.
+    // Not in kind's script (so no `original`): waits for the answers to the queries network_magic
+    // sent the nameserver it wrote (lib/dns_check.ts), and warns when there are none.
     name: "dns_check",
-    run: (host, context) => {
-      if (context.networkMagic && context.loadProbe) {
-        checkDnsAtBoot(host, context.networkMagic, {
-          probe: context.loadProbe(),
-          iptablesMode: context.iptablesMode,
-        });
-      }
+    prefetch: (_host, context) => {
+      context.dnsCheckWanted = true;
     },
+    run: (_host, context) => context.dnsCheck?.finish(),
   },
 ];
 

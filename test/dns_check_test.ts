@@ -8,6 +8,7 @@ import {
   rulesPlaceWords,
   runtimeFromMarks,
   searchOf,
+  startDnsCheck,
 } from "../lib/dns_check.ts";
 import type { ProbeRequest, ProbeResult } from "../lib/dns_probe.ts";
 import type { NetworkMagic } from "../lib/network_magic.ts";
@@ -140,9 +141,9 @@ function fakeProbe(results: ProbeResult[]) {
   const requests: ProbeRequest[] = [];
   return {
     requests,
-    probe: (request: ProbeRequest) => {
+    start: (request: ProbeRequest) => {
       requests.push(request);
-      return results;
+      return { finish: () => results };
     },
   };
 }
@@ -155,8 +156,8 @@ const DOCKER_NODE = {
 
 Deno.test("checkDnsAtBoot() asks the new nameserver for the node's hostname over UDP and TCP, bounded, and is silent when it answers", () => {
   const host = new FakeHost(DOCKER_NODE);
-  const { requests, probe } = fakeProbe([ANSWERED, { ...ANSWERED, transport: "TCP" }]);
-  checkDnsAtBoot(host, DOCKER_MAGIC, { probe, iptablesMode: "nft" });
+  const { requests, start } = fakeProbe([ANSWERED, { ...ANSWERED, transport: "TCP" }]);
+  checkDnsAtBoot(host, DOCKER_MAGIC, { start, iptablesMode: "nft" });
   assert.deepEqual(requests, [{
     server: "172.18.0.1",
     name: "kind-control-plane",
@@ -169,8 +170,8 @@ Deno.test("checkDnsAtBoot() asks the new nameserver for the node's hostname over
 
 Deno.test("checkDnsAtBoot() logs exactly one WARN line when the nameserver does not answer", () => {
   const host = new FakeHost(DOCKER_NODE);
-  const { probe } = fakeProbe([REFUSED("UDP"), REFUSED("TCP")]);
-  checkDnsAtBoot(host, DOCKER_MAGIC, { probe, iptablesMode: "legacy" });
+  const { start } = fakeProbe([REFUSED("UDP"), REFUSED("TCP")]);
+  checkDnsAtBoot(host, DOCKER_MAGIC, { start, iptablesMode: "legacy" });
   assert.equal(host.logs.length, 1);
   assert.match(
     host.logs[0],
@@ -180,13 +181,13 @@ Deno.test("checkDnsAtBoot() logs exactly one WARN line when the nameserver does 
 
 Deno.test("checkDnsAtBoot() sends nothing where there is nothing to check, or no prober", () => {
   const host = new FakeHost(DOCKER_NODE);
-  const { requests, probe } = fakeProbe([]);
+  const { requests, start } = fakeProbe([]);
   const bridge = {
     ...DOCKER_MAGIC,
     resolvConf: { original: "nameserver 192.0.2.53\n", written: "nameserver 192.0.2.53\n" },
   };
-  checkDnsAtBoot(host, bridge, { probe });
-  checkDnsAtBoot(host, DOCKER_MAGIC, { probe: undefined });
+  checkDnsAtBoot(host, bridge, { start });
+  checkDnsAtBoot(host, DOCKER_MAGIC, { start: undefined });
   assert.deepEqual(requests, []);
   assert.deepEqual(host.events, []);
 });
@@ -194,11 +195,21 @@ Deno.test("checkDnsAtBoot() sends nothing where there is nothing to check, or no
 Deno.test("checkDnsAtBoot() says so in one WARN line when the check cannot run, and goes on", () => {
   const host = new FakeHost(DOCKER_NODE);
   checkDnsAtBoot(host, DOCKER_MAGIC, {
-    probe: () => {
+    start: () => {
       throw new Error("Cannot open a socket");
     },
   });
   assert.deepEqual(host.logs, [
     "WARN: DNS: the check of nameserver 172.18.0.1 could not run: Cannot open a socket",
   ]);
+});
+
+Deno.test("startDnsCheck() sends the queries at once and warns only when finished", () => {
+  const host = new FakeHost(DOCKER_NODE);
+  const { requests, start } = fakeProbe([REFUSED("UDP"), REFUSED("TCP")]);
+  const check = startDnsCheck(host, DOCKER_MAGIC, { start })!;
+  assert.equal(requests.length, 1);
+  assert.deepEqual(host.logs, []);
+  check.finish();
+  assert.equal(host.logs.length, 1);
 });

@@ -325,7 +325,7 @@ Deno.test("runDryRun() sends no DNS probe, even when handed a prober", async () 
   const { status } = await runDryRun(real, ["/sbin/init"], {
     loadProbe: () => {
       loaded++;
-      return () => [];
+      return () => ({ finish: () => [] });
     },
   });
   assert.equal(status, 0);

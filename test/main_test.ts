@@ -178,3 +178,26 @@ Deno.test("selectSteps() takes names, none, or nothing", () => {
   assert.throws(() => selectSteps("none,mount"), /cannot be combined/);
   assert.throws(() => selectSteps("mounts"), /unknown steps: mounts/);
 });
+
+Deno.test("runEntrypoint() sends the DNS check's queries once resolv.conf is written, and warns before starting init", async () => {
+  const host = node();
+  const exec = recordingExec();
+  let startedAfter: unknown;
+  await runEntrypoint(host, ["/sbin/init"], exec, {
+    loadProbe: () => (request) => {
+      startedAfter = host.events[host.events.length - 1];
+      assert.equal(request.server, "172.18.0.1");
+      return {
+        finish: () => [{ transport: "UDP", answered: false, ms: 0.2, error: "connection refused" }],
+      };
+    },
+  });
+  assert.deepEqual(startedAfter, {
+    type: "write",
+    path: "/etc/resolv.conf",
+    data: "nameserver 172.18.0.1\noptions ndots:0\n",
+  });
+  const logs = host.logs;
+  assert.match(logs[logs.length - 2], /^WARN: DNS: nameserver 172\.18\.0\.1 /);
+  assert.equal(logs[logs.length - 1], "INFO: starting init");
+});
