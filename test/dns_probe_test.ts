@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadProbe, sockaddrIn } from "../lib/dns_probe.ts";
+import { type Kernel, loadProbe, rehearseProbe, sockaddrIn } from "../lib/dns_probe.ts";
 
 /** Starts test/testdata/dns_responder.ts; returns its port and a stop function. */
 async function responder(mode: "answer" | "silent") {
@@ -131,4 +131,35 @@ Deno.test("the probe names a namespace it cannot enter", () => {
       }),
     /Cannot open \/nonexistent\/netns: no such file or directory/,
   );
+});
+
+Deno.test("rehearseProbe() runs the probe's code without connecting or sending anything", () => {
+  const calls: string[] = [];
+  const kernel: Kernel = {
+    socket: (type) => {
+      calls.push(`socket ${type}`);
+      return 100 + calls.length;
+    },
+    connect: () => {
+      throw new Error("connect must not be called");
+    },
+    send: () => {
+      throw new Error("send must not be called");
+    },
+    recv: () => -1,
+    poll: (_fds, count, ms) => {
+      calls.push(`poll ${count} ${ms}`);
+      return 0;
+    },
+    socketError: () => 0,
+    open: () => -1,
+    setns: () => -1,
+    close: (fd) => {
+      calls.push(`close ${fd}`);
+      return 0;
+    },
+    errno: () => 11,
+  };
+  rehearseProbe(kernel);
+  assert.deepEqual(calls, ["socket 2", "socket 1", "poll 2 0", "close 101", "close 102"]);
 });
