@@ -61,7 +61,7 @@ check_scenario() { scn_check podman.bats "$1"; }
 }
 
 # pod_tcp_outcome NODE NAME: what a pod in NODE gets asking aardvark for NAME over TCP: the
-# address, `refused` (the gateway answered with a reset: aardvark-dns before 1.11 has no TCP
+# address, `refused` (the gateway answered with a reset: Debian 12's aardvark-dns 1.4 has no TCP
 # listener) or the failure dig printed.
 pod_tcp_outcome() {
   local out
