@@ -323,6 +323,13 @@ e2e_cleanup_all() {
   e2e_rm "${ids[@]}"
   mapfile -t ids < <(docker network ls -q --filter "label=$E2E_LABEL")
   ((${#ids[@]})) && docker network rm "${ids[@]}" >/dev/null
+  # The podman tier's nodes and network, when podman is there.
+  if command -v podman >/dev/null; then
+    mapfile -t ids < <(e2e_podman ps -aq --filter "label=$E2E_LABEL" 2>/dev/null)
+    ((${#ids[@]})) && E2E_ENGINE=podman e2e_rm "${ids[@]}"
+    mapfile -t ids < <(e2e_podman network ls -q --filter "label=$E2E_LABEL" 2>/dev/null)
+    ((${#ids[@]})) && e2e_podman network rm "${ids[@]}" >/dev/null 2>&1
+  fi
   if [[ ${1:-} == --images ]]; then
     mapfile -t ids < <(docker images -q --filter "reference=kind-entrypoint-ts/*" | sort -u)
     ((${#ids[@]})) && docker rmi -f "${ids[@]}" >/dev/null
