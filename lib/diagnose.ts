@@ -36,6 +36,10 @@ export const DIAGNOSE_PROBE_TIMEOUT_MS = 1000;
  */
 export const POD_LINK = { node: "169.254.231.1", pod: "169.254.231.2", prefix: 30 } as const;
 
+/** Why the pod path is not probed without Docker's rules (podman's aardvark-dns). */
+export const POD_PATH_FORWARDED =
+  "without Docker's rules pods reach the resolver through the node's forwarding and the CNI's masquerading, which this diagnosis does not set up";
+
 /** One of Docker's DNS DNAT rules: packets for `hostIp:53` over `protocol` go to `to`. */
 export interface DnsRule {
   protocol: string;
@@ -294,7 +298,11 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
           timeoutMs: DIAGNOSE_PROBE_TIMEOUT_MS,
         }),
       });
-      if (!options.stopRequested()) {
+      if (rulesHostIps.length === 0) {
+        // podman: pods reach aardvark-dns through the node's forwarding and the CNI's
+        // masquerading, which a throwaway namespace does not get (and this adds no rule).
+        probes.push({ from: "pod", notSent: POD_PATH_FORWARDED });
+      } else if (!options.stopRequested()) {
         probes.push(await probeFromPod(host, options.probe, request, options));
       }
     } else {
@@ -363,6 +371,13 @@ export function judge(
       verdict: `FAIL: the node${podToo} cannot reach ${server} for ${facts.name} over ${
         nodeFailed.map(probeWords).join(" or ")
       }${where}`,
+    };
+  }
+  if (pod?.notSent === POD_PATH_FORWARDED) {
+    return {
+      status: 0,
+      verdict:
+        `OK: the node reaches ${server} for ${facts.name} over UDP and TCP; the pod path was not probed (${POD_PATH_FORWARDED})`,
     };
   }
   if (pod?.notSent) {

@@ -74,7 +74,7 @@ function dockerNode(
   const requests: ProbeRequest[] = [];
   const host = new FakeHost({
     hostname: "kind-control-plane",
-    env: { container: "docker" },
+    env: { container: "docker", ...options.env },
     executables: {
       "iptables-nft-save": "/usr/sbin/iptables-nft-save",
       "iptables-legacy-save": "/usr/sbin/iptables-legacy-save",
@@ -310,4 +310,27 @@ Deno.test("a stop signal while the pod namespace is being made: no pod probe, th
   assert.match(out, /probe from the pod {2}-> .*: not sent: stopped by SIGTERM/);
   const runs = host.effects.flatMap((e) => e.type === "run" ? [e.argv.join(" ")] : []);
   assert.deepEqual(runs.slice(-2), ["ip link del kdiag4242", "ip netns del kets-diag-4242"]);
+});
+
+Deno.test("diagnose() on podman asks aardvark-dns on the gateway from the node only, and says why not from a pod", async () => {
+  const { host, requests, options } = dockerNode({
+    node: [OK("UDP", 0.3), OK("TCP", 0.5)],
+    pod: [],
+    env: { container: "podman" },
+    files: {
+      "/.dockerenv": "",
+      "/etc/resolv.conf": "search dns.podman\nnameserver 172.18.0.1\n",
+      "/etc/resolv.conf.original": "search dns.podman\nnameserver 172.18.0.1\n",
+    },
+    commands: { "iptables-nft-save": { stdout: "" } },
+  });
+  const report = await diagnose(host, options);
+  assert.equal(report.runtime, "podman");
+  assert.deepEqual(requests.map((r) => [r.server, r.netns]), [["172.18.0.1", undefined]]);
+  assert.equal(report.status, 0);
+  assert.match(
+    report.verdict,
+    /^OK: the node reaches 172\.18\.0\.1 .*; the pod path was not probed/,
+  );
+  assert.ok(!host.effects.some((e) => e.type === "run" && e.argv.includes("netns")));
 });
