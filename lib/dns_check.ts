@@ -9,7 +9,6 @@
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
 import type { ProbeInFlight, ProbeResult, StartProbe } from "./dns_probe.ts";
 import type { Environment, FileQueries, Log, Lookups } from "./host.ts";
-import { parseMountInfo } from "./mountinfo.ts";
 import type { DnsRulesPlace, NetworkMagic } from "./network_magic.ts";
 
 /** Bound on the whole boot check, both transports together (it counts in every boot). */
@@ -23,13 +22,6 @@ export interface RuntimeMarks {
   dockerenv: boolean;
   containerenv: boolean;
   container: string | undefined;
-  /**
-   * Where the runtime keeps the node's resolv.conf: the root of its bind mount in mountinfo
-   * (`/var/lib/docker/containers/ID/resolv.conf`, podman's `.../overlay-containers/ID/userdata/
-   * resolv.conf`). kind's `--tmpfs /run` hides /run/.containerenv, and kind's image sets
-   * `container=docker`, so on podman this is often the only mark left.
-   */
-  resolvConfSource?: string;
 }
 
 /**
@@ -37,25 +29,17 @@ export interface RuntimeMarks {
  * (kind's image sets `container=docker`, which podman overrides); Docker writes /.dockerenv.
  */
 export function runtimeFromMarks(marks: RuntimeMarks): Runtime {
-  const source = marks.resolvConfSource ?? "";
   if (marks.containerenv || marks.container === "podman") return "podman";
-  if (source.includes("/overlay-containers/") || source.includes("/libpod/")) return "podman";
-  if (marks.dockerenv || source.includes("/docker/containers/")) return "Docker";
+  if (marks.dockerenv) return "Docker";
   return "other";
 }
 
 /** The runtime this node runs under. */
 export function detectRuntime(host: FileQueries & Environment): Runtime {
-  let resolvConfSource: string | undefined;
-  try {
-    const mounts = parseMountInfo(host.readText("/proc/self/mountinfo"));
-    resolvConfSource = mounts.findLast((m) => m.mountPoint === "/etc/resolv.conf")?.root;
-  } catch { /* no mountinfo: the other marks decide */ }
   return runtimeFromMarks({
     dockerenv: host.kind("/.dockerenv") !== undefined,
     containerenv: host.kind("/run/.containerenv") !== undefined,
     container: host.env("container"),
-    resolvConfSource,
   });
 }
 
