@@ -94,19 +94,6 @@ pod_tcp_outcome() {
   done
 }
 
-@test "podman default: the boot's DNS check asks aardvark-dns and says nothing; the diagnosis answers from the node (exit 0)" {
-  local node
-  node="$(scn_node podman-default port)"
-  ! grep -q 'WARN: DNS' <<<"$(e2e_logs "$node")" || e2e_logs "$node" >&2
-  ! grep -q 'WARN: DNS' <<<"$(e2e_logs "$node")"
-  run e2e_cli exec "$node" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
-  printf '%s\n' "$output" >&2
-  [ "$status" -eq 0 ]
-  grep -qx 'container runtime:    podman' <<<"$output"
-  grep -qE "^probe from the node -> $GATEWAY:53 for $node: UDP answered in .*; TCP answered in " <<<"$output"
-  grep -qE "^verdict: OK: the node reaches $GATEWAY for $node over UDP and TCP; the pod path was not probed" <<<"$output"
-}
-
 @test "podman KIND_DNS_SEARCH set: dns.podman is replaced" {
   check_scenario podman-dns-search-set
 }
