@@ -7,7 +7,7 @@
  * PREROUTING and need route_localnet, which `KIND_ENTRYPOINT_DIAGNOSE=1` checks (lib/diagnose.ts).
  */
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
-import type { ProbeInFlight, ProbeResult, StartProbe } from "./dns_probe.ts";
+import type { ProbeInFlight, ProbeResult, StartProbe, Transport } from "./dns_probe.ts";
 import type { Environment, FileQueries, Log, Lookups } from "./host.ts";
 import type { DnsRulesPlace, NetworkMagic } from "./network_magic.ts";
 
@@ -168,6 +168,12 @@ export function startDnsCheck(
   const knownRuntime = () => runtime ??= detectRuntime(host);
   const server = bootCheckServer(magic, knownRuntime);
   if (server === undefined) return undefined;
+  // Docker's resolver serves UDP and TCP; aardvark-dns (podman) served only UDP before 1.x
+  // releases of 2024, so on podman a TCP failure is the runtime's, not the node's: UDP only.
+  const transports: Transport[] = server === magic.hostIp &&
+      nameserversOf(magic.resolvConf.original).includes(DOCKER_EMBEDDED_DNS_IP)
+    ? ["UDP", "TCP"]
+    : ["UDP"];
   const name = host.hostname();
   const cannotRun = (error: unknown) =>
     host.log(
@@ -176,12 +182,7 @@ export function startDnsCheck(
     );
   let inFlight: ProbeInFlight;
   try {
-    inFlight = options.start({
-      server,
-      name,
-      transports: ["UDP", "TCP"],
-      timeoutMs: BOOT_CHECK_TIMEOUT_MS,
-    });
+    inFlight = options.start({ server, name, transports, timeoutMs: BOOT_CHECK_TIMEOUT_MS });
   } catch (error) {
     cannotRun(error);
     return undefined;

@@ -213,3 +213,19 @@ Deno.test("startDnsCheck() sends the queries at once and warns only when finishe
   check.finish();
   assert.equal(host.logs.length, 1);
 });
+
+Deno.test("startDnsCheck() asks podman's aardvark-dns over UDP only (older releases serve no TCP)", () => {
+  const host = new FakeHost({ hostname: "kind-control-plane", env: { container: "podman" } });
+  const { requests, start } = fakeProbe([ANSWERED]);
+  const podman: NetworkMagic = {
+    hostIp: "10.89.0.1",
+    rules: "nowhere",
+    resolvConf: {
+      original: "search dns.podman\nnameserver 10.89.0.1\n",
+      written: "search dns.podman\nnameserver 10.89.0.1\n",
+    },
+  };
+  checkDnsAtBoot(host, podman, { start });
+  assert.deepEqual(requests.map((r) => [r.server, r.transports]), [["10.89.0.1", ["UDP"]]]);
+  assert.deepEqual(host.logs, []);
+});
