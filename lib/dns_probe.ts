@@ -234,12 +234,11 @@ export function rehearseProbe(k: Kernel): void {
 
 /**
  * Sends the queries (UDP at once; TCP as soon as the connection is up, which on a local path is
- * usually right away) and returns; `finish` waits for the answers, at most until `timeoutMs`
- * after the start, and closes the sockets.
+ * usually right away) and returns; `finish` waits for the answers, at most `timeoutMs`, and
+ * closes the sockets.
  */
 function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   const start = performance.now();
-  const deadline = start + request.timeoutMs;
   const address = sockaddrIn(request.server, request.port ?? 53);
   const done: Done = (pending, result) => {
     pending.result ??= {
@@ -308,10 +307,15 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   return {
     finish() {
       if (results) return results;
+      // The bound is on the wait here, not on the time since the queries went out: the caller
+      // may have been busy elsewhere meanwhile (a slow lookup, a program), and an answer that
+      // arrived then is in the socket, not late. A last poll that does not wait collects it.
+      const deadline = performance.now() + request.timeoutMs;
       try {
         for (;;) {
-          const left = Math.ceil(deadline - performance.now());
-          if (left <= 0) {
+          const left = Math.max(0, Math.ceil(deadline - performance.now()));
+          if (!pump(left)) break;
+          if (left === 0) {
             for (const pending of probes) {
               const what = pending.phase === "connecting" ? "connection" : "answer";
               done(pending, {
@@ -321,7 +325,6 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
             }
             break;
           }
-          if (!pump(left)) break;
         }
       } finally {
         for (const pending of probes) if (pending.fd >= 0) k.close(pending.fd);
