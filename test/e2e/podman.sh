@@ -66,7 +66,8 @@ e2e_podman_network() {
 }
 
 # e2e_podman_run_node NAME IMAGE [podman run args...] -- [CMD...]: a node as kind's podman
-# provider runs it (minus --privileged: the shim stands in), on the tier's network. Prints the id.
+# provider runs it (minus --privileged: the shim stands in; `-e container=podman` as kind passes
+# it, over the image's container=docker), on the tier's network. Prints the id.
 e2e_podman_run_node() {
   local name=${1:?e2e_podman_run_node NAME IMAGE [args...] -- [CMD...]} image=${2:?image}
   shift 2
@@ -81,7 +82,7 @@ e2e_podman_run_node() {
     --security-opt unmask=ALL \
     --cgroupns=private --tmpfs /tmp --tmpfs /run -v /var \
     --ulimit nofile=20000:20000 --ulimit nproc=20000:20000 \
-    --stop-signal SIGRTMIN+3 \
+    --stop-signal SIGRTMIN+3 -e container=podman \
     --network "$E2E_PODMAN_NETWORK" --dns "$gateway" --dns-search dns.podman \
     --add-host "host.docker.internal:127.0.0.1" \
     --hostname "$name" --name "$name" \
