@@ -334,3 +334,33 @@ Deno.test("diagnose() on podman asks aardvark-dns on the gateway from the node o
   );
   assert.ok(!host.effects.some((e) => e.type === "run" && e.argv.includes("netns")));
 });
+
+Deno.test("diagnose() on podman counts a refused TCP connection as aardvark-dns's limit, a silent one as a failure", async () => {
+  const podman = (tcp: ProbeResult) =>
+    dockerNode({
+      node: [OK("UDP", 0.3), tcp],
+      pod: [],
+      env: { container: "podman" },
+      files: {
+        "/etc/resolv.conf": "search dns.podman\nnameserver 172.18.0.1\n",
+        "/etc/resolv.conf.original": "search dns.podman\nnameserver 172.18.0.1\n",
+      },
+      commands: { "iptables-nft-save": { stdout: "" } },
+    });
+  const refused = podman({
+    transport: "TCP",
+    answered: false,
+    ms: 0.4,
+    error: "connection refused",
+  });
+  const report = await diagnose(refused.host, refused.options);
+  assert.equal(report.status, 0);
+  assert.match(
+    report.verdict,
+    /^OK: the node reaches 172\.18\.0\.1 for \S+ over UDP \(TCP refused: this aardvark-dns has no TCP listener\)/,
+  );
+  const silent = podman(TIMEOUT("TCP"));
+  const failed = await diagnose(silent.host, silent.options);
+  assert.equal(failed.status, 1);
+  assert.match(failed.verdict, /^FAIL: the node cannot reach 172\.18\.0\.1 .* over TCP/);
+});

@@ -60,6 +60,19 @@ check_scenario() { scn_check podman.bats "$1"; }
   fi
 }
 
+@test "podman default: the boot's DNS check is silent, and the diagnosis asks aardvark-dns from the node (exit 0)" {
+  local node
+  node="$(scn_node podman-default port)"
+  scn_wait podman-default port
+  [ "$(grep -c '^WARN: DNS' <<<"$(e2e_logs "$node")")" -eq 0 ]
+  run e2e_cli exec "$node" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -qx 'container runtime:    podman' <<<"$output"
+  grep -qE "^probe from the node -> $GATEWAY:53 for $node: UDP answered" <<<"$output"
+  grep -qE "^verdict: OK: the node reaches $GATEWAY for $node over UDP" <<<"$output"
+}
+
 # pod_tcp_outcome NODE NAME: what a pod in NODE gets asking aardvark for NAME over TCP: the
 # address, `refused` (the gateway answered with a reset: Debian 12's aardvark-dns 1.4 has no TCP
 # listener) or the failure dig printed.
