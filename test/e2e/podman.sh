@@ -44,6 +44,20 @@ e2e_podman_ready() {
   for file in /etc/subuid /etc/subgid; do
     grep -q '^containers:' "$file" 2>/dev/null || echo "$E2E_SUBID_LINE" >>"$file" || return 1
   done
+  e2e_podman_aardvark_settled
+}
+
+# With no podman container left, waits (at most 5 s) for an aardvark-dns still exiting from an
+# earlier run: netavark would take it for a live one and start none, and the new nodes would get
+# no DNS at all (seen once, right after every node of a run had been removed).
+e2e_podman_aardvark_settled() {
+  local i
+  [[ -z "$(e2e_podman ps -q 2>/dev/null)" ]] || return 0
+  for ((i = 0; i < 50; i++)); do
+    pgrep -x aardvark-dns >/dev/null || return 0
+    sleep 0.1
+  done
+  e2e_log 'an aardvark-dns is still running with no podman container; going on'
 }
 
 # e2e_podman_image DOCKER_IMAGE: copies a local Docker image into podman's store (once: the image
