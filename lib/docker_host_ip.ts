@@ -5,7 +5,7 @@
  */
 import { EntrypointError } from "./errors.ts";
 import { type CommandQueries, type FileQueries, type Lookups, readOptional } from "./host.ts";
-import { parseIPv4 } from "./ip.ts";
+import { isAddress } from "./ip.ts";
 
 /** Docker's embedded DNS server address inside every container on a user-defined network. */
 export const DOCKER_EMBEDDED_DNS_IP = "127.0.0.11";
@@ -21,11 +21,6 @@ export function isLoopbackIPv4(address: string): boolean {
   return /^127\.[0-9]+\.[0-9]+\.[0-9]+$/.test(address);
 }
 
-/** True for a dotted-quad IPv4 address. */
-export function isIPv4(address: string): boolean {
-  return parseIPv4(address) !== undefined;
-}
-
 /**
  * The gateway from `ip -4 route show default` output: the third space-separated field of its one
  * line, as kind's bash reads it. Throws when that is not one IPv4 address: no default route,
@@ -38,7 +33,7 @@ export function gatewayFromRoutes(routes: string): string {
     throw new Error(`there are ${lines.length} IPv4 default routes: ${lines.join("; ")}`);
   }
   const field = lines[0].split(" ")[2] ?? "";
-  if (!isIPv4(field)) {
+  if (!isAddress(field, 4)) {
     throw new Error(`the default route has no gateway address: ${lines[0]}`);
   }
   return field;
