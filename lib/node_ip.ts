@@ -133,12 +133,13 @@ export async function fixCertificate(
   host: CertificateHost,
 ) {
   const pair = [APISERVER_CERT, APISERVER_KEY];
-  const hasPair = pair.every((file) => host.kind(file) === "file");
+  const present = pair.filter((file) => host.kind(file) === "file");
+  const hasPair = present.length === pair.length;
   const lostPair = !hasPair && host.kind(APISERVER_MANIFEST) === "file" &&
     host.kind(CLUSTER_CA_KEY) === "file";
   if (!hasPair && !lostPair) return;
   host.announce("clearing and regenerating the certificate for serving the Kubernetes API");
-  const previous = pair.filter((file) => host.kind(file) === "file").map((file) => ({
+  const previous = present.map((file) => ({
     file,
     data: host.readText(file),
     mode: host.mode(file) ?? 0o600,
