@@ -10,7 +10,7 @@ import { runDiagnose } from "./diagnose.ts";
 import { loadProbe, loadStartProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
 import { execCommand } from "./exec.ts";
-import { createChanges, createQueries } from "./host.ts";
+import { createHost, createQueries, type HostOptions } from "./host.ts";
 import { releaseCacheMount } from "./launcher.ts";
 import { reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
 import { deferStopSignals, stopRequested } from "./signals.ts";
@@ -34,7 +34,10 @@ export async function main(steps: readonly Step[]): Promise<never> {
   try {
     // Every KIND_ENTRYPOINT_* variable is checked before anything else happens.
     const switches = readSwitches(process.env, steps);
-    queries = createQueries({ commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS });
+    const hostOptions: HostOptions = {
+      commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS,
+    };
+    queries = createQueries(hostOptions);
     const options: RunOptions = { steps };
     if (switches.KIND_ENTRYPOINT_TRACE) {
       // Loaded only when asked for: the trace is no part of a normal boot.
@@ -42,10 +45,7 @@ export async function main(steps: readonly Step[]): Promise<never> {
       options.observer = startTrace(queries);
     }
     const argv = process.argv.slice(2);
-    const host = () => ({
-      ...queries,
-      ...createChanges({ commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS }),
-    });
+    const host = () => createHost(hostOptions);
     if (switches.KIND_ENTRYPOINT_DIAGNOSE) {
       // A DNS report for a running node instead of a boot (lib/diagnose.ts).
       status = await runDiagnose(host(), {
