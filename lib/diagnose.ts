@@ -25,7 +25,7 @@ import { RESOLV_CONF, RESOLV_CONF_ORIGINAL } from "./network_magic.ts";
 import { parseNftTable, PREROUTING_CHAIN } from "./nft_dns.ts";
 
 /** Bound on each set of probes (UDP and TCP together), from the node and from the pod. */
-export const DIAGNOSE_PROBE_TIMEOUT_MS = 1000;
+const DIAGNOSE_PROBE_TIMEOUT_MS = 1000;
 
 /**
  * The pod-like namespace's link: a /30 of IPv4 link-local space (RFC 3927). No pod CIDR can be
@@ -37,7 +37,7 @@ export const DIAGNOSE_PROBE_TIMEOUT_MS = 1000;
 export const POD_LINK = { node: "169.254.231.1", pod: "169.254.231.2", prefix: 30 } as const;
 
 /** Why the pod path is not probed without Docker's rules (podman's aardvark-dns). */
-export const POD_PATH_FORWARDED =
+const POD_PATH_FORWARDED =
   "without Docker's rules pods reach the resolver through the node's forwarding and the CNI's masquerading, which this diagnosis does not set up";
 
 /** One of Docker's DNS DNAT rules: packets for `hostIp:53` over `protocol` go to `to`. */

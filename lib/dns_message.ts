@@ -11,7 +11,7 @@ export const TYPE_CNAME = 5;
 export const CLASS_IN = 1;
 
 /** Response codes by number, with the mnemonics dig prints in its `status:` field. */
-export const RCODE_NAMES: Record<number, string> = {
+const RCODE_NAMES: Record<number, string> = {
   0: "NOERROR",
   1: "FORMERR",
   2: "SERVFAIL",

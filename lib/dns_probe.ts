@@ -153,7 +153,7 @@ const ERROR_WORDS: Record<number, string> = {
 };
 
 /** The words for errno `number`. */
-export function errnoWords(number: number): string {
+function errnoWords(number: number): string {
   return ERROR_WORDS[number] ?? errnoName(number);
 }
 
