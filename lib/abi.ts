@@ -36,10 +36,14 @@ export type ProbeSyscall =
  * then three pointers; the kernel's sigaction is handler, flags, restorer and an 8-byte mask.
  * test/arm64 runs the FFI layer on both and compares the results.
  */
+const LP64_GLIBC = {
+  statfs: { bytes: 120, typeOffset: 0 },
+  addrinfo: { bytes: 48, flagsOffset: 0, familyOffset: 4, addrOffset: 24 },
+} as const;
+
 const ABIS: Readonly<Record<string, Abi>> = {
   x86_64: {
-    statfs: { bytes: 120, typeOffset: 0 },
-    addrinfo: { bytes: 48, flagsOffset: 0, familyOffset: 4, addrOffset: 24 },
+    ...LP64_GLIBC,
     rtSigaction: { number: 13n, actionBytes: 32 },
     probe: {
       close: 3,
@@ -54,8 +58,7 @@ const ABIS: Readonly<Record<string, Abi>> = {
     },
   },
   aarch64: {
-    statfs: { bytes: 120, typeOffset: 0 },
-    addrinfo: { bytes: 48, flagsOffset: 0, familyOffset: 4, addrOffset: 24 },
+    ...LP64_GLIBC,
     rtSigaction: { number: 134n, actionBytes: 32 },
     probe: {
       close: 57,
