@@ -85,5 +85,9 @@ export function runningAbi(): Abi | undefined {
   return deno ? abiFor(deno.build.arch) : undefined;
 }
 
+/** Address families, the same on every Linux architecture. */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
 /** Offsets shared by every Linux architecture: sockaddr_in's sin_addr, sockaddr_in6's fields. */
 export const SOCKADDR = { in4Addr: 4, in6Addr: 8, in6ScopeId: 24 } as const;

@@ -16,7 +16,7 @@ import {
   mismatch,
   parseResponse,
 } from "./dns_message.ts";
-import { runningAbi } from "./abi.ts";
+import { AF_INET, runningAbi } from "./abi.ts";
 import { errnoName } from "./errors.ts";
 import { cString, denoWithFfi, loadLibc } from "./ffi.ts";
 
@@ -53,7 +53,6 @@ export interface ProbeRequest {
 /** Sends DNS probes; undefined where this runtime cannot call libc (see `loadProbe`). */
 export type ProbeDns = (request: ProbeRequest) => ProbeResult[];
 
-const AF_INET = 2;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;

@@ -7,11 +7,9 @@
  * glibc's getaddrinfo through FFI; elsewhere node:dns, which honours them.
  */
 
-import { type Abi, runningAbi, SOCKADDR } from "./abi.ts";
+import { type Abi, AF_INET, AF_INET6, runningAbi, SOCKADDR } from "./abi.ts";
 import { cString, type Libc, loadLibc } from "./ffi.ts";
 
-const AF_INET = 2;
-const AF_INET6 = 10;
 const AI_CANONNAME = 0x0002;
 const AI_V4MAPPED = 0x0008;
 const AI_ADDRCONFIG = 0x0020;
