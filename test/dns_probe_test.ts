@@ -3,6 +3,8 @@ import {
   type Kernel,
   loadProbe,
   loadStartProbe,
+  type ProbeRequest,
+  type ProbeResult,
   rehearseProbe,
   sockaddrIn,
 } from "../lib/dns_probe.ts";
@@ -41,6 +43,16 @@ async function closedPort(): Promise<number> {
 
 const probe = loadProbe()!;
 
+/** A probe of `node.test` over both transports from a loopback server at `port`. */
+function loopback(port: number, timeoutMs: number): ProbeRequest {
+  return { server: "127.0.0.1", port, name: "node.test", transports: ["UDP", "TCP"], timeoutMs };
+}
+
+/** transport, answered and error of each result, in order. */
+function outcomes(results: ProbeResult[]) {
+  return results.map((r) => [r.transport, r.answered, r.error]);
+}
+
 Deno.test("sockaddrIn() lays out family, port and address as struct sockaddr_in", () => {
   assert.deepEqual([...sockaddrIn("172.18.0.1", 53)], [
     2,
@@ -66,14 +78,8 @@ Deno.test("sockaddrIn() lays out family, port and address as struct sockaddr_in"
 Deno.test("the probe gets the answer over UDP and TCP, skipping a stray datagram", async () => {
   const server = await responder("answer");
   try {
-    const results = probe({
-      server: "127.0.0.1",
-      port: server.port,
-      name: "node.test",
-      transports: ["UDP", "TCP"],
-      timeoutMs: 2000,
-    });
-    assert.deepEqual(results.map((r) => [r.transport, r.answered, r.error]), [
+    const results = probe(loopback(server.port, 2000));
+    assert.deepEqual(outcomes(results), [
       ["UDP", true, undefined],
       ["TCP", true, undefined],
     ]);
@@ -89,14 +95,8 @@ Deno.test("the probe gets the answer over UDP and TCP, skipping a stray datagram
 
 Deno.test("the probe reports a closed port as connection refused, at once", async () => {
   const port = await closedPort();
-  const results = probe({
-    server: "127.0.0.1",
-    port,
-    name: "node.test",
-    transports: ["UDP", "TCP"],
-    timeoutMs: 2000,
-  });
-  assert.deepEqual(results.map((r) => [r.transport, r.answered, r.error]), [
+  const results = probe(loopback(port, 2000));
+  assert.deepEqual(outcomes(results), [
     ["UDP", false, "connection refused"],
     ["TCP", false, "connection refused"],
   ]);
@@ -107,15 +107,9 @@ Deno.test("the probe gives up on a silent server when its time is up, both trans
   const server = await responder("silent");
   try {
     const start = performance.now();
-    const results = probe({
-      server: "127.0.0.1",
-      port: server.port,
-      name: "node.test",
-      transports: ["UDP", "TCP"],
-      timeoutMs: 200,
-    });
+    const results = probe(loopback(server.port, 200));
     const elapsed = performance.now() - start;
-    assert.deepEqual(results.map((r) => [r.transport, r.answered, r.error]), [
+    assert.deepEqual(outcomes(results), [
       ["UDP", false, "no answer within 200 ms"],
       ["TCP", false, "no answer within 200 ms"],
     ]);
@@ -128,18 +122,12 @@ Deno.test("the probe gives up on a silent server when its time is up, both trans
 Deno.test("an answer that came while the caller was busy past the bound still counts", async () => {
   const server = await responder("answer");
   try {
-    const inFlight = loadStartProbe()!({
-      server: "127.0.0.1",
-      port: server.port,
-      name: "node.test",
-      transports: ["UDP", "TCP"],
-      timeoutMs: 100,
-    });
+    const inFlight = loadStartProbe()!(loopback(server.port, 100));
     // The boot goes on with other steps after sending; the bound is on finish()'s own wait.
     const busyUntil = performance.now() + 250;
     while (performance.now() < busyUntil) { /* busy, as a step that waits for a program */ }
     const results = inFlight.finish();
-    assert.deepEqual(results.map((r) => [r.transport, r.answered, r.error]), [
+    assert.deepEqual(outcomes(results), [
       ["UDP", true, undefined],
       ["TCP", true, undefined],
     ]);
