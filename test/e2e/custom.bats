@@ -115,6 +115,6 @@ EOF
   [ "$(grep -c '^ERROR: ' <<<"$logs")" -eq 1 ]
   grep -qxF 'ERROR: registry_mirror: KIND_REGISTRY_MIRROR="mirror.example:5000": not a URL (expected http:// or https:// and a host, e.g. https://mirror.example:5000)' <<<"$logs"
   # init never started.
-  ! grep -q 'systemd' <<<"$logs"
+  ! grep -q 'systemd' <<<"$logs" || false
   ! grep -q '^INFO: starting init' <<<"$logs"
 }

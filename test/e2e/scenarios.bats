@@ -149,7 +149,7 @@ check_scenario() { scn_check scenarios.bats "$1"; }
   log="$(e2e_logs "$node")"
   # No rules in either backend: the port takes nft (README, Differences), kind's bash legacy.
   grep -qx 'INFO: setting iptables to detected mode: nft' <<<"$log"
-  ! grep -qE '^(WARN|ERROR): ' <<<"$log"
+  ! grep -qE '^(WARN|ERROR): ' <<<"$log" || false
   [ "$(docker exec "$node" cat /etc/resolv.conf)" = "$(docker exec "$node" cat /etc/resolv.conf.original)" ]
   [ -z "$(docker exec "$node" iptables-nft-save)" ]
   if scn_have_original; then
