@@ -171,3 +171,10 @@ while time.time() < deadline:
         break
 PY
 }
+
+# report_signal_sent SIGNAL FILE: for fault_report, a "signal" section saying whether
+# signal_when_file_changes sent SIGNAL while FILE was being written.
+report_signal_sent() {
+  section "signal"
+  if [[ -e /sbx/state/signal.sent ]]; then echo "$1 sent while ${2##*/} was being written"; else echo "not sent"; fi
+}

@@ -9,10 +9,7 @@ FLT_PID1=1
 FLT_HANG_AFTER=30
 fault_setup() { huge_resolv_conf 33554432; }
 fault_during() { signal_when_file_changes SIGKILL "$1" /etc/resolv.conf; }
-fault_report() {
-  section "signal"
-  if [[ -e /sbx/state/signal.sent ]]; then echo "SIGKILL sent while resolv.conf was being written"; else echo "not sent"; fi
-}
+fault_report() { report_signal_sent SIGKILL /etc/resolv.conf; }
 FLT_PORT_STATUS=137
 FLT_PORT_INIT="not run"
 FLT_PORT_EXPECT_LINES="SIGKILL sent while resolv.conf was being written"

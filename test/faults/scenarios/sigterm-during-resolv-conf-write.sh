@@ -7,10 +7,7 @@ FLT_STEPS=network_magic
 FLT_HANG_AFTER=30
 fault_setup() { huge_resolv_conf 33554432; }
 fault_during() { signal_when_file_changes SIGTERM "$1" /etc/resolv.conf; }
-fault_report() {
-  section "signal"
-  if [[ -e /sbx/state/signal.sent ]]; then echo "SIGTERM sent while resolv.conf was being written"; else echo "not sent"; fi
-}
+fault_report() { report_signal_sent SIGTERM /etc/resolv.conf; }
 FLT_PORT_STATUS=143
 FLT_PORT_INIT="not run"
 FLT_PORT_ERROR='ERROR: Stopped by SIGTERM after the last step; init was not started'
