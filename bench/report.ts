@@ -96,6 +96,10 @@ export interface StepTrace {
   steps: Record<string, number>;
   /** Last step's end (`exec`) to the command's t1. */
   tailMs?: number;
+  /** The port's `setup took`: main to the first step (cache mount, switches, detection, prefetch). */
+  setupMs?: number;
+  /** The port's `finish took`: the last step's end to the exec stamp. */
+  finishMs?: number;
   vmHwmKb?: number;
   /** The port's `import took`: runtime time origin to main. */
   importMs?: number;
@@ -121,6 +125,10 @@ export function parseStepTrace(log: string): StepTrace {
     if (m) execAt = Number(m[1]) * 1000;
     m = /^TRACE: import took ([\d.]+) ms/.exec(line);
     if (m) trace.importMs = Number(m[1]);
+    m = /^TRACE: setup took ([\d.]+) ms/.exec(line);
+    if (m) trace.setupMs = Number(m[1]);
+    m = /^TRACE: finish took ([\d.]+) ms/.exec(line);
+    if (m) trace.finishMs = Number(m[1]);
     m = /^TRACE: VmHWM (\d+) kB$/.exec(line);
     if (m) trace.vmHwmKb = Number(m[1]);
   }
@@ -236,7 +244,13 @@ function readIf(file: string): string | undefined {
 
 function medianSteps(
   traces: StepTrace[],
-): { startupMs?: number; steps: Record<string, number>; tailMs?: number } {
+): {
+  startupMs?: number;
+  setupMs?: number;
+  steps: Record<string, number>;
+  finishMs?: number;
+  tailMs?: number;
+} {
   const names = [...new Set(traces.flatMap((t) => Object.keys(t.steps)))];
   const steps = Object.fromEntries(
     names.map((n) => [n, round(median(traces.flatMap((t) => t.steps[n] ?? [])))]),
@@ -244,7 +258,9 @@ function medianSteps(
   const mid = (xs: number[]) => xs.length ? round(median(xs)) : undefined;
   return {
     startupMs: mid(traces.flatMap((t) => t.startupMs ?? [])),
+    setupMs: mid(traces.flatMap((t) => t.setupMs ?? [])),
     steps,
+    finishMs: mid(traces.flatMap((t) => t.finishMs ?? [])),
     tailMs: mid(traces.flatMap((t) => t.tailMs ?? [])),
   };
 }
@@ -363,9 +379,15 @@ function reportView(view: string, options: ViewOptions) {
     ...new Set([...Object.keys(origBreakdown?.steps ?? {}), ...Object.keys(portBreakdown.steps)]),
   ];
   out(`  ${"step".padEnd(14)} ${withOriginal ? "original".padStart(9) : ""} ${"port".padStart(7)}`);
+  const phases: Record<string, keyof ReturnType<typeof medianSteps>> = {
+    startup: "startupMs",
+    setup: "setupMs",
+    finish: "finishMs",
+    "exec tail": "tailMs",
+  };
   const pick = (b: ReturnType<typeof medianSteps> | undefined, name: string) =>
-    name === "startup" ? b?.startupMs : name === "exec tail" ? b?.tailMs : b?.steps[name];
-  for (const name of ["startup", ...stepNames, "exec tail"]) {
+    name in phases ? b?.[phases[name]] as number | undefined : b?.steps[name];
+  for (const name of ["startup", "setup", ...stepNames, "finish", "exec tail"]) {
     const o = pick(origBreakdown, name);
     const p = pick(portBreakdown, name);
     out(

@@ -22,6 +22,8 @@ import { readSwitches } from "./switches.ts";
  * It returns only by exiting: 0 after a dry run or with no command, else the failing step's status.
  */
 export async function main(steps: readonly Step[]): Promise<never> {
+  // For the trace: what follows counts as setup, what came before as import.
+  const entered = performance.now();
   // deno-lint-ignore no-explicit-any
   (process as any).noDeprecation = true;
   // First, before any step reads the mount table: the launcher's read-only cache mount goes.
@@ -42,7 +44,7 @@ export async function main(steps: readonly Step[]): Promise<never> {
     if (switches.KIND_ENTRYPOINT_TRACE) {
       // Loaded only when asked for: the trace is no part of a normal boot.
       const { startTrace } = await import("./trace.ts");
-      options.observer = startTrace(queries);
+      options.observer = startTrace(queries, { mainEnteredAt: entered });
     }
     const argv = process.argv.slice(2);
     const host = () => createHost(hostOptions);

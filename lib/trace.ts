@@ -23,6 +23,11 @@ export interface TraceOptions {
   now?: () => number;
   /** Milliseconds since the runtime's time origin (when the bundle began to evaluate). */
   sinceOrigin?: () => number;
+  /**
+   * `sinceOrigin()` when `main` began, if that was before the trace started: what `main` did
+   * first (the cache mount, the signal handlers, the switches) then counts as setup, not import.
+   */
+  mainEnteredAt?: number;
 }
 
 /** Starts the trace: prints the start-up lines now; call it before the first step. */
@@ -32,26 +37,36 @@ export function startTrace(host: FileQueries, options: TraceOptions = {}): Trace
   const sinceOrigin = options.sinceOrigin ?? (() => performance.now());
   const line = (text: string) => write(`TRACE: ${text}\n`);
 
-  const mainAt = now();
+  const tracedAt = sinceOrigin();
+  const imported = Math.min(options.mainEnteredAt ?? tracedAt, tracedAt);
+  const mainAt = now() - (tracedAt - imported);
   const uptime = readOptional(host, "/proc/uptime");
   const stat = readOptional(host, "/proc/self/stat");
   const startup = uptime && stat ? processAgeMillis(uptime, stat) : undefined;
   // Since this PID started (±10 ms): an exec into it, like the launcher's, keeps that time.
   if (startup !== undefined) line(`startup took ${startup} ms (process start to main, ±10 ms)`);
-  line(`import took ${sinceOrigin().toFixed(1)} ms (runtime time origin to main)`);
+  line(`import took ${imported.toFixed(1)} ms (runtime time origin to main)`);
   line(`main at ${epochSeconds(mainAt)}`);
+  // Between the steps' own times: main's work before the first step, and after the last one.
+  let lastEnd: number | undefined;
 
   return {
     async step(name, fn) {
       const start = now();
+      if (lastEnd === undefined) {
+        line(`setup took ${(start - mainAt).toFixed(1)} ms (main to the first step)`);
+      }
       try {
         return await fn();
       } finally {
-        line(`step ${name} took ${(now() - start).toFixed(1)} ms`);
+        lastEnd = now();
+        line(`step ${name} took ${(lastEnd - start).toFixed(1)} ms`);
       }
     },
     beforeExec() {
-      line(`exec at ${epochSeconds(now())}`);
+      const execAt = now();
+      line(`finish took ${(execAt - (lastEnd ?? mainAt)).toFixed(1)} ms (last step to exec)`);
+      line(`exec at ${epochSeconds(execAt)}`);
       const status = readOptional(host, "/proc/self/status");
       const hwm = status === undefined ? undefined : peakRssKb(status);
       if (hwm !== undefined) line(`VmHWM ${hwm} kB`);

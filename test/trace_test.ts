@@ -18,6 +18,7 @@ Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec
     now: () => clock,
     sinceOrigin: () => 3.25,
   });
+  clock += 4;
   await trace.step("mount", () => {
     clock += 12.5;
     return Promise.resolve();
@@ -28,15 +29,39 @@ Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec
       return Promise.reject(new Error("boom"));
     }),
   );
+  clock += 1.5;
   trace.beforeExec();
   assert.deepEqual(out, [
     "TRACE: startup took 100 ms (process start to main, ±10 ms)\n",
     "TRACE: import took 3.3 ms (runtime time origin to main)\n",
     "TRACE: main at 1000.000000\n",
+    "TRACE: setup took 4.0 ms (main to the first step)\n",
     "TRACE: step mount took 12.5 ms\n",
     "TRACE: step cgroup took 2.0 ms\n",
-    "TRACE: exec at 1000.014500\n",
+    "TRACE: finish took 1.5 ms (last step to exec)\n",
+    "TRACE: exec at 1000.020000\n",
     "TRACE: VmHWM 57596 kB\n",
+  ]);
+});
+
+Deno.test("startTrace() counts what main did before the trace as setup, not import", async () => {
+  const clock = 2_000_000;
+  const out: string[] = [];
+  const trace = startTrace(new FakeHost(), {
+    write: (t) => out.push(t),
+    now: () => clock,
+    sinceOrigin: () => 3.5,
+    mainEnteredAt: 1.5,
+  });
+  await trace.step("mount", () => Promise.resolve());
+  trace.beforeExec();
+  assert.deepEqual(out, [
+    "TRACE: import took 1.5 ms (runtime time origin to main)\n",
+    "TRACE: main at 1999.998000\n",
+    "TRACE: setup took 2.0 ms (main to the first step)\n",
+    "TRACE: step mount took 0.0 ms\n",
+    "TRACE: finish took 0.0 ms (last step to exec)\n",
+    "TRACE: exec at 2000.000000\n",
   ]);
 });
 
