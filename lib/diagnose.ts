@@ -296,6 +296,8 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
           ...request,
           transports: ["UDP", "TCP"],
           timeoutMs: DIAGNOSE_PROBE_TIMEOUT_MS,
+          // As at boot: aardvark-dns refuses for a moment while it rebinds (lib/dns_check.ts).
+          retryRefused: rulesHostIps.length === 0,
         }),
       });
       if (rulesHostIps.length === 0) {

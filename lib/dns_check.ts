@@ -170,10 +170,9 @@ export function startDnsCheck(
   if (server === undefined) return undefined;
   // Docker's resolver serves UDP and TCP; aardvark-dns (podman) served only UDP before 1.x
   // releases of 2024, so on podman a TCP failure is the runtime's, not the node's: UDP only.
-  const transports: Transport[] = server === magic.hostIp &&
-      nameserversOf(magic.resolvConf.original).includes(DOCKER_EMBEDDED_DNS_IP)
-    ? ["UDP", "TCP"]
-    : ["UDP"];
+  const dockerResolver = server === magic.hostIp &&
+    nameserversOf(magic.resolvConf.original).includes(DOCKER_EMBEDDED_DNS_IP);
+  const transports: Transport[] = dockerResolver ? ["UDP", "TCP"] : ["UDP"];
   const name = host.hostname();
   const cannotRun = (error: unknown) =>
     host.log(
@@ -182,7 +181,16 @@ export function startDnsCheck(
     );
   let inFlight: ProbeInFlight;
   try {
-    inFlight = options.start({ server, name, transports, timeoutMs: BOOT_CHECK_TIMEOUT_MS });
+    inFlight = options.start({
+      server,
+      name,
+      transports,
+      timeoutMs: BOOT_CHECK_TIMEOUT_MS,
+      // Docker's resolver listens as long as dockerd runs: a refusal there is the answer.
+      // aardvark-dns may still be starting with the network, or rebinding its sockets for the
+      // node that just joined (1.4 does so on every reload): a refusal is asked again.
+      retryRefused: !dockerResolver,
+    });
   } catch (error) {
     cannotRun(error);
     return undefined;

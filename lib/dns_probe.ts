@@ -48,7 +48,18 @@ export interface ProbeRequest {
   timeoutMs: number;
   /** Path of a network namespace to probe from (such as /run/netns/NAME). */
   netns?: string;
+  /**
+   * Over UDP, ask again after a refusal (an ICMP port unreachable) every `RETRY_REFUSED_MS` until
+   * the bound, rather than report it at once: for a resolver that may not be listening yet, such
+   * as podman's aardvark-dns, which is started with a network's first container and rebinds its
+   * sockets whenever a container joins or leaves (aardvark-dns 1.4). The last refusal is the
+   * result when the bound passes first.
+   */
+  retryRefused?: boolean;
 }
+
+/** How long a refused UDP query waits before it is sent again (`ProbeRequest.retryRefused`). */
+export const RETRY_REFUSED_MS = 20;
 
 /** Sends DNS probes; undefined where this runtime cannot call libc (see `loadProbe`). */
 export type ProbeDns = (request: ProbeRequest) => ProbeResult[];
@@ -68,6 +79,7 @@ const POLLOUT = 0x4;
 const EINTR = 4;
 const EAGAIN = 11;
 const EINPROGRESS = 115;
+const ECONNREFUSED = 111;
 
 /** The system calls a probe makes; each returns -1 on failure, with `errno()` saying why. */
 export interface Kernel {
@@ -175,8 +187,10 @@ interface Pending {
   transport: Transport;
   fd: number;
   id: number;
-  phase: "connecting" | "reading";
+  /** `refused`: a UDP query refused, to be sent again at `resendAt` (`retryRefused`). */
+  phase: "connecting" | "reading" | "refused";
   received: number[];
+  resendAt?: number;
   result?: ProbeResult;
 }
 
@@ -266,10 +280,29 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
       done(pending, { answered: false, error: errnoWords(k.errno()) });
     }
   }
+  /** A UDP refusal is asked again later when the request says so (`retryRefused`). */
+  const refused = (pending: Pending): boolean => {
+    if (!request.retryRefused || pending.transport !== "UDP") return false;
+    pending.phase = "refused";
+    pending.resendAt = performance.now() + RETRY_REFUSED_MS;
+    return true;
+  };
   /** One poll(2) of the probes still waiting, for at most `waitMs`; false when none is left. */
   const pump = (waitMs: number): boolean => {
-    const waiting = probes.filter((pending) => !pending.result);
-    if (waiting.length === 0) return false;
+    const now = performance.now();
+    for (const pending of probes) {
+      if (!pending.result && pending.phase === "refused" && pending.resendAt! <= now) {
+        sendQuery(k, pending, request.name, done, refused);
+      }
+    }
+    const left = probes.filter((pending) => !pending.result);
+    if (left.length === 0) return false;
+    // A refused query is not polled until it is sent again: the wait ends by then.
+    const resends = left.flatMap((pending) => pending.phase === "refused" ? pending.resendAt! : []);
+    if (resends.length > 0) {
+      waitMs = Math.min(waitMs, Math.max(0, Math.ceil(Math.min(...resends) - now)));
+    }
+    const waiting = left.filter((pending) => pending.phase !== "refused");
     const fds = new Uint8Array(8 * waiting.length);
     const view = new DataView(fds.buffer);
     waiting.forEach((pending, index) => {
@@ -287,7 +320,7 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
     waiting.forEach((pending, index) => {
       if (view.getInt16(index * 8 + 6, true) === 0) return;
       if (pending.phase === "reading") {
-        readAnswer(k, pending, request.name, done);
+        readAnswer(k, pending, request.name, done, refused);
         return;
       }
       const error = k.socketError(pending.fd);
@@ -319,7 +352,9 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
               const what = pending.phase === "connecting" ? "connection" : "answer";
               done(pending, {
                 answered: false,
-                error: `no ${what} within ${request.timeoutMs} ms`,
+                error: pending.resendAt !== undefined
+                  ? errnoWords(ECONNREFUSED)
+                  : `no ${what} within ${request.timeoutMs} ms`,
               });
             }
             break;
@@ -377,26 +412,41 @@ function openSockets(
 
 type Done = (pending: Pending, result: Omit<ProbeResult, "transport" | "ms">) => void;
 
-function sendQuery(k: Kernel, pending: Pending, name: string, done: Done): void {
+function sendQuery(
+  k: Kernel,
+  pending: Pending,
+  name: string,
+  done: Done,
+  refused?: (pending: Pending) => boolean,
+): void {
   const query = buildQuery(name, pending.id);
   const bytes = pending.transport === "TCP" ? frameForTcp(query) : query;
   const sent = k.send(pending.fd, bytes);
   if (sent !== bytes.length) {
+    const errno = sent < 0 ? k.errno() : 0;
+    if (errno === ECONNREFUSED && refused?.(pending)) return;
     done(pending, {
       answered: false,
-      error: sent < 0 ? errnoWords(k.errno()) : `sent ${sent} of ${bytes.length} bytes`,
+      error: sent < 0 ? errnoWords(errno) : `sent ${sent} of ${bytes.length} bytes`,
     });
     return;
   }
   pending.phase = "reading";
 }
 
-function readAnswer(k: Kernel, pending: Pending, name: string, done: Done): void {
+function readAnswer(
+  k: Kernel,
+  pending: Pending,
+  name: string,
+  done: Done,
+  refused: (pending: Pending) => boolean,
+): void {
   const buffer = new Uint8Array(pending.transport === "UDP" ? 4096 : 65538);
   const count = k.recv(pending.fd, buffer);
   if (count < 0) {
     const errno = k.errno();
     if (errno === EAGAIN || errno === EINTR) return;
+    if (errno === ECONNREFUSED && refused(pending)) return;
     done(pending, { answered: false, error: errnoWords(errno) });
     return;
   }

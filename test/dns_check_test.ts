@@ -163,6 +163,7 @@ Deno.test("checkDnsAtBoot() asks the new nameserver for the node's hostname over
     name: "kind-control-plane",
     transports: ["UDP", "TCP"],
     timeoutMs: BOOT_CHECK_TIMEOUT_MS,
+    retryRefused: false,
   }]);
   assert.equal(BOOT_CHECK_TIMEOUT_MS, 300);
   assert.deepEqual(host.events, []);
@@ -214,7 +215,7 @@ Deno.test("startDnsCheck() sends the queries at once and warns only when finishe
   assert.equal(host.logs.length, 1);
 });
 
-Deno.test("startDnsCheck() asks podman's aardvark-dns over UDP only (older releases serve no TCP)", () => {
+Deno.test("startDnsCheck() asks podman's aardvark-dns over UDP only (older releases serve no TCP), again after a refusal", () => {
   const host = new FakeHost({ hostname: "kind-control-plane", env: { container: "podman" } });
   const { requests, start } = fakeProbe([ANSWERED]);
   const podman: NetworkMagic = {
@@ -226,6 +227,8 @@ Deno.test("startDnsCheck() asks podman's aardvark-dns over UDP only (older relea
     },
   };
   checkDnsAtBoot(host, podman, { start });
-  assert.deepEqual(requests.map((r) => [r.server, r.transports]), [["10.89.0.1", ["UDP"]]]);
+  assert.deepEqual(requests.map((r) => [r.server, r.transports, r.retryRefused]), [
+    ["10.89.0.1", ["UDP"], true],
+  ]);
   assert.deepEqual(host.logs, []);
 });

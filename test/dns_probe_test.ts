@@ -9,13 +9,19 @@ import {
   sockaddrIn,
 } from "../lib/dns_probe.ts";
 
-/** Starts test/testdata/dns_responder.ts; returns its port and a stop function. */
-async function responder(mode: "answer" | "silent") {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./testdata/dns_responder.ts", import.meta.url).pathname, mode],
+/** Starts test/testdata/dns_responder.ts (see there for `args`). */
+function spawnResponder(mode: "answer" | "silent", ...args: string[]) {
+  const script = new URL("./testdata/dns_responder.ts", import.meta.url).pathname;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, mode, ...args],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+}
+
+/** Starts test/testdata/dns_responder.ts; returns its port and a stop function. */
+async function responder(mode: "answer" | "silent") {
+  const child = spawnResponder(mode);
   const reader = child.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {
@@ -101,6 +107,36 @@ Deno.test("the probe reports a closed port as connection refused, at once", asyn
     ["TCP", false, "connection refused"],
   ]);
   for (const result of results) assert.ok(result.ms < 1000, `${result.ms} ms`);
+});
+
+Deno.test("retryRefused: a refused UDP query is asked again until the server listens", async () => {
+  const port = await closedPort();
+  // Listens 300 ms after its start, which itself takes a while: the first queries are refused.
+  const late = spawnResponder("answer", String(port), "300");
+  try {
+    const results = probe({ ...loopback(port, 10_000), transports: ["UDP"], retryRefused: true });
+    assert.deepEqual(outcomes(results), [["UDP", true, undefined]]);
+    assert.ok(
+      results[0].ms >= 300,
+      `answered after ${results[0].ms} ms, before the server listened`,
+    );
+  } finally {
+    late.kill("SIGKILL");
+    await late.status;
+    await late.stdout.cancel();
+  }
+});
+
+Deno.test("retryRefused: a port nothing opens is still refused when the time is up", async () => {
+  const port = await closedPort();
+  const results = probe({ ...loopback(port, 300), retryRefused: true });
+  // TCP is never asked again: a refused connection is the server's answer.
+  assert.deepEqual(outcomes(results), [
+    ["UDP", false, "connection refused"],
+    ["TCP", false, "connection refused"],
+  ]);
+  assert.ok(results[0].ms >= 300, `UDP gave up after ${results[0].ms} ms`);
+  assert.ok(results[1].ms < 300, `TCP took ${results[1].ms} ms`);
 });
 
 Deno.test("the probe gives up on a silent server when its time is up, both transports at once", async () => {

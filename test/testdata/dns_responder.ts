@@ -1,8 +1,9 @@
 /**
  * A tiny DNS responder for the probe's unit tests, run as its own process (the probe blocks the
- * test's event loop while it polls). Usage: dns_responder.ts MODE; prints `PORT\n` when ready.
- * MODE: `answer` (A 10.1.2.3 for any name, after a stray datagram with a wrong ID over UDP),
- * `silent` (reads and never answers).
+ * test's event loop while it polls). Usage: dns_responder.ts MODE [PORT [DELAY_MS]]; prints
+ * `PORT\n` when ready. MODE: `answer` (A 10.1.2.3 for any name, after a stray datagram with a
+ * wrong ID over UDP), `silent` (reads and never answers). PORT: the loopback port to listen on
+ * (default: any free one); DELAY_MS: how long to wait before listening (a resolver starting late).
  */
 import * as dgram from "node:dgram";
 import * as net from "node:net";
@@ -43,7 +44,9 @@ udp.on("message", (message: Uint8Array, peer: dgram.RemoteInfo) => {
   udp.send(answer(message, wrongId), peer.port, peer.address);
   udp.send(answer(message), peer.port, peer.address);
 });
-udp.bind(0, "127.0.0.1", () => {
-  const { port } = udp.address();
-  tcp.listen(port, "127.0.0.1", () => process.stdout.write(`${port}\n`));
-});
+setTimeout(() => {
+  udp.bind(Number(Deno.args[1] ?? 0), "127.0.0.1", () => {
+    const { port } = udp.address();
+    tcp.listen(port, "127.0.0.1", () => process.stdout.write(`${port}\n`));
+  });
+}, Number(Deno.args[2] ?? 0));
