@@ -3,8 +3,14 @@
 // `ENTRY=path/to/my-entrypoint.ts` (into dist/custom/entrypoint.js, or OUTFILE), or
 // `node scripts/build.mjs ENTRY OUTFILE` (the arm64 tier's FFI probe). Every bundle the project
 // makes comes from here, so a custom entrypoint gets exactly the default's settings.
+//
+// An entrypoint (the default or ENTRY) also gets what the node image boots from: the same
+// program as a classic script, `NAME.script.js` beside `NAME.js`, and `loader.js`, which runs it
+// with a V8 code cache (lib/code_cache.ts).
 import { build } from "esbuild";
-import { join, relative, resolve } from "node:path";
+import { builtinModules } from "node:module";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -42,10 +48,69 @@ export function bundleOptions(entry, outfile) {
 /** Bundles `entry` into `outfile` and prints the bundle's path and size. */
 export async function bundle(entry, outfile) {
   const result = await build(bundleOptions(entry, outfile));
-  const bytes = Object.values(result.metafile.outputs)[0].bytes;
+  report(outfile, Object.values(result.metafile.outputs)[0].bytes);
+}
+
+function report(outfile, bytes) {
   console.log(
     `${relative(process.cwd(), resolve(root, outfile))}: ${(bytes / 1024).toFixed(1)} KiB`,
   );
+}
+
+const BUILTINS = new Set(builtinModules);
+
+/**
+ * Imports of Node's built-in modules become `require` calls, so that the bundle has no
+ * `import` statement left and can run as a classic script (a `require` call of one is left to
+ * the `require` the script is given).
+ */
+const builtinsThroughRequire = {
+  name: "builtins-through-require",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z][a-z0-9_/]*$/ }, (args) => {
+      if (args.kind === "require-call" || !BUILTINS.has(args.path.replace(/^node:/, ""))) {
+        return undefined;
+      }
+      return { path: args.path, namespace: "builtin" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * The same program as `bundle(entry, ...)`, as a classic script for node:vm: one expression,
+ * `(async function (require) { ... })`, that the loader calls with Node's `require`. Top-level
+ * `await` stays valid inside the async function. Written to `NAME.script.js` beside `outfile`.
+ */
+export async function bundleScript(entry, outfile) {
+  const scriptfile = join(dirname(outfile), basename(outfile, ".js") + ".script.js");
+  const options = bundleOptions(entry, scriptfile);
+  delete options.banner;
+  const result = await build({
+    ...options,
+    write: false,
+    plugins: [builtinsThroughRequire],
+  });
+  const code = result.outputFiles[0].text;
+  // What a script cannot hold: an ESM entry with exports, or code that reads import.meta.
+  const moduleOnly = /^(import|export)\b|\bimport\.meta\b/m.exec(code);
+  if (moduleOnly) {
+    throw new Error(
+      `${entry}: cannot be built as a script (${JSON.stringify(moduleOnly[0])} in the bundle): ` +
+        "an entrypoint must not export anything or read import.meta",
+    );
+  }
+  const text = `(async function (require) {\n"use strict";\n${code}})\n`;
+  writeFileSync(scriptfile, text);
+  report(scriptfile, Buffer.byteLength(text));
+}
+
+/** The loader the node image runs (loader.ts), into `loader.js` in `dir`. */
+export async function bundleLoader(dir) {
+  await bundle("loader.ts", join(dir, "loader.js"));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -56,7 +121,14 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     ? resolve(argEntry)
     : process.env.ENTRY && resolve(process.env.INIT_CWD ?? process.cwd(), process.env.ENTRY);
   const entry = custom || "entrypoint.ts";
-  const outfile = (argOutfile && resolve(argOutfile)) ?? process.env.OUTFILE ??
-    (custom ? "dist/custom/entrypoint.js" : "dist/entrypoint.js");
-  await bundle(entry, resolve(root, outfile));
+  const outfile = resolve(
+    root,
+    (argOutfile && resolve(argOutfile)) ?? process.env.OUTFILE ??
+      (custom ? "dist/custom/entrypoint.js" : "dist/entrypoint.js"),
+  );
+  await bundle(entry, outfile);
+  if (!argEntry) {
+    await bundleScript(entry, outfile);
+    await bundleLoader(dirname(outfile));
+  }
 }
