@@ -103,6 +103,8 @@ export interface StepTrace {
   vmHwmKb?: number;
   /** The port's `import took`: runtime time origin to main. */
   importMs?: number;
+  /** The port's `code cache:` line: what the loader's code cache did. */
+  codeCache?: string;
 }
 
 /** The bench stamps of a log: t0 in ms and t1 in ms, both since the epoch. */
@@ -125,6 +127,8 @@ export function parseStepTrace(log: string): StepTrace {
     if (m) execAt = Number(m[1]) * 1000;
     m = /^TRACE: import took ([\d.]+) ms/.exec(line);
     if (m) trace.importMs = Number(m[1]);
+    m = /^TRACE: code cache: (.*)$/.exec(line);
+    if (m) trace.codeCache = m[1];
     m = /^TRACE: setup took ([\d.]+) ms/.exec(line);
     if (m) trace.setupMs = Number(m[1]);
     m = /^TRACE: finish took ([\d.]+) ms/.exec(line);
@@ -401,8 +405,10 @@ function reportView(view: string, options: ViewOptions) {
   out(
     `port: import (runtime time origin to main) ${
       importMs.cache ?? "n/a"
-    } ms with the image's code cache, ${importMs.noCache ?? "n/a"} ms with it hidden`,
+    } ms with the image's code caches, ${importMs.noCache ?? "n/a"} ms with them hidden`,
   );
+  const caches = [...new Set(portTraces.flatMap((t) => t.codeCache ?? []))];
+  out(`port: the script form's code cache in the traced runs: ${caches.join("; ") || "n/a"}`);
 
   let mounts: { identical: boolean; diff: string[] } | undefined;
   const portMounts = readIf(path.join(raw, "port.mountinfo"));

@@ -14,7 +14,7 @@
 # Then, per implementation: one run under strace -f (execve) to count the programs executed,
 # BENCH_TRACE_N runs with the per-step trace (the port's KIND_ENTRYPOINT_TRACE=1, the original
 # under `bash -x` with PS4='+ $EPOCHREALTIME '), and the mount table each leaves behind; and
-# for the port BENCH_TRACE_N traced runs with its code cache hidden, for the import time without it.
+# for the port BENCH_TRACE_N traced runs with its code caches hidden, for the import time without them.
 #
 # All of that once per node view: `v1`, the host's cgroup v1 hierarchy (what kind's script does
 # most work for), and `v2`, a pure cgroup v2 view (the test bed's E2E_CGROUP2=1), where kind's
@@ -65,6 +65,8 @@ readonly N=${BENCH_N:-15}
 readonly TRACE_N=${BENCH_TRACE_N:-5}
 # Deno's code cache in the port's image (images/entrypoint's DENO_DIR).
 readonly DENO_CACHE_DIR=/usr/local/lib/kind-entrypoint-ts/deno-dir
+# The V8 code cache of the script form the image boots from (lib/code_cache.ts).
+readonly SCRIPT_CACHE=/usr/local/lib/kind-entrypoint-ts/entrypoint.script.cache
 readonly OUT=${BENCH_OUT:-$results/latest.json}
 read -r -a VIEWS <<<"${BENCH_VIEWS:-v1 v2}"
 readonly VIEWS
@@ -166,10 +168,11 @@ bench_view() {
       run_node "$name" "$(image_of "$impl")" "${extra[@]}"
       e2e_rm "$name"
     done
-    # The same traced run with Deno's code cache hidden (an empty directory over it), to show
-    # what the warm cache saves at import.
+    # The same traced run with the code caches hidden (an empty directory over Deno's, an empty
+    # file over the script form's), to show what the warm caches save.
     name="kets-bench-port-nocache-$i"
-    run_node "$name" "$port" -e KIND_ENTRYPOINT_TRACE=1 --tmpfs "$DENO_CACHE_DIR:ro"
+    run_node "$name" "$port" -e KIND_ENTRYPOINT_TRACE=1 --tmpfs "$DENO_CACHE_DIR:ro" \
+      -v "/dev/null:$SCRIPT_CACHE:ro"
     e2e_rm "$name"
   done
 }
