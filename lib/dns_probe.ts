@@ -61,6 +61,13 @@ export interface ProbeRequest {
 /** How long a refused UDP query waits before it is sent again (`ProbeRequest.retryRefused`). */
 export const RETRY_REFUSED_MS = 20;
 
+/**
+ * How long a UDP query waits for its answer before the same query is sent again, within the
+ * bound, as resolvers do: a datagram lost on the way (aardvark-dns drops some while it reloads)
+ * must not make a whole check fail. Any of the copies may be the one answered.
+ */
+export const UDP_RESEND_MS = 100;
+
 /** Sends DNS probes; undefined where this runtime cannot call libc (see `loadProbe`). */
 export type ProbeDns = (request: ProbeRequest) => ProbeResult[];
 
@@ -190,7 +197,10 @@ interface Pending {
   /** `refused`: a UDP query refused, to be sent again at `resendAt` (`retryRefused`). */
   phase: "connecting" | "reading" | "refused";
   received: number[];
+  /** UDP: when the query is sent again, unanswered (`UDP_RESEND_MS`) or refused. */
   resendAt?: number;
+  /** UDP: a query was refused, which is what the probe reports if no answer comes. */
+  wasRefused?: boolean;
   result?: ProbeResult;
 }
 
@@ -284,6 +294,7 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   const refused = (pending: Pending): boolean => {
     if (!request.retryRefused || pending.transport !== "UDP") return false;
     pending.phase = "refused";
+    pending.wasRefused = true;
     pending.resendAt = performance.now() + RETRY_REFUSED_MS;
     return true;
   };
@@ -291,14 +302,14 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   const pump = (waitMs: number): boolean => {
     const now = performance.now();
     for (const pending of probes) {
-      if (!pending.result && pending.phase === "refused" && pending.resendAt! <= now) {
+      if (!pending.result && pending.resendAt !== undefined && pending.resendAt <= now) {
         sendQuery(k, pending, request.name, done, refused);
       }
     }
     const left = probes.filter((pending) => !pending.result);
     if (left.length === 0) return false;
-    // A refused query is not polled until it is sent again: the wait ends by then.
-    const resends = left.flatMap((pending) => pending.phase === "refused" ? pending.resendAt! : []);
+    // The wait ends when a query is due to be sent again; a refused one is not polled till then.
+    const resends = left.flatMap((pending) => pending.resendAt ?? []);
     if (resends.length > 0) {
       waitMs = Math.min(waitMs, Math.max(0, Math.ceil(Math.min(...resends) - now)));
     }
@@ -352,7 +363,7 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
               const what = pending.phase === "connecting" ? "connection" : "answer";
               done(pending, {
                 answered: false,
-                error: pending.resendAt !== undefined
+                error: pending.wasRefused
                   ? errnoWords(ECONNREFUSED)
                   : `no ${what} within ${request.timeoutMs} ms`,
               });
@@ -432,6 +443,7 @@ function sendQuery(
     return;
   }
   pending.phase = "reading";
+  if (pending.transport === "UDP") pending.resendAt = performance.now() + UDP_RESEND_MS;
 }
 
 function readAnswer(

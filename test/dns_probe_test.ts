@@ -7,10 +7,11 @@ import {
   type ProbeResult,
   rehearseProbe,
   sockaddrIn,
+  UDP_RESEND_MS,
 } from "../lib/dns_probe.ts";
 
 /** Starts test/testdata/dns_responder.ts (see there for `args`). */
-function spawnResponder(mode: "answer" | "silent", ...args: string[]) {
+function spawnResponder(mode: "answer" | "silent" | "drop-first", ...args: string[]) {
   const script = new URL("./testdata/dns_responder.ts", import.meta.url).pathname;
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, mode, ...args],
@@ -20,7 +21,7 @@ function spawnResponder(mode: "answer" | "silent", ...args: string[]) {
 }
 
 /** Starts test/testdata/dns_responder.ts; returns its port and a stop function. */
-async function responder(mode: "answer" | "silent") {
+async function responder(mode: "answer" | "silent" | "drop-first") {
   const child = spawnResponder(mode);
   const reader = child.stdout.getReader();
   let text = "";
@@ -107,6 +108,21 @@ Deno.test("the probe reports a closed port as connection refused, at once", asyn
     ["TCP", false, "connection refused"],
   ]);
   for (const result of results) assert.ok(result.ms < 1000, `${result.ms} ms`);
+});
+
+Deno.test("an unanswered UDP query is sent again, and the answer to the copy counts", async () => {
+  const server = await responder("drop-first");
+  try {
+    const results = probe({ ...loopback(server.port, 2000), transports: ["UDP"] });
+    assert.deepEqual(outcomes(results), [["UDP", true, undefined]]);
+    assert.ok(
+      results[0].ms >= UDP_RESEND_MS,
+      `answered after ${results[0].ms} ms, before a copy was sent`,
+    );
+    assert.ok(results[0].ms < 1000, `answered after ${results[0].ms} ms`);
+  } finally {
+    await server.stop();
+  }
 });
 
 Deno.test("retryRefused: a refused UDP query is asked again until the server listens", async () => {

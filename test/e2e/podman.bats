@@ -42,6 +42,24 @@ setup() {
 
 check_scenario() { scn_check podman.bats "$1"; }
 
+# wait_aardvark NODE: waits (at most 15 s) until aardvark-dns answers NODE's own name over UDP from
+# inside NODE, and says so when it had to wait. The tests after the boot depend on the podman
+# network, which the tier's other nodes keep changing as they start and stop (aardvark-dns 1.4
+# reloads, netavark rewrites rules); a path that stays down fails here, naming the test bed.
+wait_aardvark() {
+  local node=$1 i
+  for ((i = 0; i < 30; i++)); do
+    if e2e_cli exec "$node" dig +short +time=1 +tries=1 "@$GATEWAY" "$node" A 2>/dev/null |
+      grep -qE '^[0-9.]+$'; then
+      ((i == 0)) || echo "# aardvark-dns answered $node after about $((i / 2)) s of waiting" >&3
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "aardvark-dns at $GATEWAY did not answer $node from inside it within 15 s: the test bed's podman network is down" >&2
+  return 1
+}
+
 @test "podman default: the same state as the original, resolv.conf as podman wrote it" {
   check_scenario podman-default
   local node
@@ -65,6 +83,7 @@ check_scenario() { scn_check podman.bats "$1"; }
   node="$(scn_node podman-default port)"
   scn_wait podman-default port
   [ "$(grep -c '^WARN: DNS' <<<"$(e2e_logs "$node")")" -eq 0 ]
+  wait_aardvark "$node"
   run e2e_cli exec "$node" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
   echo "$output"
   [ "$status" -eq 0 ]
@@ -93,6 +112,7 @@ pod_tcp_outcome() {
     [[ $impl == port ]] || scn_have_original || continue
     node="$(scn_node podman-default "$impl")"
     scn_wait podman-default "$impl"
+    wait_aardvark "$node"
     run e2e_pod_dns_check "$node" "$GATEWAY" "$peer"
     [ "$status" -eq 0 ]
     [ "$output" = "$(e2e_node_ip "$peer")" ]

@@ -2,7 +2,8 @@
  * A tiny DNS responder for the probe's unit tests, run as its own process (the probe blocks the
  * test's event loop while it polls). Usage: dns_responder.ts MODE [PORT [DELAY_MS]]; prints
  * `PORT\n` when ready. MODE: `answer` (A 10.1.2.3 for any name, after a stray datagram with a
- * wrong ID over UDP), `silent` (reads and never answers). PORT: the loopback port to listen on
+ * wrong ID over UDP), `silent` (reads and never answers), `drop-first` (as `answer`, but the first
+ * UDP query goes unanswered, as if lost). PORT: the loopback port to listen on
  * (default: any free one); DELAY_MS: how long to wait before listening (a resolver starting late).
  */
 import * as dgram from "node:dgram";
@@ -38,8 +39,13 @@ const tcp = net.createServer((socket) => {
     socket.write(new Uint8Array([reply.length >> 8, reply.length & 0xff, ...reply]));
   });
 });
+let dropped = false;
 udp.on("message", (message: Uint8Array, peer: dgram.RemoteInfo) => {
   if (mode === "silent") return;
+  if (mode === "drop-first" && !dropped) {
+    dropped = true;
+    return;
+  }
   const wrongId = (new DataView(message.buffer, message.byteOffset).getUint16(0) + 1) & 0xffff;
   udp.send(answer(message, wrongId), peer.port, peer.address);
   udp.send(answer(message), peer.port, peer.address);
