@@ -208,14 +208,29 @@ scn_start_all() {
   for name in "$@"; do
     scn_def "$name" || return 1
     if [[ $SCN_ENGINE == podman ]]; then
-      scn_start "$name" port "$port"
-      [[ -z $orig ]] || scn_start "$name" orig "$orig"
+      scn_start "$name" port "$port" && _scn_settled "$name" port
+      [[ -z $orig ]] || { scn_start "$name" orig "$orig" && _scn_settled "$name" orig; }
     else
       scn_start "$name" port "$port" &
       [[ -z $orig ]] || scn_start "$name" orig "$orig" &
     fi
   done
   wait
+}
+
+# _scn_settled NAME IMPL: for a scenario whose node exits at once (SCN_WAIT=exit), waits (at most
+# 10 s each) until it has exited and podman's cleanup of it (`podman container cleanup ID`, run by
+# conmon) is over: the next `podman run --userns=auto` hung once while that cleanup ran.
+_scn_settled() {
+  local name=$1 impl=$2 node id i
+  scn_def "$name" || return 1
+  [[ $SCN_WAIT == exit ]] || return 0
+  node="$(scn_node "$name" "$impl")"
+  local -x E2E_ENGINE=$SCN_ENGINE E2E_NETWORK=$SCN_NETWORK
+  id="$(e2e_cli inspect -f '{{.Id}}' "$node" 2>/dev/null)" || return 0
+  for ((i = 0; i < 100; i++)); do _scn_running "$node" || break; sleep 0.1; done
+  for ((i = 0; i < 100; i++)); do pgrep -f "container cleanup $id" >/dev/null || break; sleep 0.1; done
+  return 0
 }
 
 # _scn_running NODE: true while the node runs.
