@@ -47,9 +47,11 @@ e2e_no_inherited_fds() {
 }
 
 # podman with the settings this host needs whatever its defaults (test/e2e/podman.sh says why):
-# runc and netavark, from a containers.conf of our own.
+# runc and netavark, from a containers.conf of our own. E2E_PODMAN_KILL_AFTER=SECONDS kills it
+# after that long (status 137).
 e2e_podman() {
-  CONTAINERS_CONF="$E2E_DIR/podman-containers.conf" e2e_no_inherited_fds podman "$@"
+  CONTAINERS_CONF="$E2E_DIR/podman-containers.conf" e2e_no_inherited_fds \
+    ${E2E_PODMAN_KILL_AFTER:+timeout -s KILL "$E2E_PODMAN_KILL_AFTER"} podman "$@"
 }
 
 # Runs "$@" with its output hidden unless it fails; docker's build chatter (and the legacy

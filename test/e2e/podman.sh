@@ -112,8 +112,7 @@ e2e_podman_run_node() {
 # caller's `extra` and `cmd`), killed after 60 s (status 137 then).
 _e2e_podman_run_node_once() {
   local name=$1 image=$2 gateway=$3
-  CONTAINERS_CONF="$E2E_DIR/podman-containers.conf" e2e_no_inherited_fds \
-    timeout -s KILL 60 podman run -d --tty \
+  E2E_PODMAN_KILL_AFTER=60 e2e_podman run -d --tty \
     --cap-add NET_ADMIN --cap-add SYS_ADMIN --cap-add NET_RAW \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --security-opt unmask=ALL \
