@@ -3,7 +3,6 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   candidatePaths,
   environmentStrings,
@@ -15,9 +14,8 @@ import {
   triesNextAfter,
   variable,
 } from "../lib/exec.ts";
+import { buildBundle, DENO, REPO, testEnvironment } from "./bundle.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-const DENO = join(REPO, "node_modules/.bin/deno");
 const BUNDLE = join(REPO, "dist/entrypoint.js");
 const SOURCES = join(REPO, "entrypoint.ts");
 
@@ -124,14 +122,6 @@ if (!CAN_UNSHARE) {
   console.log("exec tests in a pid namespace are skipped: `unshare --pid` needs root here");
 }
 
-let built = false;
-function buildBundle(): void {
-  if (built) return;
-  const result = spawnSync("node", ["scripts/build.mjs"], { cwd: REPO, encoding: "utf8" });
-  assert.equal(result.status, 0, `npm run build failed: ${result.stderr}`);
-  built = true;
-}
-
 const scratch = mkdtempSync(join(tmpdir(), "kind-exec-test-"));
 globalThis.addEventListener("unload", () => rmSync(scratch, { recursive: true, force: true }));
 
@@ -146,18 +136,6 @@ chmodSync(REPORTER, 0o755);
 const NOT_EXECUTABLE = join(scratch, "not-executable");
 writeFileSync(NOT_EXECUTABLE, "#!/bin/sh\nexit 0\n");
 chmodSync(NOT_EXECUTABLE, 0o644);
-
-/** The environment the entrypoint is started with in these tests. */
-function testEnvironment(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: process.env.HOME ?? "/root",
-    NO_COLOR: "1",
-    DENO_NO_UPDATE_CHECK: "1",
-    KIND_ENTRYPOINT_STEPS: "none",
-    ...extra,
-  };
-}
 
 /** How a run of the entrypoint ended. */
 interface Outcome {

@@ -9,13 +9,9 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { buildBundle, DENO, REPO, testEnvironment } from "./bundle.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-const DENO = join(REPO, "node_modules/.bin/deno");
-
-const build = spawnSync("node", ["scripts/build.mjs"], { cwd: REPO, encoding: "utf8" });
-assert.equal(build.status, 0, `scripts/build.mjs failed: ${build.stderr}`);
+buildBundle();
 
 /** A directory laid out like the image's: the loader and the script form side by side. */
 const dir = mkdtempSync(join(tmpdir(), "kind-loader-test-"));
@@ -28,15 +24,7 @@ const CACHE = join(dir, "entrypoint.script.cache");
 function load(argv: string[] = [], env: Record<string, string> = {}) {
   const result = spawnSync(DENO, ["run", "-A", "--no-config", join(dir, "loader.js"), ...argv], {
     encoding: "utf8",
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: process.env.HOME ?? "/root",
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      KIND_ENTRYPOINT_STEPS: "none",
-      KIND_ENTRYPOINT_TRACE: "1",
-      ...env,
-    },
+    env: testEnvironment({ KIND_ENTRYPOINT_TRACE: "1", ...env }),
   });
   const cache = /^TRACE: code cache: (.*)$/m.exec(result.stderr)?.[1];
   return { ...result, cache };
