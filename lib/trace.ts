@@ -39,7 +39,7 @@ export function startTrace(host: FileQueries, options: TraceOptions = {}): Trace
   const line = (text: string) => write(`TRACE: ${text}\n`);
 
   const tracedAt = sinceOrigin();
-  const imported = Math.min(options.mainEnteredAt ?? tracedAt, tracedAt);
+  const imported = options.mainEnteredAt ?? tracedAt;
   const mainAt = now() - (tracedAt - imported);
   const uptime = readOptional(host, "/proc/uptime");
   const stat = readOptional(host, "/proc/self/stat");
