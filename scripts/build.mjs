@@ -8,13 +8,16 @@
 // program as a classic script, `NAME.script.js` beside `NAME.js`, and `loader.js`, which runs it
 // with a V8 code cache (lib/code_cache.ts).
 import { build } from "esbuild";
-import { builtinModules } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+// zx as Node resolves it from here: this checkout's node_modules, or the node_modules of a
+// project that installed kind-entrypoint-ts.
+const zxDir = dirname(createRequire(import.meta.url).resolve("zx/package.json"));
 
 /** The esbuild options for bundling `entry` (relative to the repo or absolute) into `outfile`. */
 export function bundleOptions(entry, outfile) {
@@ -31,9 +34,13 @@ export function bundleOptions(entry, outfile) {
     metafile: true,
     // zx's ESM entry picks core.cjs through `globalThis.Deno ? require(...)`, which breaks once
     // bundled; point at the CommonJS build directly.
-    alias: { "zx/core": join(root, "node_modules/zx/build/core.cjs") },
+    alias: {
+      "zx/core": join(zxDir, "build/core.cjs"),
+      // In a checkout, the package's name (as an entry imports it) is this checkout's mod.ts.
+      ...(existsSync(join(root, "mod.ts")) && { "kind-entrypoint-ts": join(root, "mod.ts") }),
+    },
     // A custom entry outside this checkout still resolves zx from here.
-    nodePaths: [join(root, "node_modules")],
+    nodePaths: [dirname(zxDir)],
     banner: {
       js: [
         "#!/usr/bin/env -S deno run -A",

@@ -143,15 +143,16 @@ e2e_deno_image() {
 }
 
 # Builds images/Dockerfile on the base and Deno images above; prints the tag
-# ($E2E_NODE_IMAGE, default kind-entrypoint-ts/standin-not-for-kind:test). Docker's layer cache makes a rebuild
-# with an unchanged bundle take about a second. BUNDLE=path overrides dist/entrypoint.js.
+# ($E2E_NODE_IMAGE, default kind-entrypoint-ts/standin-not-for-kind:test) with scripts/build-image.ts, as
+# `npm run image` does. Docker's layer cache makes a rebuild with an unchanged bundle take about a
+# second. ENTRY=path builds a custom entrypoint instead of the project's own.
 e2e_node_image() {
   local base deno
   base="$(e2e_base_image)" || return 1
   deno="$(e2e_deno_image)" || return 1
   e2e_log "building $E2E_NODE_IMAGE"
   IMAGE="$E2E_NODE_IMAGE" BASE_IMAGE="$base" DENO_IMAGE="$deno" \
-    e2e_quiet bash "$E2E_REPO/images/build.sh" || return 1
+    e2e_quiet "$E2E_REPO/node_modules/.bin/deno" run -A "$E2E_REPO/scripts/build-image.ts" || return 1
   printf '%s\n' "$E2E_NODE_IMAGE"
 }
 
