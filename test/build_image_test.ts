@@ -104,7 +104,7 @@ Deno.test("defaultTag() never gives a custom or a stand-in image the default ima
 Deno.test("dockerfileDefaults() reads the Dockerfile's default base and Deno images", () => {
   const { base, denoImage } = dockerfileDefaults(DOCKERFILE);
   assert.match(base, /^kindest\/node:v[0-9.]+@sha256:[0-9a-f]{64}$/);
-  const deno = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).devDependencies.deno;
+  const deno = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).dependencies.deno;
   assert.equal(denoImage, `denoland/deno:bin-${deno}`);
   assert.throws(() => dockerfileDefaults("FROM x\n"), /no ARG BASE_IMAGE=/);
 });
