@@ -68,11 +68,27 @@ start_dockerd() {
   e2e_ensure_dockerd
 }
 
+# Puts the metadata of the package's dependencies into npm's cache: npm ci fetches only
+# tarballs, and a project that installs the packed package offline (test/e2e/package.bats)
+# resolves those dependencies by name.
+cache_package_dependencies() {
+  local dir
+  local -a deps
+  mapfile -t deps < <(node -p \
+    'Object.entries(require("./package.json").dependencies).map(([n, v]) => n + "@" + v).join("\n")')
+  dir="$(mktemp -d)"
+  npm install --prefer-offline --no-save --no-audit --no-fund --ignore-scripts --prefix "$dir" \
+    "${deps[@]}" >/dev/null
+  rm -rf "$dir"
+}
+
 main() {
   install_packages
   if [[ ${SETUP_SKIP_NPM:-} != 1 ]]; then
     say "npm ci"
     npm ci --no-audit --no-fund
+    say "npm's cache: the package's dependencies, for installing the packed package offline"
+    cache_package_dependencies
   fi
   if ((EUID == 0)) && [[ -d node_modules/@deno/linux-x64-glibc ]]; then
     say "arm64 tier: Deno's arm64 build and an arm64 glibc (test/arm64/fetch.sh)"

@@ -1,5 +1,5 @@
 /**
- * Two boot steps for a custom kind node image, written against the public API (mod.ts):
+ * Two boot steps for a custom kind node image, written against the package's public API:
  *
  * - `registry_mirror`: containerd pulls from a registry mirror first. The mirror comes from
  *   `KIND_REGISTRY_MIRROR` (an http(s) URL), the registry it stands in for from
@@ -12,7 +12,14 @@
  * Both run right after kind's `containerd` step, before systemd starts containerd. Decisions are
  * pure functions of text; the two `run` functions only read and write through the host.
  */
-import type { Announcements, CommandChanges, Environment, Files, Log, Step } from "../../mod.ts";
+import type {
+  Announcements,
+  CommandChanges,
+  Environment,
+  Files,
+  Log,
+  Step,
+} from "kind-entrypoint-ts";
 
 /** The variable naming the mirror. */
 export const MIRROR_ENV = "KIND_REGISTRY_MIRROR";

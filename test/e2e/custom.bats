@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # A custom node image built on the public API (mod.ts): examples/registry-mirror, bundled and
-# built by images/build.sh with ENTRY, exactly as `ENTRY=... npm run image` does. Its two steps
+# built by scripts/build-image.ts with ENTRY, exactly as `ENTRY=... npm run image` does (in the
+# checkout, its import of kind-entrypoint-ts is this checkout's mod.ts). Its two steps
 # (a containerd registry mirror, an extra CA) must run at boot, show in the dry-run plan, and
 # stop the boot with one ERROR line on bad input.
 #
@@ -14,7 +15,7 @@ NODE_MIRROR=kets-custom-mirror
 NODE_FRESH=kets-custom-fresh
 NODE_BAD=kets-custom-bad
 MIRROR=https://mirror.example:5000
-CA_BUNDLE=$E2E_REPO/test/testdata/registry-mirror/ca.crt
+CA_BUNDLE=$E2E_REPO/examples/registry-mirror/testdata/ca.crt
 CUSTOM_IMAGE=kind-entrypoint-ts/custom-registry-mirror:test
 
 setup_file() {

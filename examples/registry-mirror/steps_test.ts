@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-// Only the public surface, as a custom entrypoint's own tests would import it.
-import { insertAfter, KIND_STEPS } from "../mod.ts";
-import { boot as bootWith, dryRun, FakeHost, type FakeHostOptions } from "../testing.ts";
+// Only the package's public surface, as a project of your own imports it.
+import { insertAfter, KIND_STEPS } from "kind-entrypoint-ts";
+import {
+  boot as bootWith,
+  dryRun,
+  FakeHost,
+  type FakeHostOptions,
+} from "kind-entrypoint-ts/testing";
 import {
   caTargetFile,
   extraCa,
@@ -13,10 +18,10 @@ import {
   renderHostsToml,
   splitCertificates,
   tomlString,
-} from "../examples/registry-mirror/steps.ts";
+} from "./steps.ts";
 
 const BUNDLE = readFileSync(
-  new URL("testdata/registry-mirror/ca.crt", import.meta.url),
+  new URL("testdata/ca.crt", import.meta.url),
   "utf8",
 );
 const HOSTS_TOML = "/etc/containerd/certs.d/docker.io/hosts.toml";
@@ -27,7 +32,7 @@ const KIND_CONFIG = `version = 2
   config_path = "/etc/containerd/certs.d"
 `;
 
-/** The example's composition, as examples/registry-mirror/entrypoint.ts builds it. */
+/** The example's composition, as entrypoint.ts builds it. */
 const STEPS = insertAfter(KIND_STEPS, "containerd", registryMirror, extraCa);
 
 /** A node with kind's containerd config; only the steps around the example's run. */
