@@ -14,8 +14,8 @@ import {
   SELINUX_LABEL,
 } from "../lib/containerd.ts";
 import { EntrypointError } from "../lib/errors.ts";
-import type { FakeCommand } from "./fake_host.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import type { FakeCommand } from "../lib/fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/containerd/${name}`, import.meta.url), "utf8");

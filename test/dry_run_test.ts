@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { asIntention, createDryRun, formatPlan, runDryRun, shellWords } from "../lib/dry_run.ts";
 import type { Changes } from "../lib/host.ts";
 import { unifiedDiff } from "../lib/diff.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 // What iptables-save prints in a node on a user-defined Docker network (one protocol kept):
 // every chain a rule names is declared.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { commandFailure, createHost, whichSync } from "../lib/host.ts";
+import { commandFailure } from "../lib/host.ts";
+import { createHost, whichSync } from "../lib/real_host.ts";
 import { filesystemName } from "../lib/syscalls.ts";
 import { CommandError } from "../lib/errors.ts";
 
@@ -98,7 +99,7 @@ Deno.test("commandFailure() says a command timed out even when the bound is not 
  * way a SIGKILL can stop a write part way: what is left is what a killed boot leaves.
  */
 async function writeCutShort(file: string, data: string, options: object): Promise<void> {
-  const host = new URL("../lib/host.ts", import.meta.url).href;
+  const host = new URL("../lib/real_host.ts", import.meta.url).href;
   const script = `import { createHost } from ${JSON.stringify(host)};
 createHost().writeText(${JSON.stringify(file)}, ${JSON.stringify(data)}, ${
     JSON.stringify(options)

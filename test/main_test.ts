@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { EntrypointError } from "../lib/errors.ts";
 import { type ExecFn, EXIT_EXEC_UNSUPPORTED, runEntrypoint } from "../lib/main.ts";
 import { selectSteps, STEPS } from "../lib/steps.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const SAVE = `*nat
 :OUTPUT ACCEPT [0:0]

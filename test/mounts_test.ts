@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EntrypointError } from "../lib/errors.ts";
 import { fixMount, withoutSetIdBits } from "../lib/mounts.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const MOUNT = "/usr/bin/mount";
 const UMOUNT = "/usr/bin/umount";

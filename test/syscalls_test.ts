@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseMountInfoLine } from "../lib/mountinfo.ts";
 import { CommandError } from "../lib/errors.ts";
-import { EXIT_MOUNT_FAILURE, mountWithSyscalls } from "../lib/host.ts";
+import { EXIT_MOUNT_FAILURE, mountWithSyscalls } from "../lib/real_host.ts";
 import {
   describeFlags,
   describeSyscall,

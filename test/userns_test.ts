@@ -8,7 +8,7 @@ import {
   UID_MAP,
   validateUserns,
 } from "../lib/userns.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/proc/${name}`, import.meta.url), "utf8");
