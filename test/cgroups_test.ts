@@ -780,7 +780,7 @@ for i in $(seq "$RUNS"); do
   echo "## stderr"
   # Our own ERROR line, and the messages of rmdir(1), mkdir(1), mount(8) and umount(8): the port
   # makes directories and mounts in-process and words those failures itself (the call and the
-  # errno), a difference the README lists.
+  # errno), a difference docs/differences.md lists (row 23).
   grep -v -e '^ERROR: ' -e '^rmdir: ' -e '^mkdir: ' -e '^mount: ' -e '^umount: ' /tmp/stderr
 done
 echo "## mounts"

@@ -99,7 +99,7 @@ echo "=== summary"
 printf '%s\n' "${summary[@]}"
 # Skips are otherwise a dead end: most of them need kind's script, which is not in the repository.
 if ((skipped > 0)) && [[ -z ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; then
-  echo "most skips compare with kind's own script: README \"Comparing with kind's script\" says how to run them"
+  echo "most skips compare with kind's own script: docs/testing.md, \"Comparing with kind's script\", says how to run them"
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 ]]

@@ -317,10 +317,10 @@ scn_rm() {
 #     section is compared by the test itself, not here.
 #   own-messages: the programs kind's script runs print their own complaints (mount's, mkdir's,
 #     grep's about an unreadable /proc/self/attr/current); the port makes those calls itself and
-#     says what failed in its one ERROR line (README, Differences 1 and 23). Only the INFO and
+#     says what failed in its one ERROR line (docs/differences.md, rows 1 and 23). Only the INFO and
 #     WARN lines of the log, and how the node ended, are compared.
-#   tie-nft: no rule in either backend; the port picks nft where kind's bash picks legacy (README,
-#     Differences), so the port's mode (log line and iptables alternative) reads as legacy here
+#   tie-nft: no rule in either backend; the port picks nft where kind's bash picks legacy
+#     (docs/differences.md, row 31), so the port's mode (log line and iptables alternative) reads as legacy here
 #     and the test checks it was nft.
 scn_comparable() {
   local name=$1 impl=$2
