@@ -53,9 +53,9 @@ function exists(path: string): boolean {
   }
 }
 
-/** A copy of the checkout's files (tracked and new, plus dist/) with node_modules linked. */
-async function copyCheckout(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "kets-mutate-" });
+/** A copy in `dir` of the checkout's files (tracked and new, plus dist/), node_modules linked. */
+async function copyCheckout(dir: string): Promise<string> {
+  Deno.mkdirSync(dir);
   const { stdout } = await new Deno.Command("git", {
     args: ["-C", ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
   }).output();
@@ -79,7 +79,8 @@ async function runTests(dir: string, tests: string[]): Promise<{ ok: boolean; fa
   const command = new Deno.Command(`${dir}/node_modules/.bin/deno`, {
     args: ["test", "-A", "--no-check", "--quiet", ...tests],
     cwd: dir,
-    env: { NO_COLOR: "1" },
+    // Deno's cache of the copies' compiled modules goes with the copies, not into ~/.cache.
+    env: { NO_COLOR: "1", DENO_DIR: `${dir}/../deno-dir` },
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(TEST_TIMEOUT_MS),
@@ -128,8 +129,11 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const chosen = args.length > 0 ? MUTANTS.filter((m) => args.includes(m.id)) : MUTANTS;
-  const dirs = await Promise.all(Array.from({ length: WORKERS }, () => copyCheckout()));
+  const work = await Deno.makeTempDir({ prefix: "kets-mutate-" });
   try {
+    const dirs = await Promise.all(
+      Array.from({ length: WORKERS }, (_, i) => copyCheckout(`${work}/copy-${i}`)),
+    );
     // Without a mutant every test run here must pass, or every mutant would look killed.
     const baseline = [...new Set(chosen.flatMap((m) => testsFor(m, exists)))].sort();
     const clean = await runTests(dirs[0], baseline);
@@ -146,7 +150,7 @@ async function main(args: string[]): Promise<number> {
     }));
     return report(chosen, outcomes);
   } finally {
-    for (const dir of dirs) Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(work, { recursive: true });
   }
 }
 
