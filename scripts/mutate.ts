@@ -61,10 +61,15 @@ async function copyCheckout(dir: string): Promise<string> {
   }).output();
   const files = new TextDecoder().decode(stdout).split("\0").filter((file) => file !== "");
   for (const file of files) {
-    if (!exists(file)) continue; // deleted in the working tree
+    // node_modules is linked below (a linked node_modules is no ignored directory to git).
+    if (file === "node_modules" || !exists(file)) continue; // or deleted in the working tree
     const target = `${dir}/${file}`;
     Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    Deno.copyFileSync(`${ROOT}/${file}`, target);
+    if (Deno.lstatSync(`${ROOT}/${file}`).isSymlink) {
+      Deno.symlinkSync(Deno.readLinkSync(`${ROOT}/${file}`), target);
+    } else {
+      Deno.copyFileSync(`${ROOT}/${file}`, target);
+    }
   }
   if (exists("dist")) {
     await new Deno.Command("cp", { args: ["-a", `${ROOT}/dist`, `${dir}/dist`] }).output();
