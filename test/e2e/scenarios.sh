@@ -309,9 +309,7 @@ scn_rm() {
 # scn_comparable NAME IMPL: filters a normalized state on stdin down to what the port and the
 # original must have in common. Only one documented difference is taken out (SCN_PORT_DIFF):
 #   error-line: the port ends a failure with one `ERROR: <step>: <what failed>` line
-#     (docs/failure-modes.md) where the original leaves it to the failing program's stderr; and
-#     that program's stderr reaches the log through the port's pipe rather than the node's tty,
-#     so it comes without the colour codes systemctl adds on a tty.
+#     (docs/failure-modes.md) where the original leaves it to the failing program's stderr.
 #   other-backend: legacy was selected but Docker wrote its DNS rules with iptables-nft; the port
 #     rewrites them there (kind's bash leaves them, and DNS breaks), so the iptables-nft-save
 #     section is compared by the test itself, not here.
@@ -327,7 +325,6 @@ scn_comparable() {
   scn_def "$name" || return 1
   case $SCN_PORT_DIFF:$impl in
     error-line:port) grep -v '^ERROR: ' ;;
-    error-line:orig) sed 's/\x1b\[[0-9;]*m//g' ;;
     other-backend:*) awk '/^### / { skip = ($0 == "### iptables-nft-save") } !skip' ;;
     own-messages:*) awk '/^### / { section = $0 } section != "### log" || /^(### |INFO: |WARN: )/' ;;
     tie-nft:port)
@@ -348,7 +345,7 @@ scn_summary() {
     /^### / { section = $0; next }
     section == "### exit" { exit_status = $0 }
     section == "### log" && /^ERROR: / { error = $0 }
-    section == "### log" && NF { last = $0; gsub(/\033\[[0-9;]*m/, "", last) }
+    section == "### log" && NF { last = $0 }
     section == "### log" && /^INFO: starting init$/ { init = 1 }
     section == "### iptables-alternative" { mode = $0; sub(/.*iptables-/, "", mode) }
     section == "### /etc/resolv.conf" && /^nameserver / { ns = $2 }
