@@ -18,6 +18,15 @@ import {
   type WriteOptions,
 } from "./host.ts";
 import type { LogLevel } from "./log.ts";
+import {
+  coveringMount,
+  formatMountInfoLine,
+  type MountInfo,
+  normalizePath,
+  parseMountInfo,
+  rootOfPath,
+  topMountAt,
+} from "./mountinfo.ts";
 
 /** One recorded effect or log line. */
 export type FakeEvent =
@@ -62,7 +71,14 @@ export interface FakeHostOptions {
   modes?: Record<string, number>;
   /** What `filesystemName` answers, by path (unknown paths: undefined, "ask stat"). */
   filesystems?: Record<string, string>;
+  /**
+   * /proc/self/mountinfo, kept as the kernel keeps it: a successful bind mount appends a line, a
+   * successful umount drops the mount on top at its target. Other operations leave it as it is.
+   */
+  mountInfo?: string;
 }
+
+const MOUNTINFO = "/proc/self/mountinfo";
 
 /** The fake itself; `events` is the ordered record. */
 export class FakeHost implements Host {
@@ -77,6 +93,7 @@ export class FakeHost implements Host {
     for (const [path, data] of Object.entries(options.files ?? {})) this.files.set(path, data);
     for (const dir of options.dirs ?? []) this.dirs.add(dir);
     for (const [path, mode] of Object.entries(options.modes ?? {})) this.modes.set(path, mode);
+    if (options.mountInfo !== undefined) this.files.set(MOUNTINFO, options.mountInfo);
   }
 
   /** Only the log lines, formatted as on stderr (without newlines). */
@@ -230,6 +247,38 @@ export class FakeHost implements Host {
       timedOut: false,
     };
     if (failing && !options.nothrow) return Promise.reject(commandFailure(result));
+    if (!failing && this.options.mountInfo !== undefined) {
+      this.files.set(MOUNTINFO, mountTableAfter(this.files.get(MOUNTINFO) ?? "", op));
+    }
     return Promise.resolve(result);
   }
+}
+
+/** mountinfo after `op` succeeded (unchanged when it is not parseable or `op` adds no mount). */
+function mountTableAfter(text: string, op: MountOp): string {
+  let mounts: MountInfo[];
+  try {
+    mounts = parseMountInfo(text);
+  } catch {
+    return text;
+  }
+  if (op.op === "umount") {
+    const top = topMountAt(mounts, op.target);
+    if (top) mounts.splice(mounts.lastIndexOf(top), 1);
+  } else if (op.op === "bind") {
+    const from = coveringMount(mounts, op.source);
+    if (!from) return text;
+    const entry = {
+      ...from,
+      mountId: Math.max(0, ...mounts.map((m) => m.mountId)) + 1,
+      parentId: coveringMount(mounts, op.target)?.mountId ?? from.mountId,
+      root: rootOfPath(from, op.source),
+      mountPoint: normalizePath(op.target),
+      optionalFields: [],
+    };
+    mounts.push({ ...entry, line: formatMountInfoLine(entry) });
+  } else {
+    return text;
+  }
+  return mounts.map((m) => m.line + "\n").join("");
 }

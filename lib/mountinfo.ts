@@ -210,3 +210,16 @@ export function rootOfPath(mount: Pick<MountInfo, "root" | "mountPoint">, path: 
   const rest = normalizePath(path).slice(mount.mountPoint === "/" ? 0 : mount.mountPoint.length);
   return normalizePath(mount.root === "/" ? rest || "/" : mount.root + rest);
 }
+
+/**
+ * Whether the mount on top at `target` shows what `mount --bind SOURCE TARGET` would mount there
+ * (same filesystem, same directory of it). For a self bind mount, SOURCE is looked up as if the
+ * mounts at TARGET were not there.
+ */
+export function showsBindOf(mounts: readonly MountInfo[], source: string, target: string): boolean {
+  const top = topMountAt(mounts, target);
+  const self = normalizePath(source) === normalizePath(target);
+  const from = coveringMount(mounts, source, { below: self });
+  return top !== undefined && from !== undefined && top.device === from.device &&
+    top.root === rootOfPath(from, source);
+}
