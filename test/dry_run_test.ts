@@ -6,19 +6,9 @@ import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 // What iptables-save prints in a node on a user-defined Docker network (one protocol kept):
 // every chain a rule names is declared.
-const SAVE = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:DOCKER_OUTPUT - [0:0]
-:DOCKER_POSTROUTING - [0:0]
--A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
--A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING
--A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45927
--A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 45927 -j SNAT --to-source :53
-COMMIT
-`;
+const SAVE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-udp.rules", import.meta.url),
+);
 
 const NODE_OPTIONS: FakeHostOptions = {
   env: { KIND_ENTRYPOINT_STEPS: "network_magic" },
