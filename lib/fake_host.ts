@@ -18,15 +18,7 @@ import {
   type WriteOptions,
 } from "./host.ts";
 import type { LogLevel } from "./log.ts";
-import {
-  coveringMount,
-  formatMountInfoLine,
-  type MountInfo,
-  normalizePath,
-  parseMountInfo,
-  rootOfPath,
-  topMountAt,
-} from "./mountinfo.ts";
+import { mountInfoAfter } from "./mountinfo.ts";
 
 /** One recorded effect or log line. */
 export type FakeEvent =
@@ -248,37 +240,8 @@ export class FakeHost implements Host {
     };
     if (failing && !options.nothrow) return Promise.reject(commandFailure(result));
     if (!failing && this.options.mountInfo !== undefined) {
-      this.files.set(MOUNTINFO, mountTableAfter(this.files.get(MOUNTINFO) ?? "", op));
+      this.files.set(MOUNTINFO, mountInfoAfter(this.files.get(MOUNTINFO) ?? "", op));
     }
     return Promise.resolve(result);
   }
-}
-
-/** mountinfo after `op` succeeded (unchanged when it is not parseable or `op` adds no mount). */
-function mountTableAfter(text: string, op: MountOp): string {
-  let mounts: MountInfo[];
-  try {
-    mounts = parseMountInfo(text);
-  } catch {
-    return text;
-  }
-  if (op.op === "umount") {
-    const top = topMountAt(mounts, op.target);
-    if (top) mounts.splice(mounts.lastIndexOf(top), 1);
-  } else if (op.op === "bind") {
-    const from = coveringMount(mounts, op.source);
-    if (!from) return text;
-    const entry = {
-      ...from,
-      mountId: Math.max(0, ...mounts.map((m) => m.mountId)) + 1,
-      parentId: coveringMount(mounts, op.target)?.mountId ?? from.mountId,
-      root: rootOfPath(from, op.source),
-      mountPoint: normalizePath(op.target),
-      optionalFields: [],
-    };
-    mounts.push({ ...entry, line: formatMountInfoLine(entry) });
-  } else {
-    return text;
-  }
-  return mounts.map((m) => m.line + "\n").join("");
 }

@@ -15,6 +15,7 @@ import {
   mentionsAny,
   mountPointsOf,
 } from "../lib/cgroups.ts";
+import { createDryRun } from "../lib/dry_run.ts";
 import { CommandError, EntrypointError } from "../lib/errors.ts";
 import { findmntSourceTargetLines, parseMountInfo } from "../lib/mountinfo.ts";
 import { type FakeEvent, FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
@@ -679,6 +680,47 @@ for (const name of ["docker-v1-cgroupns", "docker-v1-no-cgroupns", "podman-v1", 
   Deno.test(`fixCgroup() with skipExisting is kind's plan on a fresh ${name}`, async () => {
     const scenario = fixtureScenario(name, { misc: name !== "docker-v1-cgroupns" });
     assert.deepEqual(await plan(scenario, { skipExisting: true }), await plan(scenario));
+  });
+}
+
+/** The first line of each change a run made on the fake, worded as the dry-run plan words it. */
+function changeLines(host: FakeHost): string[] {
+  return host.effects.flatMap((e) => {
+    switch (e.type) {
+      case "mount":
+        return [`run ${e.argv.join(" ")}`];
+      case "mkdir":
+        return [`mkdir -p ${e.path}`];
+      case "rmdir":
+        return [`rmdir ${e.path}`];
+      case "write":
+        return [`write ${e.path}`];
+      case "copy":
+        return [`copy ${e.from} to ${e.to}`];
+      default:
+        return [];
+    }
+  });
+}
+
+// A dry run reads the mount table with its planned mounts (lib/dry_run.ts), so it plans what a
+// real run does even where the step reads the table again after its own mounts and umounts.
+for (
+  const [name, scenario] of [
+    ["cgroupns with misc", SMALL],
+    ["Docker without cgroupns", fixtureScenario("docker-v1-no-cgroupns")],
+    ["podman's unscoped misc", fixtureScenario("podman-v1", { misc: true })],
+    ["GitHub Actions", fixtureScenario("github-actions", { misc: true })],
+  ] as const
+) {
+  Deno.test(`fixCgroup() in a dry run plans what a real run does: ${name}`, async () => {
+    const real = fakeHost(scenario);
+    await fixCgroup(real, {});
+    const dryRun = createDryRun(fakeHost(scenario));
+    await fixCgroup(dryRun.host, {});
+    const planned = dryRun.plan.changes.map((change) => change.split("\n")[0]);
+    assert.deepEqual(planned, changeLines(real));
+    assert.ok(planned.some((line) => /^run mount --bind \S+ \S+kubelet/.test(line)));
   });
 }
 

@@ -109,6 +109,28 @@ Deno.test("the dry-run host lets later reads see earlier planned writes", () => 
   assert.match(formatPlan(plan), /would make 3 changes; the changes, in order:/);
 });
 
+Deno.test("the dry-run host lets later reads see planned mounts, umounts and rmdirs", async () => {
+  const mountinfo = "1 0 0:1 / / rw - overlay overlay rw\n" +
+    "2 1 0:2 / /sys/fs/cgroup/misc rw - cgroup cgroup rw,misc\n";
+  const real = new FakeHost({
+    dirs: ["/sys/fs/cgroup/misc"],
+    files: { "/proc/self/mountinfo": mountinfo },
+  });
+  const { host } = createDryRun(real);
+  await host.mount({ op: "umount", target: "/sys/fs/cgroup/misc" });
+  host.rmdir("/sys/fs/cgroup/misc");
+  await host.mount({ op: "bind", source: "/etc", target: "/mnt" });
+  assert.equal(host.kind("/sys/fs/cgroup/misc"), undefined);
+  assert.equal(
+    host.readText("/proc/self/mountinfo"),
+    "1 0 0:1 / / rw - overlay overlay rw\n2 1 0:1 /etc /mnt rw - overlay overlay rw\n",
+  );
+  host.mkdirp("/sys/fs/cgroup/misc");
+  assert.equal(host.kind("/sys/fs/cgroup/misc"), "directory");
+  assert.equal(real.files.get("/proc/self/mountinfo"), mountinfo);
+  assert.ok(real.dirs.has("/sys/fs/cgroup/misc"));
+});
+
 Deno.test("shellWords() quotes only the words that need it", () => {
   assert.equal(
     shellWords(["mount", "-o", "ro,bind", "/a b", "it's"]),
