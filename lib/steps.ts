@@ -125,7 +125,7 @@ export const STEPS: readonly Step[] = [
     original: "select_iptables",
     // The dumps only read the netfilter rule sets, and no step before select_iptables touches
     // netfilter (they write files, mounts and the machine-id), so they count what they would
-    // count at kind's point in the order; their ~20 ms of program starts overlap earlier steps.
+    // count at kind's point in the order; their program starts overlap earlier steps.
     prefetch: (host, context) => {
       context.iptablesDumps = startIptablesDumps(host);
     },

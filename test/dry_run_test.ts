@@ -6,19 +6,9 @@ import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 // What iptables-save prints in a node on a user-defined Docker network (one protocol kept):
 // every chain a rule names is declared.
-const SAVE = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:DOCKER_OUTPUT - [0:0]
-:DOCKER_POSTROUTING - [0:0]
--A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
--A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING
--A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45927
--A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 45927 -j SNAT --to-source :53
-COMMIT
-`;
+const SAVE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-udp.rules", import.meta.url),
+);
 
 const NODE_OPTIONS: FakeHostOptions = {
   env: { KIND_ENTRYPOINT_STEPS: "network_magic" },
@@ -117,6 +107,28 @@ Deno.test("the dry-run host lets later reads see earlier planned writes", () => 
   host.writeText("/etc/b", "x\n");
   assert.equal(plan.changes.length, 3);
   assert.match(formatPlan(plan), /would make 3 changes; the changes, in order:/);
+});
+
+Deno.test("the dry-run host lets later reads see planned mounts, umounts and rmdirs", async () => {
+  const mountinfo = "1 0 0:1 / / rw - overlay overlay rw\n" +
+    "2 1 0:2 / /sys/fs/cgroup/misc rw - cgroup cgroup rw,misc\n";
+  const real = new FakeHost({
+    dirs: ["/sys/fs/cgroup/misc"],
+    files: { "/proc/self/mountinfo": mountinfo },
+  });
+  const { host } = createDryRun(real);
+  await host.mount({ op: "umount", target: "/sys/fs/cgroup/misc" });
+  host.rmdir("/sys/fs/cgroup/misc");
+  await host.mount({ op: "bind", source: "/etc", target: "/mnt" });
+  assert.equal(host.kind("/sys/fs/cgroup/misc"), undefined);
+  assert.equal(
+    host.readText("/proc/self/mountinfo"),
+    "1 0 0:1 / / rw - overlay overlay rw\n2 1 0:1 /etc /mnt rw - overlay overlay rw\n",
+  );
+  host.mkdirp("/sys/fs/cgroup/misc");
+  assert.equal(host.kind("/sys/fs/cgroup/misc"), "directory");
+  assert.equal(real.files.get("/proc/self/mountinfo"), mountinfo);
+  assert.ok(real.dirs.has("/sys/fs/cgroup/misc"));
 });
 
 Deno.test("shellWords() quotes only the words that need it", () => {

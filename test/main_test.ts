@@ -5,13 +5,9 @@ import { BOOT_MARKER, PID1_STAT } from "../lib/rerun.ts";
 import { selectSteps, STEPS } from "../lib/steps.ts";
 import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
-const SAVE = `*nat
-:OUTPUT ACCEPT [0:0]
-:DOCKER_OUTPUT - [0:0]
--A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
--A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:48202
-COMMIT
-`;
+const SAVE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-udp-output.rules", import.meta.url),
+);
 
 /** A cgroup v2 node as Docker starts it, with everything the steps read. */
 function node(options: FakeHostOptions = {}): FakeHost {
