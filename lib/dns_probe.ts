@@ -213,7 +213,8 @@ export interface ProbeInFlight {
 
 /**
  * Starts probes and returns at once (see `startProbe`). `rehearse`, where present, runs the
- * probe's code once without sending anything (see `rehearseProbe`).
+ * probe's code once without sending anything (see `rehearseProbe`), and never throws: it runs
+ * in a timer, where nothing may escape.
  */
 export type StartProbe = ((request: ProbeRequest) => ProbeInFlight) & { rehearse?: () => void };
 
@@ -232,10 +233,23 @@ export function loadStartProbe(): StartProbe | undefined {
   const deno = denoWithFfi();
   if (!deno) return undefined;
   kernel ??= bindKernel(deno);
-  const bound = kernel;
-  if (!bound) return undefined;
-  return Object.assign((request: ProbeRequest) => startProbe(bound, request), {
-    rehearse: () => rehearseProbe(bound),
+  return kernel && kernelProbe(kernel);
+}
+
+/**
+ * Probes through `bound`: a `StartProbe` whose rehearsal keeps what went wrong, which the probe
+ * then throws when started, so that the check's warning says it.
+ */
+export function kernelProbe(bound: Kernel): StartProbe {
+  let rehearsal: Error | undefined;
+  return Object.assign((request: ProbeRequest) => {
+    // The same code failed without sending anything: the check says so instead of running it.
+    if (rehearsal) throw new Error(`its rehearsal failed: ${rehearsal.message}`);
+    return startProbe(bound, request);
+  }, {
+    rehearse: () => {
+      rehearsal ??= rehearseProbe(bound);
+    },
   });
 }
 
@@ -244,15 +258,22 @@ export function loadStartProbe(): StartProbe | undefined {
  * first FFI calls before the real probe: on a node that first run costs ~2 ms, the round trips
  * to Docker's resolver ~0.5. Its sockets are made and closed but never connected (a TCP
  * connect would send a SYN) nor written to; an answer is parsed from a made-up message.
+ * Returns what went wrong rather than throw it: the rehearsal runs in a timer, where an exception
+ * would be an uncaught one in PID 1.
  */
-export function rehearseProbe(k: Kernel): void {
-  const silent: Kernel = { ...k, connect: () => 0, send: (_fd, bytes) => bytes.length };
-  const name = "rehearsal.invalid";
-  startProbe(silent, { server: "127.0.0.1", name, transports: ["UDP", "TCP"], timeoutMs: 0 })
-    .finish();
-  const reply = buildQuery(name, 1);
-  reply[2] |= 0x80;
-  mismatch(parseResponse(reply), name, 1);
+export function rehearseProbe(k: Kernel): Error | undefined {
+  try {
+    const silent: Kernel = { ...k, connect: () => 0, send: (_fd, bytes) => bytes.length };
+    const name = "rehearsal.invalid";
+    startProbe(silent, { server: "127.0.0.1", name, transports: ["UDP", "TCP"], timeoutMs: 0 })
+      .finish();
+    const reply = buildQuery(name, 1);
+    reply[2] |= 0x80;
+    mismatch(parseResponse(reply), name, 1);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type Kernel,
+  kernelProbe,
   loadProbe,
   loadStartProbe,
   type ProbeRequest,
@@ -239,4 +240,33 @@ Deno.test("rehearseProbe() runs the probe's code without connecting or sending a
     "close 101",
     "close 102",
   ]);
+});
+
+Deno.test("rehearseProbe() returns a failure of the probe's code rather than throw it (it runs in a timer)", () => {
+  const kernel: Kernel = {
+    socket: () => {
+      throw new Error("socket broke");
+    },
+    connect: () => 0,
+    send: () => 0,
+    recv: () => -1,
+    poll: () => 0,
+    socketError: () => 0,
+    open: () => -1,
+    setns: () => -1,
+    close: () => 0,
+    errno: () => 0,
+  };
+  let failure: Error | undefined;
+  assert.doesNotThrow(() => {
+    failure = rehearseProbe(kernel);
+  });
+  assert.equal(failure?.message, "socket broke");
+  // Through a prober: the rehearsal is quiet, the probe started after it says what broke.
+  const start = kernelProbe(kernel);
+  assert.doesNotThrow(() => start.rehearse!());
+  assert.throws(
+    () => start(loopback(53, 10)),
+    /^Error: its rehearsal failed: socket broke$/,
+  );
 });
