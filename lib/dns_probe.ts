@@ -17,7 +17,7 @@ import {
   parseResponse,
 } from "./dns_message.ts";
 import { AF_INET, runningAbi } from "./abi.ts";
-import { errnoName } from "./errors.ts";
+import { errnoWords } from "./errors.ts";
 import { cString, denoWithFfi, loadLibc } from "./ffi.ts";
 
 /** The transports a probe uses. */
@@ -154,25 +154,6 @@ function bindKernel(deno: typeof Deno): Kernel | undefined {
     close: (fd) => call(numbers.close, BigInt(fd)),
     errno: () => errnoView.getInt32(),
   };
-}
-
-/** Short words for the errors a probe meets, as they read in a report. */
-const ERROR_WORDS: Record<number, string> = {
-  1: "operation not permitted",
-  2: "no such file or directory",
-  13: "permission denied",
-  22: "invalid argument",
-  99: "address not available",
-  101: "network unreachable",
-  104: "connection reset",
-  110: "timed out",
-  111: "connection refused",
-  113: "host unreachable",
-};
-
-/** The words for errno `number`. */
-function errnoWords(number: number): string {
-  return ERROR_WORDS[number] ?? errnoName(number);
 }
 
 /** A struct sockaddr_in for `address:port`. */

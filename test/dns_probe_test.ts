@@ -270,3 +270,23 @@ Deno.test("rehearseProbe() returns a failure of the probe's code rather than thr
     /^Error: its rehearsal failed: socket broke$/,
   );
 });
+
+Deno.test("the probe words an errno from the one errno table (lib/errors.ts), such as EMFILE", () => {
+  const kernel: Kernel = {
+    socket: () => -1,
+    connect: () => 0,
+    send: () => 0,
+    recv: () => -1,
+    poll: () => 0,
+    socketError: () => 0,
+    open: () => -1,
+    setns: () => -1,
+    close: () => 0,
+    errno: () => 24,
+  };
+  const results = kernelProbe(kernel)(loopback(53, 0)).finish();
+  assert.deepEqual(outcomes(results), [
+    ["UDP", false, "cannot open a socket: too many open files"],
+    ["TCP", false, "cannot open a socket: too many open files"],
+  ]);
+});
