@@ -242,11 +242,10 @@ Deno.test("rehearseProbe() runs the probe's code without connecting or sending a
   ]);
 });
 
-Deno.test("rehearseProbe() returns a failure of the probe's code rather than throw it (it runs in a timer)", () => {
-  const kernel: Kernel = {
-    socket: () => {
-      throw new Error("socket broke");
-    },
+/** A kernel whose calls succeed and do nothing, but for `calls`. */
+function quietKernel(calls: Partial<Kernel>): Kernel {
+  return {
+    socket: () => 3,
     connect: () => 0,
     send: () => 0,
     recv: () => -1,
@@ -256,7 +255,16 @@ Deno.test("rehearseProbe() returns a failure of the probe's code rather than thr
     setns: () => -1,
     close: () => 0,
     errno: () => 0,
+    ...calls,
   };
+}
+
+Deno.test("rehearseProbe() returns a failure of the probe's code rather than throw it (it runs in a timer)", () => {
+  const kernel = quietKernel({
+    socket: () => {
+      throw new Error("socket broke");
+    },
+  });
   let failure: Error | undefined;
   assert.doesNotThrow(() => {
     failure = rehearseProbe(kernel);
@@ -272,18 +280,7 @@ Deno.test("rehearseProbe() returns a failure of the probe's code rather than thr
 });
 
 Deno.test("the probe words an errno from the one errno table (lib/errors.ts), such as EMFILE", () => {
-  const kernel: Kernel = {
-    socket: () => -1,
-    connect: () => 0,
-    send: () => 0,
-    recv: () => -1,
-    poll: () => 0,
-    socketError: () => 0,
-    open: () => -1,
-    setns: () => -1,
-    close: () => 0,
-    errno: () => 24,
-  };
+  const kernel = quietKernel({ socket: () => -1, errno: () => 24 });
   const results = kernelProbe(kernel)(loopback(53, 0)).finish();
   assert.deepEqual(outcomes(results), [
     ["UDP", false, "cannot open a socket: too many open files"],
