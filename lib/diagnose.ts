@@ -9,7 +9,7 @@
  * Exit status: 0 every probe answered (or there is nothing to probe), 1 one did not, 2 the
  * diagnosis itself could not run.
  */
-import { gatewayFromRoutes } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP, gatewayFromRoutes } from "./docker_host_ip.ts";
 import { detectRuntime, nameserversOf, probeWords, type Runtime, searchOf } from "./dns_check.ts";
 import { addressesOf } from "./dns_message.ts";
 import type { ProbeDns, ProbeResult } from "./dns_probe.ts";
@@ -39,6 +39,10 @@ export const POD_LINK = { node: "169.254.231.1", pod: "169.254.231.2", prefix: 3
 /** Why the pod path is not probed without Docker's rules (podman's aardvark-dns). */
 const POD_PATH_FORWARDED =
   "without Docker's rules pods reach the resolver through the node's forwarding and the CNI's masquerading, which this diagnosis does not set up";
+
+/** Why the pod path is not probed when Docker's DNS rules are gone. */
+const POD_PATH_WITHOUT_RULES =
+  "without Docker's DNS rules no rule of the node sends a pod's query to a resolver";
 
 /** One of Docker's DNS DNAT rules: packets for `hostIp:53` over `protocol` go to `to`. */
 export interface DnsRule {
@@ -128,6 +132,22 @@ export interface Diagnosis {
   probes: ProbeSet[];
   verdict: string;
   status: 0 | 1 | 2;
+}
+
+/**
+ * The resolv.conf file naming Docker's embedded resolver while no backend holds Docker's DNS
+ * rules: they were removed after boot (resolv.conf.original keeps what Docker wrote before the
+ * network magic rewrote it), so the node's DNS is broken, not absent. Undefined otherwise.
+ */
+export function dockerRulesGone(
+  facts: Pick<Diagnosis, "rulesHostIps" | "resolvConf" | "resolvConfOriginal">,
+): string | undefined {
+  if (facts.rulesHostIps.length > 0) return undefined;
+  if (facts.resolvConf.nameservers.includes(DOCKER_EMBEDDED_DNS_IP)) return RESOLV_CONF;
+  if (facts.resolvConfOriginal?.nameservers.includes(DOCKER_EMBEDDED_DNS_IP)) {
+    return RESOLV_CONF_ORIGINAL;
+  }
+  return undefined;
 }
 
 /** What the diagnosis reads, and runs to make (and remove) the pod-like namespace. */
@@ -284,8 +304,10 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
   };
   const probes: ProbeSet[] = [];
   // As at boot: without Docker's rules or podman's aardvark-dns there is no resolver of the
-  // runtime's to ask (Docker's default bridge, nerdctl), and the host's own are not asked.
-  const embedded = rulesHostIps.length > 0 || runtime === "podman";
+  // runtime's to ask (Docker's default bridge, nerdctl), and the host's own are not asked. But a
+  // node that used Docker's resolver and lost its rules has one, which no longer answers.
+  const rulesGone = dockerRulesGone(facts) !== undefined;
+  const embedded = rulesHostIps.length > 0 || runtime === "podman" || rulesGone;
   if (nameserver !== undefined && options.probe && embedded) {
     const local = await localAddresses(host, rulesHostIps);
     if (local.has(nameserver) || /^127\./.test(nameserver)) {
@@ -297,10 +319,12 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
           transports: ["UDP", "TCP"],
           timeoutMs: DIAGNOSE_PROBE_TIMEOUT_MS,
           // As at boot: aardvark-dns refuses for a moment while it rebinds (lib/dns_check.ts).
-          retryRefused: rulesHostIps.length === 0,
+          retryRefused: rulesHostIps.length === 0 && !rulesGone,
         }),
       });
-      if (rulesHostIps.length === 0) {
+      if (rulesGone) {
+        probes.push({ from: "pod", notSent: POD_PATH_WITHOUT_RULES });
+      } else if (rulesHostIps.length === 0) {
         // podman: pods reach aardvark-dns through the node's forwarding and the CNI's
         // masquerading, which a throwaway namespace does not get (and this adds no rule).
         probes.push({ from: "pod", notSent: POD_PATH_FORWARDED });
@@ -337,7 +361,8 @@ export function judge(
     return { status: 2, verdict: "cannot probe: this runtime cannot open sockets through FFI" };
   }
   const hasRules = facts.rulesHostIps.length > 0;
-  if (!hasRules && facts.runtime !== "podman") {
+  const rulesGoneFrom = dockerRulesGone(facts);
+  if (!hasRules && facts.runtime !== "podman" && !rulesGoneFrom) {
     return {
       status: 0,
       verdict:
@@ -370,11 +395,15 @@ export function judge(
   const nodeOver = node?.results?.some(aardvarkWithoutTcp)
     ? "UDP (TCP refused: this aardvark-dns has no TCP listener)"
     : "UDP and TCP";
-  const where = hasRules && !facts.nameserverIsRulesHostIp
+  let where = hasRules && !facts.nameserverIsRulesHostIp
     ? `; ${RESOLV_CONF} names ${server} but Docker's rules send ${
       facts.rulesHostIps.join(", ")
     } to its resolver`
     : "";
+  if (rulesGoneFrom) {
+    where =
+      `; no Docker DNS rule is left, though ${rulesGoneFrom} names Docker's resolver ${DOCKER_EMBEDDED_DNS_IP}: the rules were removed after boot`;
+  }
   if (nodeFailed.length > 0) {
     const podToo = podFailed.length > 0 ? " (and pods)" : "";
     return {
@@ -384,11 +413,11 @@ export function judge(
       }${where}`,
     };
   }
-  if (pod?.notSent === POD_PATH_FORWARDED) {
+  if (pod?.notSent === POD_PATH_FORWARDED || pod?.notSent === POD_PATH_WITHOUT_RULES) {
     return {
       status: 0,
       verdict:
-        `OK: the node reaches ${server} for ${facts.name} over ${nodeOver}; the pod path was not probed (${POD_PATH_FORWARDED})`,
+        `OK: the node reaches ${server} for ${facts.name} over ${nodeOver}; the pod path was not probed (${pod.notSent})`,
     };
   }
   if (pod?.notSent) {

@@ -255,6 +255,34 @@ Deno.test("diagnose() on Docker's default bridge has nothing to check: status 0,
   assert.match(report.verdict, /^nothing to check: no embedded resolver/);
 });
 
+const REFUSED = (transport: "UDP" | "TCP"): ProbeResult => ({
+  transport,
+  answered: false,
+  ms: 0.2,
+  error: "connection refused",
+});
+
+Deno.test("diagnose() of a node whose Docker DNS rules were flushed after boot probes its nameserver and fails", async () => {
+  // resolv.conf still names the host IP the entrypoint wrote; resolv.conf.original names
+  // Docker's resolver; no backend holds a rule any more.
+  const { host, requests, options } = dockerNode({
+    node: [REFUSED("UDP"), REFUSED("TCP")],
+    pod: [],
+    commands: { "iptables-nft-save": { stdout: "*nat\nCOMMIT\n" } },
+  });
+  const report = await diagnose(host, options);
+  // The node's own path only: without the rules a pod's query would be routed off the node.
+  assert.deepEqual(requests.map((r) => [r.server, r.netns, r.retryRefused]), [
+    ["172.18.0.1", undefined, false],
+  ]);
+  assert.equal(report.status, 1);
+  assert.equal(
+    report.verdict,
+    "FAIL: the node cannot reach 172.18.0.1 for kind-control-plane over UDP (connection refused) or TCP (connection refused); no Docker DNS rule is left, though /etc/resolv.conf.original names Docker's resolver 127.0.0.11: the rules were removed after boot",
+  );
+  assert.ok(!host.effects.some((e) => e.type === "run" && e.argv.includes("netns")));
+});
+
 Deno.test("runDiagnose() prints JSON with the same facts, and status 2 without a prober", async () => {
   const { host, options } = dockerNode({
     node: [OK("UDP", 0.31), OK("TCP", 0.52)],
