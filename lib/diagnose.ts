@@ -3,7 +3,7 @@
  * booting. It reads the rules, resolv.conf and sysctls, asks the node's nameserver for the node's
  * own hostname from the node and from a throwaway pod-like network namespace, and ends with one
  * verdict. It changes nothing on the node but that namespace and its veth pair, which it removes
- * again (also after SIGINT/SIGTERM). It asks no other name, and only servers on this machine:
+ * again (also after SIGINT/SIGTERM), with the mount of /run/netns that `ip netns add` makes. It asks no other name, and only servers on this machine:
  * the rules' host IP, the default gateway, the node's own or a loopback address.
  *
  * Exit status: 0 every probe answered (or there is nothing to probe), 1 one did not, 2 the
@@ -21,6 +21,7 @@ import type {
   Log,
   Lookups,
 } from "./host.ts";
+import { parseMountInfo } from "./mountinfo.ts";
 import { RESOLV_CONF, RESOLV_CONF_ORIGINAL } from "./network_magic.ts";
 import { parseNftTable, PREROUTING_CHAIN } from "./nft_dns.ts";
 
@@ -230,6 +231,24 @@ async function localAddresses(host: DiagnoseHost, rulesHostIps: string[]): Promi
   return local;
 }
 
+/** Where `ip netns add` keeps its namespaces. */
+const NETNS_DIR = "/run/netns";
+
+/**
+ * What of NETNS_DIR is there before `ip netns add`, which makes the directory and bind-mounts it
+ * onto itself when it is not a mount point yet (`ip netns del` leaves both). An unreadable
+ * mount table counts as mounted, so that nothing is unmounted on a guess.
+ */
+function netnsDirBefore(host: DiagnoseHost): { mounted: boolean; exists: boolean } {
+  let mounted = true;
+  try {
+    mounted = parseMountInfo(host.readText("/proc/self/mountinfo")).some((mount) =>
+      mount.mountPoint === NETNS_DIR
+    );
+  } catch { /* unreadable: taken as mounted */ }
+  return { mounted, exists: host.kind(NETNS_DIR) !== undefined };
+}
+
 /** Runs the probes from a throwaway pod-like namespace; always removes it. */
 async function probeFromPod(
   host: DiagnoseHost,
@@ -243,6 +262,7 @@ async function probeFromPod(
     host.run(argv, { input, nothrow: true, stderr: "capture" });
   const failed = (what: string, result: { status: number | null; stderr: string }) =>
     `cannot ${what}: status ${result.status}${result.stderr ? `: ${result.stderr.trim()}` : ""}`;
+  const before = netnsDirBefore(host);
   const added = await run(["ip", "netns", "add", netns]);
   if (added.status !== 0) return { from: "pod", notSent: failed(`create netns ${netns}`, added) };
   try {
@@ -275,6 +295,10 @@ async function probeFromPod(
     // The veth pair goes with the namespace; deleting it first leaves nothing if that fails.
     await run(["ip", "link", "del", veth]);
     await run(["ip", "netns", "del", netns]);
+    // And what ip netns add made for it. Both fail, and leave it be, while another namespace
+    // is mounted in the directory or a file is in it: then it is someone else's too.
+    if (!before.mounted) await run(["umount", NETNS_DIR]);
+    if (!before.exists) await run(["rmdir", NETNS_DIR]);
   }
 }
 

@@ -67,6 +67,12 @@ const TIMEOUT = (transport: "UDP" | "TCP"): ProbeResult => ({
   error: "no answer within 1000 ms",
 });
 
+/** A node's mount table without /run/netns, and with it (a namespace was added before). */
+const MOUNTINFO = "25 1 0:22 / / rw,relatime - overlay overlay rw\n" +
+  "99 25 0:49 / /run rw,nosuid,nodev shared:5 - tmpfs tmpfs rw\n";
+const MOUNTINFO_NETNS = MOUNTINFO +
+  "106 99 0:49 /netns /run/netns rw,nosuid,nodev shared:23 - tmpfs tmpfs rw\n";
+
 /** A Docker node after the network magic, with scripted probe answers per place. */
 function dockerNode(
   options: { node: ProbeResult[]; pod: ProbeResult[]; routeLocalnet?: string } & FakeHostOptions,
@@ -86,8 +92,10 @@ function dockerNode(
       "/etc/resolv.conf.original": "nameserver 127.0.0.11\noptions ndots:0\n",
       "/proc/sys/net/ipv4/conf/all/route_localnet": `${options.routeLocalnet ?? "1"}\n`,
       "/proc/sys/net/ipv4/conf/default/route_localnet": "0\n",
+      "/proc/self/mountinfo": MOUNTINFO_NETNS,
       ...options.files,
     },
+    dirs: options.dirs ?? ["/run/netns"],
     commands: {
       "iptables-nft-save": { stdout: NAT_REWRITTEN },
       "iptables-legacy-save": { stdout: "" },
@@ -166,6 +174,43 @@ Deno.test("diagnose() creates the pod-like namespace on a link-local /30 and rem
     { type: "run", argv: ["ip", "netns", "del", "kets-diag-4242"] },
   ]);
   assert.ok(POD_LINK.node.startsWith("169.254.") && POD_LINK.pod.startsWith("169.254."));
+});
+
+Deno.test("diagnose() undoes what ip netns add made besides the namespace: /run/netns's mount and directory", async () => {
+  const { host, options } = dockerNode({
+    node: [OK("UDP", 1), OK("TCP", 1)],
+    pod: [OK("UDP", 1), OK("TCP", 1)],
+    files: { "/proc/self/mountinfo": MOUNTINFO },
+    dirs: [],
+  });
+  await diagnose(host, options);
+  const runs = host.effects.flatMap((e) =>
+    e.type === "run" && !e.argv.includes("-4") && e.argv[0] !== "iptables-nft-save" &&
+      e.argv[0] !== "iptables-legacy-save" && e.argv[0] !== "nft"
+      ? [e.argv.join(" ")]
+      : []
+  );
+  assert.deepEqual(runs.slice(-4), [
+    "ip link del kdiag4242",
+    "ip netns del kets-diag-4242",
+    "umount /run/netns",
+    "rmdir /run/netns",
+  ]);
+});
+
+Deno.test("diagnose() leaves /run/netns alone when it was a mount point before (or the mount table is unreadable)", async () => {
+  for (const unreadable of [false, true]) {
+    const { host, options } = dockerNode({
+      node: [OK("UDP", 1), OK("TCP", 1)],
+      pod: [OK("UDP", 1), OK("TCP", 1)],
+    });
+    if (unreadable) host.files.delete("/proc/self/mountinfo");
+    await diagnose(host, options);
+    const touched = host.effects.filter((e) =>
+      e.type === "run" && (e.argv[0] === "umount" || e.argv[0] === "rmdir")
+    );
+    assert.deepEqual(touched, []);
+  }
 });
 
 Deno.test("diagnose() removes the namespace when the probe throws, and reports the pod path as not probed (status 2)", async () => {
