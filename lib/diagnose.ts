@@ -12,7 +12,7 @@
 import { DOCKER_EMBEDDED_DNS_IP, gatewayFromRoutes } from "./docker_host_ip.ts";
 import { detectRuntime, nameserversOf, probeWords, type Runtime, searchOf } from "./dns_check.ts";
 import { addressesOf } from "./dns_message.ts";
-import type { ProbeDns, ProbeResult } from "./dns_probe.ts";
+import { kernelProbe, loadKernel, type ProbeRequest, type ProbeResult } from "./dns_probe.ts";
 import type {
   CommandChanges,
   CommandQueries,
@@ -22,6 +22,7 @@ import type {
   Lookups,
 } from "./host.ts";
 import { parseMountInfo } from "./mountinfo.ts";
+import { kernelInNetns } from "./netns.ts";
 import { RESOLV_CONF, RESOLV_CONF_ORIGINAL } from "./network_magic.ts";
 import { parseNftTable, PREROUTING_CHAIN } from "./nft_dns.ts";
 
@@ -154,9 +155,20 @@ export function dockerRulesGone(
 /** What the diagnosis reads, and runs to make (and remove) the pod-like namespace. */
 export type DiagnoseHost = FileQueries & CommandQueries & CommandChanges & Environment & Lookups;
 
+/** Sends the diagnosis's probes: from the node, or from the network namespace at `netns`. */
+export type DiagnosisProbe = (request: ProbeRequest & { netns?: string }) => ProbeResult[];
+
+/** The diagnosis's prober, through Deno's FFI; undefined without it (see `loadKernel`). */
+export function loadDiagnosisProbe(): DiagnosisProbe | undefined {
+  const kernel = loadKernel();
+  if (!kernel) return undefined;
+  return ({ netns, ...request }) =>
+    kernelProbe(netns === undefined ? kernel : kernelInNetns(kernel, netns))(request).finish();
+}
+
 /** Options of `diagnose`. */
 export interface DiagnoseOptions {
-  probe: ProbeDns | undefined;
+  probe: DiagnosisProbe | undefined;
   /** Suffix of the namespace's and veth's names (the process ID), so runs cannot collide. */
   id: number;
   /** The stop signal received so far, if any: ends the probes early, after cleaning up. */
@@ -252,7 +264,7 @@ function netnsDirBefore(host: DiagnoseHost): { mounted: boolean; exists: boolean
 /** Runs the probes from a throwaway pod-like namespace; always removes it. */
 async function probeFromPod(
   host: DiagnoseHost,
-  probe: ProbeDns,
+  probe: DiagnosisProbe,
   request: { server: string; name: string },
   options: DiagnoseOptions,
 ): Promise<ProbeSet> {
@@ -361,6 +373,8 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
       probes.push({ from: "node", notSent }, { from: "pod", notSent });
     }
   }
+  // Another DNS service of the node (such as a relay) adds its facts and probes here, as a
+  // section of its own in the Diagnosis, its lines in renderReport and its part in judge.
   const { verdict, status } = judge({ ...facts, probes }, options.probe !== undefined);
   return { ...facts, probes, verdict, status };
 }
@@ -532,6 +546,7 @@ export function renderReport(d: Diagnosis): string {
     }`,
   );
   for (const set of d.probes) lines.push(probeLine(set, d.nameserver ?? "?", d.name));
+  // Another DNS service's section (see diagnose()) goes here, before the verdict.
   lines.push(`verdict: ${d.verdict}`);
   return lines.map((line) => `${line}\n`).join("");
 }
@@ -544,13 +559,15 @@ export async function runDiagnose(
   host: DiagnoseHost & Log,
   options: Omit<DiagnoseOptions, "probe"> & {
     format: "text" | "json";
-    loadProbe: () => ProbeDns | undefined;
+    /** The prober's loader (`loadDiagnosisProbe` unless a test gives another). */
+    loadProbe?: () => DiagnosisProbe | undefined;
     write: (text: string) => void;
   },
 ): Promise<number> {
   let report: Diagnosis;
   try {
-    report = await diagnose(host, { ...options, probe: options.loadProbe() });
+    const probe = (options.loadProbe ?? loadDiagnosisProbe)();
+    report = await diagnose(host, { ...options, probe });
   } catch (error) {
     host.log("ERROR", `DNS diagnosis failed: ${(error as Error).message}`);
     return 2;

@@ -3,11 +3,8 @@
  * calls of libc through Deno's FFI: no process, no node: module, and no `--unstable-net` (which
  * Deno's own UDP sockets need and the launcher does not pass). Every call is non-blocking and one
  * poll(2) loop waits for all probes, so the whole check costs at most `timeoutMs`, and well under a
- * millisecond when the server answers.
- *
- * `netns` makes the sockets in another network namespace: the calling thread enters it with
- * setns(2) only to create them (a socket belongs to the namespace it was made in) and returns at
- * once, so nothing else of the process ever runs there.
+ * millisecond when the server answers. The diagnosis probes from another network namespace with
+ * a `Kernel` that makes its sockets there (lib/netns.ts).
  */
 import {
   buildQuery,
@@ -46,8 +43,6 @@ export interface ProbeRequest {
   transports: readonly Transport[];
   /** Bound on the whole probe, all transports together. */
   timeoutMs: number;
-  /** Path of a network namespace to probe from (such as /run/netns/NAME). */
-  netns?: string;
   /**
    * Over UDP, ask again after a refusal (an ICMP port unreachable) every `RETRY_REFUSED_MS` until
    * the bound, rather than report it at once: for a resolver that may not be listening yet, such
@@ -211,10 +206,16 @@ export function loadProbe(): ProbeDns | undefined {
 
 /** Like `loadProbe`, for a caller that has other work to do while the answers come. */
 export function loadStartProbe(): StartProbe | undefined {
+  const bound = loadKernel();
+  return bound && kernelProbe(bound);
+}
+
+/** The system calls through Deno's FFI, or undefined without it (see `loadProbe`). */
+export function loadKernel(): Kernel | undefined {
   const deno = denoWithFfi();
   if (!deno) return undefined;
   kernel ??= bindKernel(deno);
-  return kernel && kernelProbe(kernel);
+  return kernel;
 }
 
 /**
@@ -272,7 +273,7 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
       ...result,
     };
   };
-  const probes: Pending[] = openSockets(k, request.transports, request.netns).map((
+  const probes: Pending[] = openSockets(k, request.transports).map((
     { transport, fd },
   ) => ({
     transport,
@@ -382,43 +383,19 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   };
 }
 
-/** Creates the sockets, in `netns` when given (entered and left around the socket calls). */
+/** Creates the sockets; closes those made when one of the calls throws. */
 function openSockets(
   k: Kernel,
   transports: readonly Transport[],
-  netns: string | undefined,
 ): { transport: Transport; fd: number }[] {
-  const make = () =>
-    transports.map((transport) => ({
-      transport,
-      fd: k.socket(transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM),
-    }));
-  if (netns === undefined) return make();
-  const home = k.open("/proc/thread-self/ns/net");
-  if (home < 0) {
-    throw new Error(`Cannot open this thread's network namespace: ${errnoWords(k.errno())}`);
-  }
-  const target = k.open(netns);
-  if (target < 0) {
-    const why = errnoWords(k.errno());
-    k.close(home);
-    throw new Error(`Cannot open ${netns}: ${why}`);
-  }
-  const entered = k.setns(target);
-  const why = errnoWords(k.errno());
-  k.close(target);
-  if (entered !== 0) {
-    k.close(home);
-    throw new Error(`Cannot enter the network namespace ${netns}: ${why}`);
-  }
-  const sockets = make();
-  const back = k.setns(home);
-  const whyNot = errnoWords(k.errno());
-  k.close(home);
-  if (back !== 0) {
-    // Nothing else of this process may run in the probe's namespace.
+  const sockets: { transport: Transport; fd: number }[] = [];
+  try {
+    for (const transport of transports) {
+      sockets.push({ transport, fd: k.socket(transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM) });
+    }
+  } catch (error) {
     for (const { fd } of sockets) if (fd >= 0) k.close(fd);
-    throw new Error(`Cannot return from the network namespace ${netns}: ${whyNot}`);
+    throw error;
   }
   return sockets;
 }

@@ -6,7 +6,7 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
-import { loadProbe, loadStartProbe } from "./dns_probe.ts";
+import { loadStartProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
 import { execCommand } from "./exec.ts";
 import { createHost, createQueries, type HostOptions } from "./host.ts";
@@ -53,7 +53,6 @@ export async function main(steps: readonly Step[]): Promise<never> {
       const { runDiagnose } = await import("./diagnose.ts");
       status = await runDiagnose(host(), {
         format: switches.KIND_ENTRYPOINT_DIAGNOSE,
-        loadProbe,
         id: process.pid,
         stopRequested,
         write: (text) => writeSync(1, text),

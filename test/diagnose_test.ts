@@ -3,13 +3,14 @@ import { readFileSync } from "node:fs";
 import {
   diagnose,
   type DiagnoseOptions,
+  type DiagnosisProbe,
   parseIptablesDnsRules,
   parseNftDnsRules,
   POD_LINK,
   renderReport,
   runDiagnose,
 } from "../lib/diagnose.ts";
-import type { ProbeRequest, ProbeResult } from "../lib/dns_probe.ts";
+import type { ProbeResult } from "../lib/dns_probe.ts";
 import { rewriteDockerDnsRules } from "../lib/nat_rules.ts";
 import { parseNftTable, renderNftTable, rewriteDockerDnsTable } from "../lib/nft_dns.ts";
 import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
@@ -77,7 +78,7 @@ const MOUNTINFO_NETNS = MOUNTINFO +
 function dockerNode(
   options: { node: ProbeResult[]; pod: ProbeResult[]; routeLocalnet?: string } & FakeHostOptions,
 ) {
-  const requests: ProbeRequest[] = [];
+  const requests: Parameters<DiagnosisProbe>[0][] = [];
   const host = new FakeHost({
     hostname: "kind-control-plane",
     env: { container: "docker", ...options.env },

@@ -14,9 +14,14 @@ buildBundle();
 
 const dist = (name: string) => readFileSync(join(REPO, "dist", name), "utf8");
 
-/** Names and strings only lib/diagnose.ts has: its functions, its namespace's and report's words. */
+/**
+ * Names and strings only the diagnosis has (lib/diagnose.ts, lib/netns.ts): its functions, its
+ * namespace's and report's words.
+ */
 const DIAGNOSIS_MARKS = [
   "function renderReport(",
+  "function kernelInNetns(",
+  "Cannot return from the network namespace",
   "function parseIptablesDnsRules(",
   "function probeFromPod(",
   "kets-diag-",

@@ -189,20 +189,6 @@ Deno.test("an answer that came while the caller was busy past the bound still co
   }
 });
 
-Deno.test("the probe names a namespace it cannot enter", () => {
-  assert.throws(
-    () =>
-      probe({
-        server: "127.0.0.1",
-        name: "node.test",
-        transports: ["UDP"],
-        timeoutMs: 10,
-        netns: "/nonexistent/netns",
-      }),
-    /Cannot open \/nonexistent\/netns: no such file or directory/,
-  );
-});
-
 Deno.test("rehearseProbe() runs the probe's code without connecting or sending anything", () => {
   const calls: string[] = [];
   const kernel: Kernel = {
@@ -286,4 +272,21 @@ Deno.test("the probe words an errno from the one errno table (lib/errors.ts), su
     ["UDP", false, "cannot open a socket: too many open files"],
     ["TCP", false, "cannot open a socket: too many open files"],
   ]);
+});
+
+Deno.test("a socket call that throws (another namespace's) closes the sockets already made", () => {
+  const closed: number[] = [];
+  let made = 0;
+  const kernel = quietKernel({
+    socket: () => {
+      if (made++ === 0) return 5;
+      throw new Error("Cannot enter the network namespace /run/netns/pod: operation not permitted");
+    },
+    close: (fd) => {
+      closed.push(fd);
+      return 0;
+    },
+  });
+  assert.throws(() => kernelProbe(kernel)(loopback(53, 10)), /Cannot enter the network namespace/);
+  assert.deepEqual(closed, [5]);
 });
