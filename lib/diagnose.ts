@@ -9,7 +9,8 @@
  * Exit status: 0 every probe answered (or there is nothing to probe), 1 one did not, 2 the
  * diagnosis itself could not run.
  */
-import { DOCKER_EMBEDDED_DNS_IP, gatewayFromRoutes } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
+import { gatewayFromRoutes } from "./docker_host_ip.ts";
 import { detectRuntime, nameserversOf, probeWords, type Runtime, searchOf } from "./dns_check.ts";
 import { addressesOf } from "./dns_message.ts";
 import { kernelProbe, loadKernel, type ProbeRequest, type ProbeResult } from "./dns_probe.ts";
