@@ -9,7 +9,7 @@ import process from "node:process";
 import { loadStartProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
 import { execCommand } from "./exec.ts";
-import { createHost, createQueries, type HostOptions } from "./host.ts";
+import { createHost, createQueries, type HostOptions } from "./real_host.ts";
 import { releaseCacheMount } from "./launcher.ts";
 import { reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
 import { deferStopSignals, stopRequested } from "./signals.ts";

@@ -40,7 +40,7 @@ export const SWITCHES = {
     // Undefined (every step) for a value of only spaces.
     parse: (value, steps) => selectSteps(value, steps),
   } satisfies Switch<Set<string> | undefined>,
-  /** Replaces every command's time bound (lib/host.ts). */
+  /** Replaces every command's time bound (lib/real_host.ts). */
   KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS: {
     accepts: "a whole number of milliseconds between 1 and 999999999",
     parse(value) {

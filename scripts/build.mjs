@@ -11,7 +11,7 @@
 // neither reads nor compiles it.
 import { build } from "esbuild";
 import { builtinModules } from "node:module";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -75,9 +75,14 @@ export async function bundle(entry, outfile) {
 }
 
 function report(outfile, bytes) {
-  console.log(
-    `${relative(process.cwd(), resolve(root, outfile))}: ${(bytes / 1024).toFixed(1)} KiB`,
-  );
+  console.log(`${shownPath(outfile)}: ${(bytes / 1024).toFixed(1)} KiB`);
+}
+
+/** `file` relative to the repository when it is inside it (`dist/...`), else absolute. */
+function shownPath(file) {
+  const path = resolve(root, file);
+  const inRepo = relative(root, path);
+  return inRepo.startsWith("..") || isAbsolute(inRepo) ? path : inRepo;
 }
 
 const BUILTINS = new Set(builtinModules);

@@ -21,7 +21,7 @@ import {
 } from "../lib/cgroups.ts";
 import { CommandError, EntrypointError } from "../lib/errors.ts";
 import { findmntSourceTargetLines, parseMountInfo } from "../lib/mountinfo.ts";
-import { type FakeEvent, FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { type FakeEvent, FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 
@@ -767,7 +767,7 @@ for i in $(seq "$RUNS"); do
     (set -o errexit -o nounset -o pipefail; eval "$(functions)"; fix_cgroup) 2>/tmp/stderr
   else
     (cd /repo && DENO_DIR=/tmp/deno /deno eval --config /repo/deno.json --no-lock "
-      import { createHost } from 'file:///repo/lib/host.ts';
+      import { createHost } from 'file:///repo/lib/real_host.ts';
       import { applyCgroupFixes } from 'file:///repo/lib/cgroups.ts';
       try {
         await applyCgroupFixes(createHost(), { skipExisting: Deno.env.get('SKIP') === '1' });
@@ -780,7 +780,7 @@ for i in $(seq "$RUNS"); do
   echo "## stderr"
   # Our own ERROR line, and the messages of rmdir(1), mkdir(1), mount(8) and umount(8): the port
   # makes directories and mounts in-process and words those failures itself (the call and the
-  # errno), a difference the README lists.
+  # errno), a difference docs/differences.md lists (row 23).
   grep -v -e '^ERROR: ' -e '^rmdir: ' -e '^mkdir: ' -e '^mount: ' -e '^umount: ' /tmp/stderr
 done
 echo "## mounts"

@@ -13,7 +13,7 @@ import {
 import type { ProbeResult } from "../lib/dns_probe.ts";
 import { rewriteDockerDnsRules } from "../lib/nat_rules.ts";
 import { parseNftTable, renderNftTable, rewriteDockerDnsTable } from "../lib/nft_dns.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/iptables/${name}`, import.meta.url), "utf8");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { asIntention, createDryRun, formatPlan, runDryRun, shellWords } from "../lib/dry_run.ts";
 import type { Changes } from "../lib/host.ts";
 import { unifiedDiff } from "../lib/diff.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 // What iptables-save prints in a node on a user-defined Docker network (one protocol kept):
 // every chain a rule names is declared.
@@ -300,20 +300,46 @@ Deno.test("a dry run of a node where every step has work never reaches a change 
   );
 });
 
-Deno.test("query() takes only read-only programs: a program that changes the node does not type-check", () => {
-  const host = new FakeHost({});
-  // Never called: the type checker run by `deno test` is the assertion (an expected error that
-  // does not occur is itself an error).
-  const attempts = () => [
-    // @ts-expect-error mktemp creates a directory: a change, for run()
-    host.query(["mktemp", "-d"]),
-    // @ts-expect-error iptables-restore replaces the rules
-    host.query(["iptables-restore"]),
-    // @ts-expect-error only `ip -4 route show default` is a query
-    host.query(["ip", "route", "add", "default", "via", "10.0.0.1"]),
-    host.query(["iptables-nft-save"]),
-  ];
-  assert.equal(typeof attempts, "function");
+/** Calls of `query()`, each with whether the type checker must refuse it and why. */
+const QUERY_CALLS: { argv: string; refused: boolean }[] = [
+  // mktemp creates a directory: a change, for run()
+  { argv: `["mktemp", "-d"]`, refused: true },
+  // iptables-restore replaces the rules
+  { argv: `["iptables-restore"]`, refused: true },
+  // only `ip -4 route show default` and `ip -4 -o addr show` are queries
+  { argv: `["ip", "route", "add", "default", "via", "10.0.0.1"]`, refused: true },
+  { argv: `["iptables-nft-save"]`, refused: false },
+  { argv: `["ip", "-4", "route", "show", "default"]`, refused: false },
+];
+
+Deno.test("query() takes only read-only programs: `deno check` refuses a program that changes the node", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // One call a line, from line 3 on, so each type error names its call by line.
+    const hostModule = new URL("../lib/host.ts", import.meta.url).href;
+    const lines = [
+      `import type { CommandQueries } from ${JSON.stringify(hostModule)};`,
+      "export const calls = (host: CommandQueries): unknown[] => [",
+      ...QUERY_CALLS.map((call) => `  host.query(${call.argv}),`),
+      "];",
+      "",
+    ];
+    Deno.writeTextFileSync(`${dir}/calls.ts`, lines.join("\n"));
+    const config = new URL("../deno.json", import.meta.url).pathname;
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "-q", "--config", config, `${dir}/calls.ts`],
+      env: { NO_COLOR: "1" },
+    }).output();
+    const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assert.notEqual(code, 0, `deno check passed, so query() takes any program:\n${output}`);
+    const refusedLines = [...output.matchAll(/^\s+at file:\/\/\S+\/calls\.ts:(\d+):\d+$/gm)]
+      .map((match) => Number(match[1]));
+    const expected = QUERY_CALLS.flatMap((call, index) => call.refused ? [index + 3] : []);
+    assert.deepEqual(refusedLines, expected, output);
+    assert.match(output, new RegExp(`Found ${expected.length} errors`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("runDryRun() sends no DNS probe, even when handed a prober", async () => {

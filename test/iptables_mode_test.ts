@@ -10,7 +10,7 @@ import {
   selectedDump,
   selectIptables,
 } from "../lib/iptables_mode.ts";
-import { type FakeCommand, FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { type FakeCommand, FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/iptables_mode/${name}`, import.meta.url), "utf8");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { enableNetworkMagic, writeResolvConf } from "../lib/network_magic.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const SAVE = `*nat
 :OUTPUT ACCEPT [0:0]

@@ -7,7 +7,7 @@ import {
   rewriteNftDockerDns,
   rewriteNftRule,
 } from "../lib/nft_dns.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const HOST = "172.30.0.1";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runEntrypoint } from "../lib/main.ts";
 import { type StepContext, STEPS } from "../lib/steps.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 function host(steps: string) {
   return new FakeHost({

@@ -23,9 +23,6 @@ setup_file() {
   e2e_egress_guard_on
   e2e_run_node "$NODE" "$IMAGE" >/dev/null
   e2e_wait_booted "$NODE"
-  # kind's node image sets this through /etc/sysctl.d once systemd runs; the test bed's base
-  # image has no such file, so the test sets it as kind's would have.
-  docker exec "$NODE" sysctl -qw net.ipv4.conf.all.route_localnet=1
   HOST_IP="$(e2e_network_gateway)"
   export HOST_IP
 }

@@ -2,7 +2,7 @@
  * An in-memory Host for unit tests: a virtual file system, scripted commands and lookups, and
  * one ordered list of every effect (like Kubernetes' FakeExec), so tests assert exact sequences.
  */
-import { EntrypointError } from "../lib/errors.ts";
+import { EntrypointError } from "./errors.ts";
 import {
   commandFailure,
   type Family,
@@ -16,8 +16,8 @@ import {
   type RunResult,
   type Trial,
   type WriteOptions,
-} from "../lib/host.ts";
-import type { LogLevel } from "../lib/log.ts";
+} from "./host.ts";
+import type { LogLevel } from "./log.ts";
 
 /** One recorded effect or log line. */
 export type FakeEvent =
