@@ -6,7 +6,7 @@
  * The boot goes on either way. Only the node's own path is checked (OUTPUT); pods take
  * PREROUTING and need route_localnet, which `KIND_ENTRYPOINT_DIAGNOSE=1` checks (lib/diagnose.ts).
  */
-import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import type { ProbeInFlight, ProbeResult, StartProbe, Transport } from "./dns_probe.ts";
 import type { Environment, FileQueries, Log, Lookups } from "./host.ts";
 import type { DnsRulesPlace, NetworkMagic } from "./network_magic.ts";

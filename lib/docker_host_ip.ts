@@ -7,9 +7,6 @@ import { EntrypointError } from "./errors.ts";
 import { type CommandQueries, type FileQueries, type Lookups, readOptional } from "./host.ts";
 import { isAddress } from "./ip.ts";
 
-/** Docker's embedded DNS server address inside every container on a user-defined network. */
-export const DOCKER_EMBEDDED_DNS_IP = "127.0.0.11";
-
 /** The name Docker Desktop (or `--add-host`) maps to the host. */
 export const DOCKER_HOST_NAME = "host.docker.internal";
 

@@ -16,7 +16,7 @@
  * The bash uses sed regular expressions; here the patterns are literal text that must end where
  * the address or port ends, so `127.0.0.110` or `:530` are never half-rewritten.
  */
-import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import { clip, escapeRegExp } from "./text.ts";
 
 /** One table of an `iptables-save` dump. */

@@ -20,7 +20,7 @@
  * replaced with one atomic `nft -f -` script: `flush table` and the whole table again. Rules
  * keep their counters; a second run finds nothing to change.
  */
-import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import { EntrypointError } from "./errors.ts";
 import { commandFailure, type Commands, type Log } from "./host.ts";
 import { clip, escapeRegExp } from "./text.ts";
