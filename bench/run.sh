@@ -22,7 +22,8 @@
 #
 # Usage: bench/run.sh [--update] [--scale]
 #   --update  also write the committed results (bench/results/latest.json, and scale.json with
-#             --scale); without it results go to bench/results/local/, which git ignores
+#             --scale) and rewrite the generated block of docs/speed.md from them; without it
+#             results go to bench/results/local/, which git ignores
 #   --scale   only the rule-rewrite scaling run, bench/scale.ts
 # Env:
 #   KIND_ORIGINAL_ENTRYPOINT  kind's entrypoint script; without it only the port is measured
@@ -54,8 +55,15 @@ else
 fi
 readonly results
 
+readonly docs="$repo/docs/speed.md"
+
 if ((scale)); then
-  exec "$deno" run -A --no-config "$bench_dir/scale.ts" --out "${BENCH_OUT:-$results/scale.json}"
+  "$deno" run -A --no-config "$bench_dir/scale.ts" --out "${BENCH_OUT:-$results/scale.json}"
+  if ((update)); then
+    exec "$deno" run -A --no-config "$bench_dir/report.ts" --from "$results/latest.json" \
+      --scale "$results/scale.json" --docs "$docs"
+  fi
+  exit 0
 fi
 
 # shellcheck source=../test/e2e/lib.sh
@@ -197,10 +205,12 @@ main() {
   local bundle="$repo/dist/entrypoint.js"
   local scale_json="$bench_dir/results/scale.json"
   [[ -f $results/scale.json ]] && scale_json="$results/scale.json"
+  local -a docs_args=()
+  ((update)) && docs_args=(--docs "$docs")
   "$deno" run -A --no-config "$bench_dir/report.ts" \
     --raw "$raw" --views "${VIEWS[*]}" --n "$N" --trace-n "$TRACE_N" --out "$OUT" \
     --bundle "$bundle" --image "$port" ${original:+--original-image "$original"} \
-    --scale "$scale_json"
+    --scale "$scale_json" "${docs_args[@]}"
 }
 
 main

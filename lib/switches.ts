@@ -110,8 +110,8 @@ export function readSwitch<K extends SwitchName>(
 
 /**
  * Every switch from the process environment. Throws the `EntrypointError` for the first
- * `KIND_ENTRYPOINT_*` name (in sorted order) that is not in `SWITCHES`, or value that its row
- * does not accept.
+ * `KIND_ENTRYPOINT_*` name (in sorted order) that is not in `SWITCHES`, a value that its row
+ * does not accept, or a pair of switches that cannot be combined.
  */
 export function readSwitches(
   env: Record<string, string | undefined>,
@@ -134,6 +134,11 @@ export function readSwitches(
   for (const name of known as SwitchName[]) {
     const value = readSwitch(environment, name, steps);
     if (value !== undefined) (switches as Record<string, unknown>)[name] = value;
+  }
+  if (switches.KIND_ENTRYPOINT_DIAGNOSE && switches.KIND_ENTRYPOINT_DRY_RUN) {
+    throw new EntrypointError(
+      "KIND_ENTRYPOINT_DIAGNOSE and KIND_ENTRYPOINT_DRY_RUN cannot be combined: the diagnosis makes a network namespace and a veth pair for its pod probe (and removes them), which a dry run must not; nothing was changed",
+    );
   }
   return switches;
 }

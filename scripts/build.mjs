@@ -6,10 +6,12 @@
 //
 // An entrypoint (the default or ENTRY) also gets what the node image boots from: the same
 // program as a classic script, `NAME.script.js` beside `NAME.js`, and `loader.js`, which runs it
-// with a V8 code cache (lib/code_cache.ts).
+// with a V8 code cache (lib/code_cache.ts). Beside it goes `diagnose.js`, the DNS diagnosis
+// (lib/diagnose.ts), which lib/start.ts imports only when KIND_ENTRYPOINT_DIAGNOSE is set: a boot
+// neither reads nor compiles it.
 import { build } from "esbuild";
 import { builtinModules, createRequire } from "node:module";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { existsSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -18,6 +20,27 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 // zx as Node resolves it from here: this checkout's node_modules, or the node_modules of a
 // project that installed kind-entrypoint-ts.
 const zxDir = dirname(createRequire(import.meta.url).resolve("zx/package.json"));
+
+/** The diagnosis bundle's file name, beside the entrypoint's bundle. */
+export const DIAGNOSIS_BUNDLE = "diagnose.js";
+
+/**
+ * lib/start.ts's `import("./diagnose.ts")` stays a dynamic import, of the diagnosis bundle beside
+ * the entrypoint's (a module resolves it against the bundle's URL, the script form against the
+ * script's file name), instead of taking the diagnosis into every boot's bundle. In the npm
+ * package the import is lib/start.js's, of the compiled `./diagnose.js`.
+ */
+const diagnosisApart = {
+  name: "diagnosis-apart",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/diagnose\.[jt]s$/ }, (args) => {
+      if (args.kind !== "dynamic-import" || !/[/\\]lib[/\\]start\.[jt]s$/.test(args.importer)) {
+        return undefined;
+      }
+      return { path: `./${DIAGNOSIS_BUNDLE}`, external: true };
+    });
+  },
+};
 
 /** The esbuild options for bundling `entry` (relative to the repo or absolute) into `outfile`. */
 export function bundleOptions(entry, outfile) {
@@ -48,6 +71,7 @@ export function bundleOptions(entry, outfile) {
         "const require = __kindCreateRequire(import.meta.url);",
       ].join("\n"),
     },
+    plugins: [diagnosisApart],
     logLevel: "warning",
   };
 }
@@ -59,9 +83,14 @@ export async function bundle(entry, outfile) {
 }
 
 function report(outfile, bytes) {
-  console.log(
-    `${relative(process.cwd(), resolve(root, outfile))}: ${(bytes / 1024).toFixed(1)} KiB`,
-  );
+  console.log(`${shownPath(outfile)}: ${(bytes / 1024).toFixed(1)} KiB`);
+}
+
+/** `file` relative to the repository when it is inside it (`dist/...`), else absolute. */
+function shownPath(file) {
+  const path = resolve(root, file);
+  const inRepo = relative(root, path);
+  return inRepo.startsWith("..") || isAbsolute(inRepo) ? path : inRepo;
 }
 
 const BUILTINS = new Set(builtinModules);
@@ -99,7 +128,7 @@ export async function bundleScript(entry, outfile) {
   const result = await build({
     ...options,
     write: false,
-    plugins: [builtinsThroughRequire],
+    plugins: [...options.plugins, builtinsThroughRequire],
   });
   const code = result.outputFiles[0].text;
   // What a script cannot hold: an ESM entry with exports, or code that reads import.meta.
@@ -113,6 +142,11 @@ export async function bundleScript(entry, outfile) {
   const text = `(async function (require) {\n"use strict";\n${code}})\n`;
   writeFileSync(scriptfile, text);
   report(scriptfile, Buffer.byteLength(text));
+}
+
+/** The DNS diagnosis (lib/diagnose.ts), into `diagnose.js` in `dir`, beside an entrypoint. */
+export async function bundleDiagnosis(dir) {
+  await bundle("lib/diagnose.ts", join(dir, DIAGNOSIS_BUNDLE));
 }
 
 /** The loader the node image runs (loader.ts), into `loader.js` in `dir`. */
@@ -136,6 +170,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   await bundle(entry, outfile);
   if (!argEntry) {
     await bundleScript(entry, outfile);
+    await bundleDiagnosis(dirname(outfile));
     await bundleLoader(dirname(outfile));
   }
 }

@@ -292,6 +292,20 @@ Deno.test("configureContainerd() stops with sed's status 2 when config.toml is m
   assert.deepEqual(host.logs, ['INFO: changing snapshotter from "overlayfs" to "native"']);
 });
 
+Deno.test("configureContainerd() stops with sed's status 4 when config.toml cannot be written", async () => {
+  const host = node({ filesystem: "zfs" });
+  // sed -i on a read-only file system: it reads the file, then cannot write its copy.
+  host.writeText = (file) => {
+    throw new EntrypointError(`Cannot write ${file}: read-only file system`);
+  };
+  await assert.rejects(configureContainerd(host, { userns: false }), (error: unknown) => {
+    assert.ok(error instanceof EntrypointError);
+    assert.equal(error.exitCode, 4);
+    assert.equal(error.message, `Cannot write ${CONTAINERD_CONFIG}: read-only file system`);
+    return true;
+  });
+});
+
 Deno.test("configureContainerd() stops with systemctl's status when the service cannot be enabled", async () => {
   const host = node({ filesystem: "fuseblk", commands: { systemctl: { status: 1 } } });
   await assert.rejects(

@@ -52,6 +52,7 @@ Deno.test("missingController() names the first of cpu, memory, pids that is not 
     ["controllers.cpu-only", "memory"],
   ];
   for (const [name, missing] of cases) assert.equal(missingController(fixture(name)), missing);
+  assert.equal(missingController("cpuset cpu io memory hugetlb rdma misc\n"), "pids");
 });
 
 Deno.test("validateUserns() does nothing outside a user namespace", () => {

@@ -354,9 +354,10 @@ e2e_cleanup_all() {
   return 0
 }
 
-# Prints the container's logs with the tty's carriage returns removed.
+# Prints the container's logs without the tty's carriage returns and terminal escape sequences
+# (systemd's coloured console, systemctl's red errors), so they read the same in a file.
 e2e_logs() {
-  e2e_cli logs "$1" 2>&1 | tr -d '\r'
+  e2e_cli logs "$1" 2>&1 | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g'
 }
 
 # e2e_wait_log NAME ERE [TIMEOUT_S=30]: waits until the container's logs match ERE. Fails early
