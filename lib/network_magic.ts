@@ -1,5 +1,5 @@
 /**
- * The "network magic": make Docker's embedded DNS reachable from pods. See README.md for a
+ * The "network magic": make Docker's embedded DNS reachable from pods. See docs/design.md for a
  * diagram. Reads the machine, computes every new text in memory, then applies it.
  */
 import { findDockerHostIp } from "./docker_host_ip.ts";
