@@ -144,7 +144,7 @@ export const STEPS: readonly Step[] = [
         saved: context.iptablesSaved,
         afterResolvConf: loadProbe && ((magic) => {
           context.dnsCheck = startDnsCheck(host, magic, {
-            start: loadProbe(),
+            start: loadedOrFailing(loadProbe),
             iptablesMode: context.iptablesMode,
           });
         }),
@@ -175,6 +175,21 @@ export const STEPS: readonly Step[] = [
     run: (_host, context) => context.dnsCheck?.finish(),
   },
 ];
+
+/**
+ * `load()`, or, when loading throws (a libc binding that fails), a prober that throws the same
+ * error when started: the DNS check then says in its WARN line that it could not run, and the
+ * boot goes on, as it does for every other failure of the check.
+ */
+function loadedOrFailing(load: () => StartProbe | undefined): StartProbe | undefined {
+  try {
+    return load();
+  } catch (error) {
+    return () => {
+      throw error;
+    };
+  }
+}
 
 /** The `KIND_ENTRYPOINT_STEPS` value that runs no step at all (only detection and exec). */
 export const NO_STEPS = "none";

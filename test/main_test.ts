@@ -219,3 +219,19 @@ Deno.test("runEntrypoint() sends the DNS check's queries once resolv.conf is wri
   assert.match(logs[logs.length - 2], /^WARN: DNS: nameserver 172\.18\.0\.1 /);
   assert.equal(logs[logs.length - 1], "INFO: starting init");
 });
+
+Deno.test("runEntrypoint() goes on to init when loading the DNS prober throws, with one WARN line", async () => {
+  const host = node();
+  const exec = recordingExec();
+  await runEntrypoint(host, ["/sbin/init"], exec, {
+    loadProbe: () => {
+      throw new Error("Cannot bind libc: no such symbol");
+    },
+  });
+  const logs = host.logs;
+  assert.deepEqual(logs.filter((line) => line.startsWith("WARN")), [
+    "WARN: DNS: the check of nameserver 172.18.0.1 could not run: Cannot bind libc: no such symbol",
+  ]);
+  assert.equal(logs[logs.length - 1], "INFO: starting init");
+  assert.deepEqual(exec.calls, [["/sbin/init"]]);
+});
