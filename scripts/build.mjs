@@ -108,6 +108,22 @@ export async function bundleScript(entry, outfile) {
   report(scriptfile, Buffer.byteLength(text));
 }
 
+/**
+ * The DNS relay of nodes with IPv6 (relay.ts), into `relay.js` in `dir`: its own small bundle, not
+ * part of the entrypoint's, on Deno's APIs alone, so it gets no `require` banner.
+ */
+export async function bundleRelay(dir) {
+  const outfile = join(dir, "relay.js");
+  const options = bundleOptions("relay.ts", outfile);
+  options.banner = { js: "#!/usr/bin/env -S deno run --unstable-net --allow-net --allow-env" };
+  const result = await build(options);
+  const inputs = Object.keys(result.metafile.inputs);
+  if (inputs.some((input) => input.startsWith("node_modules/") || input.startsWith("node:"))) {
+    throw new Error(`relay.ts: the relay's bundle must not import packages: ${inputs.join(", ")}`);
+  }
+  report(outfile, Object.values(result.metafile.outputs)[0].bytes);
+}
+
 /** The loader the node image runs (loader.ts), into `loader.js` in `dir`. */
 export async function bundleLoader(dir) {
   await bundle("loader.ts", join(dir, "loader.js"));
@@ -131,4 +147,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     await bundleScript(entry, outfile);
     await bundleLoader(dirname(outfile));
   }
+  if (!argEntry) await bundleRelay(join(root, "dist"));
 }
