@@ -35,7 +35,7 @@ readonly STANDIN_LABEL=kind-entrypoint-ts.e2e
 # Prints success if the bundle is missing or older than any source it is built from.
 bundle_is_stale() {
   local bundle=$1
-  [[ -f $bundle && -f ${bundle%.js}.script.js && -f $(dirname "$bundle")/loader.js ]] || return 0
+  [[ -f $bundle && -f ${bundle%.js}.script.js && -f $(dirname "$bundle")/loader.js && -f $repo/dist/relay.js ]] || return 0
   [[ -n "$(find "$repo/entrypoint.ts" "$repo/loader.ts" "$repo/lib" "$repo/package-lock.json" "$repo/scripts" \
     -newer "$bundle" -print -quit 2>/dev/null)" ]]
 }
@@ -157,7 +157,7 @@ main() {
   # shellcheck disable=SC2064
   trap "rm -rf '$ctx'" EXIT
   mkdir -p "$ctx/images" "$ctx/dist"
-  cp "$repo/images/Dockerfile" "$repo/images/entrypoint" "$ctx/images/"
+  cp "$repo/images/Dockerfile" "$repo/images/entrypoint" "$repo/images/kind-dns-relay.service" "$ctx/images/"
   if [[ -n $entry ]]; then
     # Always bundled afresh (well under a second): the entry may import anything.
     ENTRY=$entry OUTFILE="$ctx/dist/entrypoint.js" node "$repo/scripts/build.mjs"
@@ -174,6 +174,9 @@ main() {
     cp "$script" "$ctx/dist/entrypoint.script.js"
     cp "$loader" "$ctx/dist/loader.js"
   fi
+  # The DNS relay's bundle (scripts/build.mjs writes it with every entrypoint's).
+  [[ -f $repo/dist/relay.js ]] || (cd "$repo" && npm run --silent build)
+  cp "$repo/dist/relay.js" "$ctx/dist/relay.js"
   # --force-rm: the legacy builder otherwise leaves the container of a failed RUN behind.
   docker_build --force-rm "${args[@]}" "$ctx"
 
