@@ -6,7 +6,9 @@
  * - `held`: answered only once `hold` of them are waiting, then all at once in reverse order
  *   (to prove that the relay keeps many queries in flight);
  * - anything else: one A record, 192.0.2.1.
- * Every query it receives is kept (`received`), so a test can check that it arrived unchanged.
+ * Every query it receives is kept (`received`, unless `record` is false), so a test can check
+ * that it arrived unchanged.
+ * Run as a program, it prints its port and answers until killed.
  */
 
 /** How many records `big` has over TCP: far more than fits in 512 bytes. */
@@ -38,7 +40,7 @@ export function answerWith(
   end += 5;
   const out = new Uint8Array(end + 16 * options.count);
   out.set(query.subarray(0, end));
-  out[2] = 0x81 | (options.truncated ? 0x02 : 0) | (query[2] & 0x01); // QR, AA, TC, RD
+  out[2] = 0x84 | (options.truncated ? 0x02 : 0) | (query[2] & 0x01); // QR, AA, TC, RD
   out[3] = 0x80; // RA, NOERROR
   out[6] = options.count >> 8;
   out[7] = options.count & 0xff;
@@ -51,8 +53,11 @@ export function answerWith(
 }
 
 /** Starts the fake upstream on 127.0.0.1 (UDP and TCP on the same free port). */
-export function startFakeUpstream(options: { hold?: number } = {}): FakeUpstream {
+export function startFakeUpstream(
+  options: { hold?: number; record?: boolean } = {},
+): FakeUpstream {
   const hold = options.hold ?? 0;
+  const record = options.record ?? true;
   const received: FakeUpstream["received"] = [];
   const sent: Uint8Array[] = [];
   let udp: Deno.DatagramConn | undefined;
@@ -93,20 +98,20 @@ export function startFakeUpstream(options: { hold?: number } = {}): FakeUpstream
         return;
       }
       const query = message.slice();
-      received.push({ transport: "udp", query });
+      if (record) received.push({ transport: "udp", query });
       if (firstLabel(query) === "held") {
         held.push({ query, to: from });
         if (held.length < hold) continue;
         for (const { query, to } of held.splice(0).reverse()) {
           const reply = answerWith(query, { count: 1 });
-          sent.push(reply);
+          if (record) sent.push(reply);
           await udpSocket.send(reply, to);
         }
         continue;
       }
       const reply = answer(query, "udp");
       if (!reply) continue;
-      sent.push(reply);
+      if (record) sent.push(reply);
       await udpSocket.send(reply, from).catch(() => {});
     }
   };
@@ -126,10 +131,10 @@ export function startFakeUpstream(options: { hold?: number } = {}): FakeUpstream
           const length = (buffered[0] << 8) | buffered[1];
           const query = buffered.slice(2, 2 + length);
           buffered = buffered.slice(2 + length);
-          received.push({ transport: "tcp", query });
+          if (record) received.push({ transport: "tcp", query });
           const reply = answer(query, "tcp");
           if (!reply) continue;
-          sent.push(reply);
+          if (record) sent.push(reply);
           const framed = new Uint8Array(reply.length + 2);
           framed.set([reply.length >> 8, reply.length & 0xff]);
           framed.set(reply, 2);
@@ -182,4 +187,11 @@ export function startFakeUpstream(options: { hold?: number } = {}): FakeUpstream
       await Promise.allSettled(tasks);
     },
   };
+}
+
+// As a program (the e2e tier runs it inside a node, the benchmark beside the relay): starts the
+// fake upstream on 127.0.0.1 and prints its port; runs until killed.
+if (import.meta.main) {
+  const upstream = startFakeUpstream({ record: false });
+  console.log(upstream.port);
 }
