@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createDryRun, formatPlan } from "../lib/dry_run.ts";
 import { enableNetworkMagic } from "../lib/network_magic.ts";
 import {
   addRelayNameserver,
@@ -84,6 +85,7 @@ Deno.test("renderRelayEnv() writes the unit's two settings", () => {
 function node(options: { ipv6Cluster?: boolean; files?: Record<string, string> } = {}) {
   const cluster = options.ipv6Cluster ?? true;
   return new FakeHost({
+    dirs: ["/etc", "/kind", "/etc/systemd/system"],
     lookups: { "4:kind-control-plane": "172.18.0.2", "6:kind-control-plane": IPV6 },
     files: {
       "/etc/resolv.conf": DOCKER,
@@ -163,4 +165,28 @@ Deno.test("enableNetworkMagic() on a node without kind's IPv6 settings leaves no
   assert.equal(host.files.has(RELAY_ENV_FILE), false);
   assert.ok(!host.events.some((event) => JSON.stringify(event).includes("relay")));
   assert.ok(!host.events.some((event) => event.type === "run" && event.argv[0] === "ln"));
+});
+
+Deno.test("a dry run on a node of a cluster with IPv6 lists every change the relay makes", async () => {
+  const real = node();
+  const { host, plan } = createDryRun(real);
+  await enableNetworkMagic(host);
+  const text = formatPlan(plan);
+  assert.deepEqual(
+    real.events.filter((event) => event.type !== "log" && event.type !== "run"),
+    [],
+    "nothing written on the real host",
+  );
+  assert.ok(!real.events.some((event) => event.type === "run" && event.argv[0] === "ln"));
+  assert.ok(
+    real.events.some((event) =>
+      event.type === "log" &&
+      event.message ===
+        `(dry run) would enable the DNS relay for IPv6 pods on [${IPV6}]:53, forwarding to 172.18.0.1`
+    ),
+  );
+  assert.match(text, new RegExp(`\\+nameserver ${IPV6}`));
+  assert.match(text, new RegExp(`write ${RELAY_ENV_FILE}\n`));
+  assert.match(text, new RegExp(`mkdir -p ${RELAY_WANTS_DIR}\n`));
+  assert.match(text, new RegExp(`run ln -sfn ${RELAY_UNIT_FILE} ${RELAY_WANTS_LINK}\n`));
 });

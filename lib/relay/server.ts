@@ -77,9 +77,14 @@ interface Pending {
   deadline: number;
 }
 
+/**
+ * One upstream UDP socket and its queries in flight, indexed by message ID (an array of 65536
+ * slots rather than a Map: no allocation per query beyond the entry itself).
+ */
 interface Upstream {
   socket: Deno.DatagramConn;
-  pending: Map<number, Pending>;
+  pending: (Pending | undefined)[];
+  count: number;
 }
 
 /** Starts a relay; throws when it cannot listen (address not on this machine, port taken). */
@@ -119,14 +124,14 @@ export function startRelay(options: RelayOptions): Relay {
   };
 
   const upstreamWithout = (id: number): Upstream | undefined => {
-    for (const upstream of upstreams) if (!upstream.pending.has(id)) return upstream;
+    for (const upstream of upstreams) if (upstream.pending[id] === undefined) return upstream;
     if (upstreams.length >= MAX_UPSTREAM_SOCKETS) return undefined;
     const socket = Deno.listenDatagram({
       transport: "udp",
       hostname: target.hostname.includes(":") ? "::" : "0.0.0.0",
       port: 0,
     });
-    const upstream = { socket, pending: new Map<number, Pending>() };
+    const upstream: Upstream = { socket, pending: new Array(65536).fill(undefined), count: 0 };
     upstreams.push(upstream);
     tasks.push(receiveAnswers(upstream));
     return upstream;
@@ -134,7 +139,8 @@ export function startRelay(options: RelayOptions): Relay {
 
   // Answers from the upstream: only from its address and port, and only to a query in flight
   // with the same ID and question.
-  async function receiveAnswers({ socket, pending }: Upstream): Promise<void> {
+  async function receiveAnswers(upstream: Upstream): Promise<void> {
+    const { socket, pending } = upstream;
     const buffer = new Uint8Array(MAX_MESSAGE_SIZE);
     while (!closed) {
       let received: [Uint8Array, Deno.Addr];
@@ -148,9 +154,10 @@ export function startRelay(options: RelayOptions): Relay {
       const source = from as Deno.NetAddr;
       if (source.port !== target.port || !sameAddress(source.hostname, target.hostname)) continue;
       const id = messageId(answer);
-      const query = pending.get(id);
+      const query = pending[id];
       if (!query || !answers(answer, query.query, query.questionEnd)) continue;
-      pending.delete(id);
+      pending[id] = undefined;
+      upstream.count--;
       inFlight--;
       stats.answered++;
       // Sent before the buffer is reused for the next datagram.
@@ -188,18 +195,20 @@ export function startRelay(options: RelayOptions): Relay {
         continue;
       }
       const query = message.slice();
-      upstream.pending.set(id, {
+      upstream.pending[id] = {
         query,
         questionEnd: verdict.questionEnd,
         client,
         deadline: Date.now() + timeoutMs,
-      });
+      };
+      upstream.count++;
       inFlight++;
       try {
         await upstream.socket.send(query, target);
       } catch {
         // The upstream cannot be reached at all (no route): the client learns it at once.
-        upstream.pending.delete(id);
+        upstream.pending[id] = undefined;
+        upstream.count--;
         inFlight--;
         stats.servfails++;
         await reply(servfail(query), client);
@@ -210,10 +219,13 @@ export function startRelay(options: RelayOptions): Relay {
   // Queries the upstream left unanswered get SERVFAIL once their time is up.
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const { pending } of upstreams) {
-      for (const [id, query] of pending) {
-        if (query.deadline > now) continue;
-        pending.delete(id);
+    for (const upstream of upstreams) {
+      const { pending } = upstream;
+      for (let id = 0; upstream.count > 0 && id < pending.length; id++) {
+        const query = pending[id];
+        if (query === undefined || query.deadline > now) continue;
+        pending[id] = undefined;
+        upstream.count--;
         inFlight--;
         stats.servfails++;
         void reply(servfail(query.query), query.client);
