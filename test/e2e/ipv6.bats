@@ -222,6 +222,18 @@ relay_pid() {
   [[ $tcp == *"flags: qr aa rd ra;"*"ANSWER: 100,"* ]] || fail "TCP:" "$tcp"
 }
 
+@test "the entrypoint run again in the booted node changes nothing of the relay" {
+  local files='cat /etc/resolv.conf /etc/resolv.conf.original /etc/kind-dns-relay.env; readlink /etc/systemd/system/multi-user.target.wants/kind-dns-relay.service'
+  local before pid
+  before="$(docker exec "$NODE" sh -c "$files")"
+  pid="$(relay_pid "$NODE")"
+  run docker exec "$NODE" /usr/local/bin/entrypoint true
+  [[ $status == 0 ]] || fail "status $status" "$output"
+  [[ $(docker exec "$NODE" sh -c "$files") == "$before" ]] ||
+    fail "before:" "$before" "after:" "$(docker exec "$NODE" sh -c "$files")"
+  [[ $(relay_pid "$NODE") == "$pid" ]] || fail "the relay was restarted"
+}
+
 @test "the relay killed with SIGKILL is back within seconds (systemd restarts it)" {
   local before after i addr
   addr="$(ipv6_of "$NODE")"
