@@ -27,7 +27,13 @@ try {
 } catch {
   // No cache: compiled as usual.
 }
-const script = new vm.Script(source, { filename: scriptPath, cachedData });
+// The script's dynamic imports (the diagnosis bundle, scripts/build.mjs) resolve against its
+// file name, as the module's do against its URL.
+const script = new vm.Script(source, {
+  filename: scriptPath,
+  cachedData,
+  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
 setCodeCacheStatus({
   bytes: cachedData?.length ?? 0,
   accepted: cachedData !== undefined && !script.cachedDataRejected,

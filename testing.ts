@@ -19,7 +19,7 @@ export {
   type FakeEvent,
   FakeHost,
   type FakeHostOptions,
-} from "./test/fake_host.ts";
+} from "./lib/fake_host.ts";
 
 /** How a run of composed steps ended: the exit status and the command it would have exec'd. */
 export interface BootResult {

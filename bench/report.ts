@@ -4,8 +4,11 @@
  * executed and whether their mount tables agree. Writes the same as JSON.
  *
  * Usage: deno run -A bench/report.ts --raw DIR --views "v1 v2" --n N --trace-n N --out FILE
- *          --bundle FILE --image TAG [--original-image TAG] [--scale FILE]
+ *          --bundle FILE --image TAG [--original-image TAG] [--scale FILE] [--docs FILE]
+ *        deno run -A bench/report.ts --from JSON --scale FILE --docs FILE
  * The raw files of each node view are in DIR/VIEW; the report ends with one closing line per view.
+ * --docs rewrites the generated block of that markdown file (docs/speed.md) from the results
+ * written (or, with --from, from those already there) and the scale results.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -452,6 +455,249 @@ function reportView(view: string, options: ViewOptions) {
   };
 }
 
+/** The fields of one view in bench/results/latest.json that docs/speed.md shows. */
+interface ViewForDocs {
+  boot: {
+    port: { median: number };
+    original?: { median: number };
+    ratio?: number;
+    pairs: unknown[];
+  };
+  programs: { port?: ProgramCount; original?: ProgramCount };
+  breakdown: {
+    port: ReturnType<typeof medianSteps>;
+    original?: ReturnType<typeof medianSteps>;
+    traceRuns: number;
+  };
+  port: { vmHwmKb?: number; importMs: { cache?: number; noCache?: number } };
+  mounts?: { identical: boolean };
+}
+
+/** One row of bench/scale.ts's results. */
+interface ScaleRow {
+  rules: number;
+  dumpBytes: number;
+  pureMs: number;
+  stepMs: number;
+  pureUsPerRule: number;
+  vmHwmKb: number;
+}
+
+/** The fields of bench/results/latest.json (and scale.json) that docs/speed.md shows. */
+export interface ResultsForDocs {
+  date: string;
+  machine: { kernel: string; cpus: number; cpuModel: string; docker: string; deno: string };
+  views: Record<string, ViewForDocs>;
+  closing: string[];
+  scale?: { rows: ScaleRow[] };
+}
+
+/** The comment lines around the block of docs/speed.md that `npm run bench -- --update` writes. */
+export const DOCS_BEGIN =
+  "<!-- bench:begin: written by `npm run bench -- --update` from bench/results/; do not edit -->";
+/** The end of that block. */
+export const DOCS_END = "<!-- bench:end -->";
+
+/** The steps' names as the docs show them: kind's function names, and the port's own step. */
+const STEP_LABELS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(ORIGINAL_STEPS).map(([fn, step]) => [step, fn])),
+  dns_check: "dns_check (the port's own)",
+};
+
+/** `text` broken into lines of at most `width` characters at spaces; `indent` starts the later ones. */
+function wrap(text: string, options: { width?: number; indent?: string } = {}): string[] {
+  const { width = 100, indent = "" } = options;
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line.trim() !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `${indent}${word}`;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  return line === "" ? lines : [...lines, line];
+}
+
+/**
+ * The markdown docs/speed.md shows between DOCS_BEGIN and DOCS_END, rendered from the committed
+ * results alone, so that the figures there are the ones the bench wrote.
+ */
+export function renderSpeedDocs(results: ResultsForDocs): string {
+  const views = Object.keys(results.views);
+  const short = (view: string) => view === "v2" ? "v2 view" : view;
+  const cell = (x: number | undefined) => x === undefined ? "–" : x.toFixed(1);
+  const ms = (x: number | undefined) => x === undefined ? "" : `${x.toFixed(1)} ms`;
+  const row = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const header = (first: string) => [
+    row([first, ...views.flatMap((v) => [`${short(v)}: bash`, `${short(v)}: port`])]),
+    row(["---", ...views.flatMap(() => ["---", "---"])]),
+  ];
+  const perView = (f: (v: ViewForDocs) => [string, string]) =>
+    views.flatMap((view) => f(results.views[view]));
+  const first = results.views[views[0]];
+  const m = results.machine;
+  const lines = [
+    DOCS_BEGIN,
+    "",
+    ...wrap(
+      `Measured ${
+        results.date.slice(0, 10)
+      } on ${m.cpus} cores (${m.cpuModel}), Linux ${m.kernel}, ` +
+        `Docker ${m.docker}, Deno ${m.deno}: ${first.boot.pairs.length} pairs of fresh nodes per ` +
+        `view, ${first.breakdown.traceRuns} traced runs per implementation. The closing lines:`,
+    ),
+    "",
+    "```",
+    ...results.closing,
+    "```",
+    "",
+    ...header(""),
+    row([
+      "start → exec of the command, median",
+      ...perView((v) => [
+        ms(v.boot.original?.median),
+        `${ms(v.boot.port.median)}${
+          v.boot.ratio === undefined ? "" : ` (ratio ${v.boot.ratio.toFixed(2)})`
+        }`,
+      ]),
+    ]),
+    row([
+      "programs executed before init (strace)",
+      ...perView((v) => [
+        String(v.programs.original?.programs ?? ""),
+        String(v.programs.port?.programs ?? ""),
+      ]),
+    ]),
+    row([
+      "peak RSS before exec (VmHWM)",
+      ...perView((v) => [
+        "",
+        v.port.vmHwmKb === undefined ? "" : `${(v.port.vmHwmKb / 1024).toFixed(1)} MB`,
+      ]),
+    ]),
+    row([
+      "runtime start → `main`, code caches / none",
+      ...perView((v) => [
+        "",
+        `${cell(v.port.importMs.cache)} / ${cell(v.port.importMs.noCache)} ms`,
+      ]),
+    ]),
+    row([
+      "mount table left for init",
+      ...perView((v) => [
+        "",
+        v.mounts === undefined ? "" : v.mounts.identical ? "identical (normalized)" : "differs",
+      ]),
+    ]),
+    "",
+  ];
+  const programs = (count: ProgramCount | undefined) =>
+    count === undefined
+      ? "not measured"
+      : Object.entries(count.byName).map(([k, n]) => `${n} ${k}`).join(", ");
+  const item = { indent: "  " };
+  lines.push("Programs executed before init, by name (strace):", "");
+  for (const view of views) {
+    const v = results.views[view];
+    if (v.programs.original) {
+      lines.push(
+        ...wrap(`- ${short(view)}, kind's script: ${programs(v.programs.original)}.`, item),
+      );
+    }
+    lines.push(...wrap(`- ${short(view)}, the port: ${programs(v.programs.port)}.`, item));
+  }
+  lines.push(
+    "",
+    "Per phase and step, median ms of the traced runs (kind's script under `bash -x`, which",
+    "slows it):",
+    "",
+    ...header("phase or step"),
+  );
+  const phase = (label: string, key: "startupMs" | "setupMs" | "finishMs" | "tailMs") =>
+    row([
+      label,
+      ...perView((v) => [cell(v.breakdown.original?.[key]), cell(v.breakdown.port[key])]),
+    ]);
+  lines.push(phase("start → first step (the port: → `main`)", "startupMs"));
+  lines.push(phase("setup (the port's `main` before the first step)", "setupMs"));
+  const steps = [
+    ...new Set(views.flatMap((view) => {
+      const b = results.views[view].breakdown;
+      return [...Object.keys(b.original?.steps ?? {}), ...Object.keys(b.port.steps)];
+    })),
+  ];
+  for (const step of steps) {
+    lines.push(row([
+      STEP_LABELS[step] ?? step,
+      ...perView((v) => [
+        cell(v.breakdown.original?.steps[step]),
+        cell(v.breakdown.port.steps[step]),
+      ]),
+    ]));
+  }
+  lines.push(phase("finish (the port: `starting init`, the boot mark)", "finishMs"));
+  lines.push(phase("exec → command", "tailMs"));
+  if (results.scale) {
+    const size = (bytes: number) =>
+      bytes < 1e6 ? `${Math.round(bytes / 1e3)} KB` : `${(bytes / 1e6).toFixed(1)} MB`;
+    lines.push(
+      "",
+      "The rule rewrite (`npm run bench -- --scale`, bench/scale.ts):",
+      "",
+      row(["rules", "dump", "pure rewrite", "per rule", "whole network_magic step", "peak RSS"]),
+      row(["---", "---", "---", "---", "---", "---"]),
+      ...results.scale.rows.map((r) =>
+        row([
+          r.rules.toLocaleString("en-US"),
+          size(r.dumpBytes),
+          `${r.pureMs} ms`,
+          `${r.pureUsPerRule} µs`,
+          `${r.stepMs} ms`,
+          `${(r.vmHwmKb / 1024).toFixed(1)} MB`,
+        ])
+      ),
+    );
+  }
+  lines.push("", DOCS_END);
+  return lines.join("\n") + "\n";
+}
+
+/** The block of `doc` between DOCS_BEGIN and DOCS_END, markers included, or undefined. */
+export function speedDocsBlock(doc: string): string | undefined {
+  const start = doc.indexOf(DOCS_BEGIN);
+  const end = doc.indexOf(DOCS_END, start);
+  if (start < 0 || end < 0) return undefined;
+  return doc.slice(start, end + DOCS_END.length) + "\n";
+}
+
+/** `doc` with its generated block replaced by `block`; throws when the markers are missing. */
+export function replaceSpeedDocsBlock(doc: string, block: string): string {
+  const old = speedDocsBlock(doc);
+  if (old === undefined) {
+    throw new Error(`Cannot find the bench block (${DOCS_BEGIN} ... ${DOCS_END}) to replace`);
+  }
+  return doc.replace(old, () => block);
+}
+
+/** The committed results as docs/speed.md renders them: latest.json, with scale.json's rows. */
+export function readResultsForDocs(latestJson: string, scaleJson?: string): ResultsForDocs {
+  const results = JSON.parse(latestJson) as ResultsForDocs;
+  return scaleJson === undefined ? results : { ...results, scale: JSON.parse(scaleJson) };
+}
+
+/** Rewrites the bench block of the docs file from the committed results files. */
+function updateDocs(docsFile: string, latestFile: string, scaleFile: string): void {
+  const results = readResultsForDocs(
+    fs.readFileSync(latestFile, "utf8"),
+    readIf(scaleFile),
+  );
+  const doc = fs.readFileSync(docsFile, "utf8");
+  fs.writeFileSync(docsFile, replaceSpeedDocsBlock(doc, renderSpeedDocs(results)));
+  console.log(`docs: rewrote the bench block of ${path.relative(Deno.cwd(), docsFile)}`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -465,8 +711,15 @@ async function main(): Promise<void> {
       image: { type: "string" },
       "original-image": { type: "string" },
       scale: { type: "string" },
+      docs: { type: "string" },
+      from: { type: "string" },
     },
   });
+  // --docs FILE --from JSON: only rewrite the docs' bench block from committed results.
+  if (values.from !== undefined) {
+    updateDocs(values.docs!, values.from, values.scale!);
+    return;
+  }
   const withOriginal = values["original-image"] !== undefined;
   const views = values.views!.split(/\s+/).filter(Boolean);
   const results: Record<string, ReturnType<typeof reportView>["result"]> = {};
@@ -503,6 +756,7 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(values.out!, JSON.stringify(result, null, 2) + "\n");
   console.log(`results: ${path.relative(Deno.cwd(), values.out!)}`);
   for (const line of closings) console.log(line);
+  if (values.docs !== undefined) updateDocs(values.docs, values.out!, values.scale!);
 }
 
 if (import.meta.main) await main();

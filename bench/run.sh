@@ -22,8 +22,8 @@
 #
 # Usage: bench/run.sh [--update] [--scale] [--relay]
 #   --update  also write the committed results (bench/results/latest.json, and scale.json with
-#             --scale, relay.json with --relay); without it results go to bench/results/local/,
-#             which git ignores
+#             --scale, relay.json with --relay) and rewrite the generated block of docs/speed.md
+#             from them; without it results go to bench/results/local/, which git ignores
 #   --scale   only the rule-rewrite scaling run, bench/scale.ts
 #   --relay   only the DNS relay's cost on loopback (latency, queries/s, memory), bench/relay.ts
 # Env:
@@ -57,13 +57,20 @@ else
 fi
 readonly results
 
+readonly docs="$repo/docs/speed.md"
+
 if ((relay)); then
   mkdir -p "$results"
   node "$repo/scripts/build.mjs" >/dev/null
   exec "$deno" run -A --unstable-net --no-config "$bench_dir/relay.ts" --out "${BENCH_OUT:-$results/relay.json}"
 fi
 if ((scale)); then
-  exec "$deno" run -A --no-config "$bench_dir/scale.ts" --out "${BENCH_OUT:-$results/scale.json}"
+  "$deno" run -A --no-config "$bench_dir/scale.ts" --out "${BENCH_OUT:-$results/scale.json}"
+  if ((update)); then
+    exec "$deno" run -A --no-config "$bench_dir/report.ts" --from "$results/latest.json" \
+      --scale "$results/scale.json" --docs "$docs"
+  fi
+  exit 0
 fi
 
 # shellcheck source=../test/e2e/lib.sh
@@ -205,10 +212,12 @@ main() {
   local bundle="$repo/dist/entrypoint.js"
   local scale_json="$bench_dir/results/scale.json"
   [[ -f $results/scale.json ]] && scale_json="$results/scale.json"
+  local -a docs_args=()
+  ((update)) && docs_args=(--docs "$docs")
   "$deno" run -A --no-config "$bench_dir/report.ts" \
     --raw "$raw" --views "${VIEWS[*]}" --n "$N" --trace-n "$TRACE_N" --out "$OUT" \
     --bundle "$bundle" --image "$port" ${original:+--original-image "$original"} \
-    --scale "$scale_json"
+    --scale "$scale_json" "${docs_args[@]}"
 }
 
 main

@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { enableNetworkMagic } from "../lib/network_magic.ts";
 import { parseIptablesSave, rewriteDockerDnsRules } from "../lib/nat_rules.ts";
-import { FakeHost } from "../test/fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const HOST_IP = "172.18.0.1";
 

@@ -11,16 +11,14 @@
  *   bind mounts each hierarchy again at `<mount point><container path>` so the paths of
  *   /proc/self/cgroup resolve inside the container, then gives kubelet its roots as above.
  *
- * The lists it works on (the container's cgroup paths, the hierarchies, the bind mounted ones)
- * are computed from /proc/self/cgroup and /proc/self/mountinfo (lib/mountinfo.ts) as typed
- * lists, with the same line-by-line results kind's bash gets from its programs, down to its
- * corner cases (`capturedLines`); the unit tests check each against those programs. So a run
- * spawns only findmnt, where kind's bash prints its table (`show-mount`); mounts are syscalls.
- *
- * The decisions are a pure generator, `cgroupFixes`: it keeps a model of the mount table,
- * yields one operation at a time and learns whether a tolerated operation failed (kind's bash
- * checks the machine again later, and a failed umount changes what it finds). `planCgroupFixes`
- * lists the operations; `applyCgroupFixes` performs them.
+ * It looks at the machine where kind's bash looks: the mount table is read again
+ * (/proc/self/mountinfo, parsed by lib/mountinfo.ts) at each point where kind's bash runs findmnt
+ * or greps mountinfo, and the misc directory is tested when kind's bash tests it, so each
+ * decision sees what the step mounted, unmounted or failed to remove before it. The lists it
+ * builds from those reads (the container's cgroup paths, the hierarchies, the bind mounted ones)
+ * are the same line-by-line results kind's bash gets from its programs, down to its corner cases
+ * (`capturedLines`); the unit tests check each against those programs. So a run spawns only
+ * findmnt, where kind's bash prints its table; mounts are syscalls.
  */
 import { EntrypointError } from "./errors.ts";
 import {
@@ -29,23 +27,17 @@ import {
   type FileQueries,
   type Files,
   type Log,
-  mountArgv,
   type MountChanges,
-  type MountOp,
   readOptional,
 } from "./host.ts";
-import type { LogLevel } from "./log.ts";
 import {
-  coveringMount,
   findmntSourceTargetLines,
-  formatMountInfoLine,
   isMountPoint,
   isWithin,
   type MountInfo,
   normalizePath,
   parseMountInfo,
-  rootOfPath,
-  topMountAt,
+  showsBindOf,
 } from "./mountinfo.ts";
 import { grepLines } from "./proc.ts";
 import type { Rerun } from "./rerun.ts";
@@ -55,27 +47,12 @@ export const CGROUP_ROOT = "/sys/fs/cgroup";
 export const MISC_CONTROLLER = "/sys/fs/cgroup/misc";
 export const PROC_CGROUPS = "/proc/cgroups";
 export const FAKE_CGROUPS = "/kind/fake-cgroups";
+const PROC_SELF_CGROUP = "/proc/self/cgroup";
+const MOUNTINFO = "/proc/self/mountinfo";
 const CPUSET_HIERARCHY = "/sys/fs/cgroup/cpuset";
 const SYSTEMD_HIERARCHY = "/sys/fs/cgroup/systemd";
 /** kind's kubelet runs with `--cgroup-root=/kubelet`; the systemd driver appends `.slice`. */
 const KUBELET_CGROUP_ROOTS = ["/kubelet", "/kubelet.slice"];
-
-/** What the step reads from the machine: cgroup v2 needs nothing more. */
-export type CgroupInputs = { cgroupV2: true } | CgroupV1Inputs;
-
-/** What the step reads on cgroup v1; text is undefined where the file was unreadable. */
-export interface CgroupV1Inputs {
-  /** /sys/fs/cgroup/cgroup.controllers is not a regular file. */
-  cgroupV2: false;
-  /** /proc/self/cgroup. */
-  procSelfCgroup: string | undefined;
-  /** /proc/self/mountinfo, as of the start of the step. */
-  mountInfo: string | undefined;
-  /** /sys/fs/cgroup/misc is a directory (following symlinks, like `test -d`). */
-  miscIsDirectory: boolean;
-  /** /proc/cgroups. */
-  procCgroups: string | undefined;
-}
 
 /** Options of the cgroup fixes. */
 export interface CgroupFixOptions {
@@ -89,273 +66,128 @@ export interface CgroupFixOptions {
   skipExisting?: boolean;
 }
 
-/** One operation of the plan, in kind's order. */
-export type CgroupFix =
-  | { op: "log"; level: LogLevel; message: string }
-  /** An `INFO:` line that says what is about to change. */
-  | { op: "announce"; message: string }
-  /** Without `warnOnFailure` a failure stops the boot with mount's exit status. */
-  | { op: "mount"; mount: MountOp; warnOnFailure?: string }
-  | { op: "rmdir"; path: string; warnOnFailure: string }
-  | { op: "mkdirp"; path: string }
-  /** `cat FROM > TO`. */
-  | { op: "copy"; from: string; to: string }
-  | { op: "write"; path: string; data: string }
-  /**
-   * `findmnt TARGET` for a target the model knows to be a mount point: kind's bash prints
-   * findmnt's table there. Its outcome is whether findmnt found the mount.
-   */
-  | { op: "show-mount"; target: string }
-  /** kind's bash exits here (errexit) with `exitCode`. */
-  | { op: "fail"; message: string; exitCode: number };
-
 type CgroupHost = Files & CommandQueries & MountChanges & Log & Announcements;
+
+/** What the step carries from one look at the machine to the next. */
+interface Step {
+  host: CgroupHost;
+  /** The container's cgroup paths (`cpuCgroupPaths`). */
+  paths: string[];
+  skipExisting: boolean;
+  /** With skipExisting: IDs of the mounts an earlier run left, which kind's bash never saw. */
+  leftovers: Set<number>;
+}
 
 /**
  * kind's `fix_cgroup` as a step. On a rerun in the same boot, bind mounts an earlier run made are
- * not stacked again (kind's bash goes 46 → 100 → 262 mounts); a first run is exactly kind's.
+ * not stacked again; a first run is exactly kind's.
  */
 export function fixCgroup(host: CgroupHost, context: Rerun): Promise<void> {
   return applyCgroupFixes(host, { skipExisting: context.rerun === true });
 }
 
-/** Reads the machine, then performs the plan one operation at a time. */
+/**
+ * The operations of kind's `fix_cgroup`, in its order, each decided on what the machine shows at
+ * that point. Throws an `EntrypointError` with kind's exit status where kind's bash exits, and the
+ * mount's `CommandError` where a mount kind's bash does not tolerate fails.
+ */
 export async function applyCgroupFixes(
   host: CgroupHost,
   options: CgroupFixOptions = {},
 ): Promise<void> {
-  const plan = cgroupFixes(readCgroupInputs(host), options);
-  let outcome = true;
-  for (let step = plan.next(); !step.done; step = plan.next(outcome)) {
-    outcome = await performCgroupFix(host, step.value);
-  }
-}
-
-/** Everything `cgroupFixes` needs, read in-process. */
-export function readCgroupInputs(host: FileQueries): CgroupInputs {
-  if (host.kind(CGROUP_CONTROLLERS_FILE) === "file") return { cgroupV2: true };
-  const read = (file: string) => readOptional(host, file);
-  return {
-    cgroupV2: false,
-    procSelfCgroup: read("/proc/self/cgroup"),
-    mountInfo: read("/proc/self/mountinfo"),
-    miscIsDirectory: host.kind(MISC_CONTROLLER) === "directory",
-    procCgroups: read(PROC_CGROUPS),
-  };
-}
-
-/** Performs one operation; returns false when a tolerated one failed (after its WARN line). */
-export async function performCgroupFix(host: CgroupHost, fix: CgroupFix): Promise<boolean> {
-  switch (fix.op) {
-    case "log":
-      host.log(fix.level, fix.message);
-      return true;
-    case "announce":
-      host.announce(fix.message);
-      return true;
-    case "mount": {
-      if (fix.warnOnFailure === undefined) {
-        await host.mount(fix.mount);
-        return true;
-      }
-      const result = await host.mount(fix.mount, { nothrow: true });
-      if (result.status === 0) return true;
-      host.log("WARN", fix.warnOnFailure);
-      return false;
-    }
-    case "rmdir":
-      try {
-        host.rmdir(fix.path);
-        return true;
-      } catch {
-        host.log("WARN", fix.warnOnFailure);
-        return false;
-      }
-    case "mkdirp":
-      host.mkdirp(fix.path);
-      return true;
-    case "copy":
-      host.copyFile(fix.from, fix.to);
-      return true;
-    case "write":
-      host.writeText(fix.path, fix.data);
-      return true;
-    case "show-mount": {
-      // Only reached when the target is already mounted (a second run): running findmnt itself
-      // is the practical way to print its table byte for byte.
-      const result = await host.query(["findmnt", fix.target], {
-        nothrow: true,
-        stdout: "forward",
-      });
-      return result.status === 0;
-    }
-    case "fail":
-      throw new EntrypointError(fix.message, { exitCode: fix.exitCode });
-  }
-}
-
-/** One line per operation, for tests and plans: the command kind's bash would run. */
-export function describeCgroupFix(fix: CgroupFix): string {
-  switch (fix.op) {
-    case "log":
-      return `${fix.level}: ${fix.message}`;
-    case "announce":
-      return `INFO: ${fix.message}`;
-    case "mount": {
-      const command = mountArgv(fix.mount).join(" ");
-      return fix.warnOnFailure === undefined ? command : `${command} || WARN: ${fix.warnOnFailure}`;
-    }
-    case "rmdir":
-      return `rmdir ${fix.path} || WARN: ${fix.warnOnFailure}`;
-    case "mkdirp":
-      return `mkdir -p ${fix.path}`;
-    case "copy":
-      return `cat ${fix.from} > ${fix.to}`;
-    case "write":
-      return `write ${fix.path} ${JSON.stringify(fix.data)}`;
-    case "show-mount":
-      return `findmnt ${fix.target}`;
-    case "fail":
-      return `exit ${fix.exitCode}: ${fix.message}`;
-  }
-}
-
-/** Options of `planCgroupFixes`. */
-export interface PlanOptions extends CgroupFixOptions {
-  /** Tolerated operations to treat as failed (default: every operation succeeds). */
-  fails?: (fix: CgroupFix) => boolean;
-}
-
-/** The whole plan, up to and including a `fail` operation if kind's bash would exit. */
-export function planCgroupFixes(inputs: CgroupInputs, options: PlanOptions = {}): CgroupFix[] {
-  const fixes: CgroupFix[] = [];
-  const plan = cgroupFixes(inputs, options);
-  for (let step = plan.next(); !step.done; step = plan.next(!options.fails?.(step.value))) {
-    fixes.push(step.value);
-    if (step.value.op === "fail") break;
-  }
-  return fixes;
-}
-
-/** A generator of operations that is sent each one's outcome and returns a `T`. */
-type Fixes<T = void> = Generator<CgroupFix, T, boolean | undefined>;
-
-/**
- * The operations of kind's `fix_cgroup`, in order. Send each one's outcome back with `next(ok)`;
- * after a `fail` operation the generator must not be resumed.
- */
-export function* cgroupFixes(inputs: CgroupInputs, options: CgroupFixOptions = {}): Fixes {
-  if (inputs.cgroupV2) {
-    yield info("detected cgroup v2");
+  if (host.kind(CGROUP_CONTROLLERS_FILE) === "file") {
+    host.log("INFO", "detected cgroup v2");
     return;
   }
-  yield info("detected cgroup v1");
-  if (inputs.procSelfCgroup === undefined) {
-    return yield* fail("Cannot read /proc/self/cgroup", 2);
-  }
-  const containerPaths = cpuCgroupPaths(inputs.procSelfCgroup);
-  if (containerPaths === undefined) {
-    return yield* fail("/proc/self/cgroup has no line for the cpu controller", 1);
-  }
-  const state = new CgroupState(inputs, options);
+  host.log("INFO", "detected cgroup v1");
+  const procSelfCgroup = readOptional(host, PROC_SELF_CGROUP);
+  if (procSelfCgroup === undefined) throw stop(`Cannot read ${PROC_SELF_CGROUP}`, 2);
+  const paths = cpuCgroupPaths(procSelfCgroup);
+  if (paths === undefined) throw stop(`${PROC_SELF_CGROUP} has no line for the cpu controller`, 1);
+  const skipExisting = options.skipExisting === true;
+  const before = skipExisting ? readMounts(host) : [];
+  const leftovers = typeof before === "string" ? new Set<number>() : nestedCgroupMounts(before);
+  const step: Step = { host, paths, skipExisting, leftovers };
+
   // With its own cgroup namespace the container sees its cgroup as the root.
-  if (containerPaths.length === 1 && containerPaths[0] === "/") {
-    yield info("detected cgroupns");
-    yield* removeMiscController(state);
-    const hierarchies = yield* listHierarchies(state, containerPaths);
-    yield mountFix({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
-    yield* mountKubeletCgroupRoots(state, hierarchies);
+  if (paths.length === 1 && paths[0] === "/") {
+    host.log("INFO", "detected cgroupns");
+    await removeMiscController(step);
+    const hierarchies = listHierarchies(step);
+    await host.mount({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
+    await mountKubeletCgroupRoots(step, hierarchies);
     return;
   }
 
-  yield log(
+  host.log(
     "WARN",
     "cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
   );
-  yield announce("fixing cgroup mounts for all subsystems");
-  // kind's bash computes this list here and again below; only the exit on no match matters now.
-  yield* listHierarchies(state, containerPaths);
+  host.announce("fixing cgroup mounts for all subsystems");
+  // kind's bash lists the hierarchies here and again below; only the exit on no match matters
+  // now. Its list of the unscoped ones comes from the same table.
+  const lines = cgroupMountLines(step);
+  hierarchiesIn(step, lines);
   // Hierarchies the runtime left unscoped (their root shows, not the container's path):
   // anything created in them would land in the host's tree.
-  const unscoped = mountPointsOf(
-    state.cgroupMountLines().filter((line) => !mentionsAny(line, containerPaths)),
-  );
+  const unscoped = mountPointsOf(lines.filter((line) => !mentionsAny(line, paths)));
   if (unscoped.some((mountPoint) => mountPoint !== "")) {
     for (const mountPoint of unscoped) {
-      yield announce(`unmounting and removing ${mountPoint}`);
-      const unmount: MountOp = { op: "umount", target: mountPoint };
-      if (yield mountFix(unmount, `failed to unmount ${mountPoint}`)) state.umount(mountPoint);
-      const removed = yield {
-        op: "rmdir",
-        path: mountPoint,
-        warnOnFailure: `failed to rmdir ${mountPoint}`,
-      };
-      if (removed) state.removedDirectory(mountPoint);
+      host.announce(`unmounting and removing ${mountPoint}`);
+      await umountOrWarn(host, mountPoint, `failed to unmount ${mountPoint}`);
+      rmdirOrWarn(host, mountPoint, `failed to rmdir ${mountPoint}`);
     }
   }
-  yield* removeMiscController(state);
+  await removeMiscController(step);
 
   // Show each hierarchy's container cgroup at the path /proc/self/cgroup names.
-  const bound = boundCgroupHierarchies(state.mountInfoLines());
+  const bound = boundCgroupHierarchies(visibleMounts(step).map((m) => m.line));
   if (bound !== undefined) {
-    const { containerPath, mountPoints } = bound;
-    for (const mountPoint of mountPoints) {
-      const target = mountPoint + containerPath;
-      if (state.isMountPoint(target) && (yield { op: "show-mount", target })) continue;
-      yield { op: "mkdirp", path: target };
-      yield mountFix({ op: "bind", source: mountPoint, target });
-      state.bind(mountPoint, target);
+    for (const mountPoint of bound.mountPoints) {
+      const target = mountPoint + bound.containerPath;
+      if (isMountPoint(mountsOrNone(host), target) && await showMount(host, target)) continue;
+      host.mkdirp(target);
+      await host.mount({ op: "bind", source: mountPoint, target });
     }
   }
-  yield mountFix({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
-  const hierarchies = yield* listHierarchies(state, containerPaths);
-  yield* mountKubeletCgroupRoots(state, hierarchies);
+  await host.mount({ op: "propagation", target: CGROUP_ROOT, propagation: "rprivate" });
+  await mountKubeletCgroupRoots(step, listHierarchies(step));
 }
 
-function log(level: LogLevel, message: string): CgroupFix {
-  return { op: "log", level, message };
+function stop(message: string, exitCode: number): EntrypointError {
+  return new EntrypointError(message, { exitCode });
 }
 
-function info(message: string): CgroupFix {
-  return log("INFO", message);
+/** The mount table now, or why it cannot be read. */
+function readMounts(host: FileQueries): MountInfo[] | string {
+  const text = readOptional(host, MOUNTINFO);
+  if (text === undefined) return `cannot read ${MOUNTINFO}`;
+  try {
+    return parseMountInfo(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
-function announce(message: string): CgroupFix {
-  return { op: "announce", message };
+/** The mount table now; empty when it cannot be read (findmnt then finds nothing either). */
+function mountsOrNone(host: FileQueries): MountInfo[] {
+  const mounts = readMounts(host);
+  return typeof mounts === "string" ? [] : mounts;
 }
 
-function mountFix(mount: MountOp, warnOnFailure?: string): CgroupFix {
-  return warnOnFailure === undefined
-    ? { op: "mount", mount }
-    : { op: "mount", mount, warnOnFailure };
+/** The mounts kind's bash would see now: without an earlier run's leftovers (skipExisting). */
+function visibleMounts(step: Step): MountInfo[] {
+  return mountsOrNone(step.host).filter((m) => !step.leftovers.has(m.mountId));
 }
 
-function* fail(message: string, exitCode: number): Generator<CgroupFix, never, unknown> {
-  yield { op: "fail", message, exitCode };
-  throw new Error("cgroupFixes was resumed after a fatal failure");
-}
-
-/** kind's `remove_misc_controller`: unmount misc, and hide it from systemd in /proc/cgroups. */
-function* removeMiscController(state: CgroupState): Fixes {
-  if (!state.miscIsDirectory) return;
-  yield announce("removing misc controller");
-  const unmount: MountOp = { op: "umount", target: MISC_CONTROLLER };
-  if (yield mountFix(unmount, `failed umount ${MISC_CONTROLLER}`)) state.umount(MISC_CONTROLLER);
-  const removed = yield {
-    op: "rmdir",
-    path: MISC_CONTROLLER,
-    warnOnFailure: `failed rmdir ${MISC_CONTROLLER}`,
-  };
-  if (removed) state.removedDirectory(MISC_CONTROLLER);
-  // /proc/cgroups without misc, bind mounted over it so systemd does not find misc. kind's
-  // bash creates the file before it reads /proc/cgroups, and fails when it cannot read it or
-  // no line is left.
-  const procCgroups = state.inputs.procCgroups;
-  const kept = procCgroups === undefined ? undefined : linesWithout(procCgroups, "misc");
-  yield { op: "write", path: FAKE_CGROUPS, data: kept ?? "" };
-  if (kept === undefined) return yield* fail(`Cannot read ${PROC_CGROUPS}`, 2);
-  if (kept === "") return yield* fail(`${PROC_CGROUPS} has no line without "misc"`, 1);
-  yield* bindUnlessDone(state, FAKE_CGROUPS, PROC_CGROUPS);
+/**
+ * The cgroup v1 mounts as `findmnt -lun -o source,target -t cgroup` lists them now. kind's bash
+ * exits 1 when the table cannot be listed.
+ */
+function cgroupMountLines(step: Step): string[] {
+  const mounts = readMounts(step.host);
+  if (typeof mounts === "string") throw stop(`Cannot list the cgroup mounts: ${mounts}`, 1);
+  return findmntSourceTargetLines(mounts.filter((m) => !step.leftovers.has(m.mountId)), "cgroup");
 }
 
 /**
@@ -363,50 +195,94 @@ function* removeMiscController(state: CgroupState): Fixes {
  * findmnt lists them) names one of the container's cgroup paths. kind's bash exits 1 when none
  * does.
  */
-function* listHierarchies(state: CgroupState, containerPaths: string[]): Fixes<string[]> {
-  const error = state.mountInfoError;
-  if (error !== undefined) return yield* fail(`Cannot list the cgroup mounts: ${error}`, 1);
-  const matching = state.cgroupMountLines().filter((line) => mentionsAny(line, containerPaths));
+function hierarchiesIn(step: Step, lines: string[]): string[] {
+  const matching = lines.filter((line) => mentionsAny(line, step.paths));
   if (matching.length === 0) {
-    return yield* fail(
-      `No cgroup v1 mount matches the container's cgroup ${
-        JSON.stringify(containerPaths.join("\n"))
-      }`,
-      1,
-    );
+    const wanted = JSON.stringify(step.paths.join("\n"));
+    throw stop(`No cgroup v1 mount matches the container's cgroup ${wanted}`, 1);
   }
   return mountPointsOf(matching);
 }
 
+/** `hierarchiesIn` of the mount table as it is now. */
+function listHierarchies(step: Step): string[] {
+  return hierarchiesIn(step, cgroupMountLines(step));
+}
+
+/** `umount TARGET || log_warn WARNING`. */
+async function umountOrWarn(host: CgroupHost, target: string, warning: string): Promise<void> {
+  const result = await host.mount({ op: "umount", target }, { nothrow: true });
+  if (result.status !== 0) host.log("WARN", warning);
+}
+
+/** `rmdir DIR || log_warn WARNING`. */
+function rmdirOrWarn(host: CgroupHost, dir: string, warning: string): void {
+  try {
+    host.rmdir(dir);
+  } catch {
+    host.log("WARN", warning);
+  }
+}
+
+/**
+ * `findmnt TARGET` where the mount table shows TARGET mounted: kind's bash prints findmnt's table
+ * there, and running findmnt is the practical way to print it byte for byte. True when findmnt
+ * found the mount.
+ */
+async function showMount(host: CgroupHost, target: string): Promise<boolean> {
+  const result = await host.query(["findmnt", target], { nothrow: true, stdout: "forward" });
+  return result.status === 0;
+}
+
+/** kind's `remove_misc_controller`: unmount misc, and hide it from systemd in /proc/cgroups. */
+async function removeMiscController(step: Step): Promise<void> {
+  const { host } = step;
+  if (host.kind(MISC_CONTROLLER) !== "directory") return;
+  host.announce("removing misc controller");
+  await umountOrWarn(host, MISC_CONTROLLER, `failed umount ${MISC_CONTROLLER}`);
+  rmdirOrWarn(host, MISC_CONTROLLER, `failed rmdir ${MISC_CONTROLLER}`);
+  // /proc/cgroups without misc, bind mounted over it so systemd does not find misc. kind's
+  // bash creates the file, then fails when it cannot read /proc/cgroups or no line is left.
+  const procCgroups = readOptional(host, PROC_CGROUPS);
+  const kept = procCgroups === undefined ? undefined : linesWithout(procCgroups, "misc");
+  host.writeText(FAKE_CGROUPS, kept ?? "");
+  if (kept === undefined) throw stop(`Cannot read ${PROC_CGROUPS}`, 2);
+  if (kept === "") throw stop(`${PROC_CGROUPS} has no line without "misc"`, 1);
+  await bindUnlessDone(step, FAKE_CGROUPS, PROC_CGROUPS);
+}
+
 /** kind's `mount_kubelet_cgroup_root`: both kubelet roots in every hierarchy. */
-function* mountKubeletCgroupRoots(state: CgroupState, hierarchies: string[]): Fixes {
+async function mountKubeletCgroupRoots(step: Step, hierarchies: string[]): Promise<void> {
   for (const hierarchy of hierarchies) {
-    for (const root of KUBELET_CGROUP_ROOTS) yield* mountKubeletCgroupRoot(state, hierarchy, root);
+    for (const root of KUBELET_CGROUP_ROOTS) await mountKubeletCgroupRoot(step, hierarchy, root);
   }
   // For hosts without systemd's named hierarchy (kind tests the whole list as one text, so any
   // mount point under it counts).
   if (!hierarchies.some((hierarchy) => hierarchy.includes(SYSTEMD_HIERARCHY))) {
-    yield* mountKubeletCgroupRoot(state, SYSTEMD_HIERARCHY, "/kubelet.slice");
+    await mountKubeletCgroupRoot(step, SYSTEMD_HIERARCHY, "/kubelet.slice");
   }
 }
 
 /** Creates one kubelet cgroup root and pins it with a self bind mount. */
-function* mountKubeletCgroupRoot(state: CgroupState, hierarchy: string, root: string): Fixes {
+async function mountKubeletCgroupRoot(
+  step: Step,
+  hierarchy: string,
+  root: string,
+): Promise<void> {
   const dir = normalizePath(`${hierarchy}/${root}`);
-  yield { op: "mkdirp", path: dir };
+  step.host.mkdirp(dir);
   if (hierarchy === CPUSET_HIERARCHY) {
     // A cpuset cgroup with empty cpus or mems cannot take tasks (ENOSPC).
-    yield { op: "copy", from: `${hierarchy}/cpuset.cpus`, to: `${dir}/cpuset.cpus` };
-    yield { op: "copy", from: `${hierarchy}/cpuset.mems`, to: `${dir}/cpuset.mems` };
+    step.host.copyFile(`${hierarchy}/cpuset.cpus`, `${dir}/cpuset.cpus`);
+    step.host.copyFile(`${hierarchy}/cpuset.mems`, `${dir}/cpuset.mems`);
   }
-  yield* bindUnlessDone(state, dir, dir);
+  await bindUnlessDone(step, dir, dir);
 }
 
 /** `mount --bind SOURCE TARGET`, skipped with skipExisting when TARGET already shows SOURCE. */
-function* bindUnlessDone(state: CgroupState, source: string, target: string): Fixes {
-  if (state.options.skipExisting && state.isBound(source, target)) return;
-  yield mountFix({ op: "bind", source, target });
-  state.bind(source, target);
+async function bindUnlessDone(step: Step, source: string, target: string): Promise<void> {
+  if (step.skipExisting && showsBindOf(mountsOrNone(step.host), source, target)) return;
+  await step.host.mount({ op: "bind", source, target });
 }
 
 /**
@@ -499,101 +375,18 @@ export function capturedLines(lines: readonly string[]): string[] {
   return kept.length > 0 ? kept : [""];
 }
 
-/** What the plan knows of the machine as it goes: the mount table and the misc directory. */
-class CgroupState {
-  readonly inputs: CgroupV1Inputs;
-  readonly options: CgroupFixOptions;
-  readonly mountInfoError: string | undefined;
-  miscIsDirectory: boolean;
-  #mounts: MountInfo[] = [];
-  /** With skipExisting: mounts an earlier run left, which do not count as hierarchies. */
-  #leftovers = new Set<MountInfo>();
-
-  constructor(inputs: CgroupV1Inputs, options: CgroupFixOptions) {
-    this.inputs = inputs;
-    this.options = options;
-    this.miscIsDirectory = inputs.miscIsDirectory;
-    if (inputs.mountInfo === undefined) {
-      this.mountInfoError = "cannot read /proc/self/mountinfo";
-    } else {
-      try {
-        this.#mounts = parseMountInfo(inputs.mountInfo);
-      } catch (error) {
-        this.mountInfoError = (error as Error).message;
-      }
-    }
-    if (options.skipExisting) this.#leftovers = nestedCgroupMounts(this.#mounts);
-  }
-
-  /** The mounts kind's bash would look at. */
-  #visible(): MountInfo[] {
-    return this.#mounts.filter((m) => !this.#leftovers.has(m));
-  }
-
-  /** The cgroup v1 mounts as `findmnt -t cgroup` lists SOURCE and TARGET. */
-  cgroupMountLines(): string[] {
-    return findmntSourceTargetLines(this.#visible(), "cgroup");
-  }
-
-  mountInfoLines(): string[] {
-    return this.#visible().map((m) => m.line);
-  }
-
-  isMountPoint(path: string): boolean {
-    return isMountPoint(this.#mounts, path);
-  }
-
-  /**
-   * The mount on top at `target` shows what `mount --bind SOURCE TARGET` would mount there. For
-   * a self bind mount, SOURCE is looked up as if the mounts at TARGET were not there.
-   */
-  isBound(source: string, target: string): boolean {
-    const top = topMountAt(this.#mounts, target);
-    const self = normalizePath(source) === normalizePath(target);
-    const from = coveringMount(this.#mounts, source, { below: self });
-    return top !== undefined && from !== undefined && top.device === from.device &&
-      top.root === rootOfPath(from, source);
-  }
-
-  /** Records `mount --bind SOURCE TARGET`: the new mount is appended, as the kernel lists it. */
-  bind(source: string, target: string): void {
-    const from = coveringMount(this.#mounts, source);
-    if (!from) return;
-    const parent = coveringMount(this.#mounts, target);
-    const entry = {
-      ...from,
-      mountId: Math.max(0, ...this.#mounts.map((m) => m.mountId)) + 1,
-      parentId: parent?.mountId ?? from.mountId,
-      root: rootOfPath(from, source),
-      mountPoint: normalizePath(target),
-      optionalFields: [],
-    };
-    this.#mounts.push({ ...entry, line: formatMountInfoLine(entry) });
-  }
-
-  /** Records `umount TARGET`: the mount on top there goes. */
-  umount(target: string): void {
-    const top = topMountAt(this.#mounts, target);
-    if (top) this.#mounts.splice(this.#mounts.lastIndexOf(top), 1);
-  }
-
-  removedDirectory(path: string): void {
-    if (normalizePath(path) === MISC_CONTROLLER) this.miscIsDirectory = false;
-  }
-}
-
 /**
  * Cgroup v1 mounts below the mount point of another mount of the same hierarchy. A runtime mounts
- * each hierarchy once under /sys/fs/cgroup, so these are what an earlier run bind mounted.
+ * each hierarchy once under /sys/fs/cgroup, so these are what an earlier run bind mounted. By mount
+ * ID: an ID stays with its mount while it is mounted, and the step never unmounts these.
  */
-export function nestedCgroupMounts(mounts: readonly MountInfo[]): Set<MountInfo> {
+export function nestedCgroupMounts(mounts: readonly MountInfo[]): Set<number> {
   const cgroups = mounts.filter((m) => m.fsType === "cgroup");
-  return new Set(
-    cgroups.filter((m) =>
-      cgroups.some((other) =>
-        other.device === m.device && other.mountPoint !== m.mountPoint &&
-        isWithin(m.mountPoint, other.mountPoint)
-      )
-    ),
+  const nested = cgroups.filter((m) =>
+    cgroups.some((other) =>
+      other.device === m.device && other.mountPoint !== m.mountPoint &&
+      isWithin(m.mountPoint, other.mountPoint)
+    )
   );
+  return new Set(nested.map((m) => m.mountId));
 }

@@ -3,16 +3,17 @@
  * booting. It reads the rules, resolv.conf and sysctls, asks the node's nameserver for the node's
  * own hostname from the node and from a throwaway pod-like network namespace, and ends with one
  * verdict. It changes nothing on the node but that namespace and its veth pair, which it removes
- * again (also after SIGINT/SIGTERM). It asks no other name, and only servers on this machine:
+ * again (also after SIGINT/SIGTERM), with the mount of /run/netns that `ip netns add` makes. It asks no other name, and only servers on this machine:
  * the rules' host IP, the default gateway, the node's own or a loopback address.
  *
  * Exit status: 0 every probe answered (or there is nothing to probe), 1 one did not, 2 the
  * diagnosis itself could not run.
  */
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import { gatewayFromRoutes } from "./docker_host_ip.ts";
 import { detectRuntime, nameserversOf, probeWords, type Runtime, searchOf } from "./dns_check.ts";
 import { addressesOf } from "./dns_message.ts";
-import type { ProbeDns, ProbeResult } from "./dns_probe.ts";
+import { kernelProbe, loadKernel, type ProbeRequest, type ProbeResult } from "./dns_probe.ts";
 import type {
   CommandChanges,
   CommandQueries,
@@ -21,6 +22,8 @@ import type {
   Log,
   Lookups,
 } from "./host.ts";
+import { parseMountInfo } from "./mountinfo.ts";
+import { kernelInNetns } from "./netns.ts";
 import { RESOLV_CONF, RESOLV_CONF_ORIGINAL } from "./network_magic.ts";
 import { parseNftTable, PREROUTING_CHAIN } from "./nft_dns.ts";
 
@@ -39,6 +42,10 @@ export const POD_LINK = { node: "169.254.231.1", pod: "169.254.231.2", prefix: 3
 /** Why the pod path is not probed without Docker's rules (podman's aardvark-dns). */
 const POD_PATH_FORWARDED =
   "without Docker's rules pods reach the resolver through the node's forwarding and the CNI's masquerading, which this diagnosis does not set up";
+
+/** Why the pod path is not probed when Docker's DNS rules are gone. */
+const POD_PATH_WITHOUT_RULES =
+  "without Docker's DNS rules no rule of the node sends a pod's query to a resolver";
 
 /** One of Docker's DNS DNAT rules: packets for `hostIp:53` over `protocol` go to `to`. */
 export interface DnsRule {
@@ -130,12 +137,39 @@ export interface Diagnosis {
   status: 0 | 1 | 2;
 }
 
+/**
+ * The resolv.conf file naming Docker's embedded resolver while no backend holds Docker's DNS
+ * rules: they were removed after boot (resolv.conf.original keeps what Docker wrote before the
+ * network magic rewrote it), so the node's DNS is broken, not absent. Undefined otherwise.
+ */
+export function dockerRulesGone(
+  facts: Pick<Diagnosis, "rulesHostIps" | "resolvConf" | "resolvConfOriginal">,
+): string | undefined {
+  if (facts.rulesHostIps.length > 0) return undefined;
+  if (facts.resolvConf.nameservers.includes(DOCKER_EMBEDDED_DNS_IP)) return RESOLV_CONF;
+  if (facts.resolvConfOriginal?.nameservers.includes(DOCKER_EMBEDDED_DNS_IP)) {
+    return RESOLV_CONF_ORIGINAL;
+  }
+  return undefined;
+}
+
 /** What the diagnosis reads, and runs to make (and remove) the pod-like namespace. */
 export type DiagnoseHost = FileQueries & CommandQueries & CommandChanges & Environment & Lookups;
 
+/** Sends the diagnosis's probes: from the node, or from the network namespace at `netns`. */
+export type DiagnosisProbe = (request: ProbeRequest & { netns?: string }) => ProbeResult[];
+
+/** The diagnosis's prober, through Deno's FFI; undefined without it (see `loadKernel`). */
+export function loadDiagnosisProbe(): DiagnosisProbe | undefined {
+  const kernel = loadKernel();
+  if (!kernel) return undefined;
+  return ({ netns, ...request }) =>
+    kernelProbe(netns === undefined ? kernel : kernelInNetns(kernel, netns))(request).finish();
+}
+
 /** Options of `diagnose`. */
 export interface DiagnoseOptions {
-  probe: ProbeDns | undefined;
+  probe: DiagnosisProbe | undefined;
   /** Suffix of the namespace's and veth's names (the process ID), so runs cannot collide. */
   id: number;
   /** The stop signal received so far, if any: ends the probes early, after cleaning up. */
@@ -210,10 +244,28 @@ async function localAddresses(host: DiagnoseHost, rulesHostIps: string[]): Promi
   return local;
 }
 
+/** Where `ip netns add` keeps its namespaces. */
+const NETNS_DIR = "/run/netns";
+
+/**
+ * What of NETNS_DIR is there before `ip netns add`, which makes the directory and bind-mounts it
+ * onto itself when it is not a mount point yet (`ip netns del` leaves both). An unreadable
+ * mount table counts as mounted, so that nothing is unmounted on a guess.
+ */
+function netnsDirBefore(host: DiagnoseHost): { mounted: boolean; exists: boolean } {
+  let mounted = true;
+  try {
+    mounted = parseMountInfo(host.readText("/proc/self/mountinfo")).some((mount) =>
+      mount.mountPoint === NETNS_DIR
+    );
+  } catch { /* unreadable: taken as mounted */ }
+  return { mounted, exists: host.kind(NETNS_DIR) !== undefined };
+}
+
 /** Runs the probes from a throwaway pod-like namespace; always removes it. */
 async function probeFromPod(
   host: DiagnoseHost,
-  probe: ProbeDns,
+  probe: DiagnosisProbe,
   request: { server: string; name: string },
   options: DiagnoseOptions,
 ): Promise<ProbeSet> {
@@ -223,6 +275,7 @@ async function probeFromPod(
     host.run(argv, { input, nothrow: true, stderr: "capture" });
   const failed = (what: string, result: { status: number | null; stderr: string }) =>
     `cannot ${what}: status ${result.status}${result.stderr ? `: ${result.stderr.trim()}` : ""}`;
+  const before = netnsDirBefore(host);
   const added = await run(["ip", "netns", "add", netns]);
   if (added.status !== 0) return { from: "pod", notSent: failed(`create netns ${netns}`, added) };
   try {
@@ -255,6 +308,10 @@ async function probeFromPod(
     // The veth pair goes with the namespace; deleting it first leaves nothing if that fails.
     await run(["ip", "link", "del", veth]);
     await run(["ip", "netns", "del", netns]);
+    // And what ip netns add made for it. Both fail, and leave it be, while another namespace
+    // is mounted in the directory or a file is in it: then it is someone else's too.
+    if (!before.mounted) await run(["umount", NETNS_DIR]);
+    if (!before.exists) await run(["rmdir", NETNS_DIR]);
   }
 }
 
@@ -284,8 +341,10 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
   };
   const probes: ProbeSet[] = [];
   // As at boot: without Docker's rules or podman's aardvark-dns there is no resolver of the
-  // runtime's to ask (Docker's default bridge, nerdctl), and the host's own are not asked.
-  const embedded = rulesHostIps.length > 0 || runtime === "podman";
+  // runtime's to ask (Docker's default bridge, nerdctl), and the host's own are not asked. But a
+  // node that used Docker's resolver and lost its rules has one, which no longer answers.
+  const rulesGone = dockerRulesGone(facts) !== undefined;
+  const embedded = rulesHostIps.length > 0 || runtime === "podman" || rulesGone;
   if (nameserver !== undefined && options.probe && embedded) {
     const local = await localAddresses(host, rulesHostIps);
     if (local.has(nameserver) || /^127\./.test(nameserver)) {
@@ -297,10 +356,12 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
           transports: ["UDP", "TCP"],
           timeoutMs: DIAGNOSE_PROBE_TIMEOUT_MS,
           // As at boot: aardvark-dns refuses for a moment while it rebinds (lib/dns_check.ts).
-          retryRefused: rulesHostIps.length === 0,
+          retryRefused: rulesHostIps.length === 0 && !rulesGone,
         }),
       });
-      if (rulesHostIps.length === 0) {
+      if (rulesGone) {
+        probes.push({ from: "pod", notSent: POD_PATH_WITHOUT_RULES });
+      } else if (rulesHostIps.length === 0) {
         // podman: pods reach aardvark-dns through the node's forwarding and the CNI's
         // masquerading, which a throwaway namespace does not get (and this adds no rule).
         probes.push({ from: "pod", notSent: POD_PATH_FORWARDED });
@@ -313,6 +374,8 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
       probes.push({ from: "node", notSent }, { from: "pod", notSent });
     }
   }
+  // Another DNS service of the node (such as a relay) adds its facts and probes here, as a
+  // section of its own in the Diagnosis, its lines in renderReport and its part in judge.
   const { verdict, status } = judge({ ...facts, probes }, options.probe !== undefined);
   return { ...facts, probes, verdict, status };
 }
@@ -337,7 +400,8 @@ export function judge(
     return { status: 2, verdict: "cannot probe: this runtime cannot open sockets through FFI" };
   }
   const hasRules = facts.rulesHostIps.length > 0;
-  if (!hasRules && facts.runtime !== "podman") {
+  const rulesGoneFrom = dockerRulesGone(facts);
+  if (!hasRules && facts.runtime !== "podman" && !rulesGoneFrom) {
     return {
       status: 0,
       verdict:
@@ -370,11 +434,15 @@ export function judge(
   const nodeOver = node?.results?.some(aardvarkWithoutTcp)
     ? "UDP (TCP refused: this aardvark-dns has no TCP listener)"
     : "UDP and TCP";
-  const where = hasRules && !facts.nameserverIsRulesHostIp
+  let where = hasRules && !facts.nameserverIsRulesHostIp
     ? `; ${RESOLV_CONF} names ${server} but Docker's rules send ${
       facts.rulesHostIps.join(", ")
     } to its resolver`
     : "";
+  if (rulesGoneFrom) {
+    where =
+      `; no Docker DNS rule is left, though ${rulesGoneFrom} names Docker's resolver ${DOCKER_EMBEDDED_DNS_IP}: the rules were removed after boot`;
+  }
   if (nodeFailed.length > 0) {
     const podToo = podFailed.length > 0 ? " (and pods)" : "";
     return {
@@ -384,11 +452,11 @@ export function judge(
       }${where}`,
     };
   }
-  if (pod?.notSent === POD_PATH_FORWARDED) {
+  if (pod?.notSent === POD_PATH_FORWARDED || pod?.notSent === POD_PATH_WITHOUT_RULES) {
     return {
       status: 0,
       verdict:
-        `OK: the node reaches ${server} for ${facts.name} over ${nodeOver}; the pod path was not probed (${POD_PATH_FORWARDED})`,
+        `OK: the node reaches ${server} for ${facts.name} over ${nodeOver}; the pod path was not probed (${pod.notSent})`,
     };
   }
   if (pod?.notSent) {
@@ -479,6 +547,7 @@ export function renderReport(d: Diagnosis): string {
     }`,
   );
   for (const set of d.probes) lines.push(probeLine(set, d.nameserver ?? "?", d.name));
+  // Another DNS service's section (see diagnose()) goes here, before the verdict.
   lines.push(`verdict: ${d.verdict}`);
   return lines.map((line) => `${line}\n`).join("");
 }
@@ -491,13 +560,15 @@ export async function runDiagnose(
   host: DiagnoseHost & Log,
   options: Omit<DiagnoseOptions, "probe"> & {
     format: "text" | "json";
-    loadProbe: () => ProbeDns | undefined;
+    /** The prober's loader (`loadDiagnosisProbe` unless a test gives another). */
+    loadProbe?: () => DiagnosisProbe | undefined;
     write: (text: string) => void;
   },
 ): Promise<number> {
   let report: Diagnosis;
   try {
-    report = await diagnose(host, { ...options, probe: options.loadProbe() });
+    const probe = (options.loadProbe ?? loadDiagnosisProbe)();
+    report = await diagnose(host, { ...options, probe });
   } catch (error) {
     host.log("ERROR", `DNS diagnosis failed: ${(error as Error).message}`);
     return 2;

@@ -6,7 +6,7 @@
  * The boot goes on either way. Only the node's own path is checked (OUTPUT); pods take
  * PREROUTING and need route_localnet, which `KIND_ENTRYPOINT_DIAGNOSE=1` checks (lib/diagnose.ts).
  */
-import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import type { ProbeInFlight, ProbeResult, StartProbe, Transport } from "./dns_probe.ts";
 import type { Environment, FileQueries, Log, Lookups } from "./host.ts";
 import type { DnsRulesPlace, NetworkMagic } from "./network_magic.ts";
@@ -168,8 +168,8 @@ export function startDnsCheck(
   const knownRuntime = () => runtime ??= detectRuntime(host);
   const server = bootCheckServer(magic, knownRuntime);
   if (server === undefined) return undefined;
-  // Docker's resolver serves UDP and TCP; aardvark-dns (podman) served only UDP before 1.x
-  // releases of 2024, so on podman a TCP failure is the runtime's, not the node's: UDP only.
+  // Docker's resolver serves UDP and TCP; aardvark-dns (podman) may serve UDP only, so on
+  // podman a TCP failure is the runtime's, not the node's: UDP only.
   const dockerResolver = server === magic.hostIp &&
     nameserversOf(magic.resolvConf.original).includes(DOCKER_EMBEDDED_DNS_IP);
   const transports: Transport[] = dockerResolver ? ["UDP", "TCP"] : ["UDP"];
@@ -188,7 +188,7 @@ export function startDnsCheck(
       timeoutMs: BOOT_CHECK_TIMEOUT_MS,
       // Docker's resolver listens as long as dockerd runs: a refusal there is the answer.
       // aardvark-dns may still be starting with the network, or rebinding its sockets for the
-      // node that just joined (1.4 does so on every reload): a refusal is asked again.
+      // node that just joined (it may do so on every reload): a refusal is asked again.
       retryRefused: !dockerResolver,
     });
   } catch (error) {

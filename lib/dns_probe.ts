@@ -3,11 +3,8 @@
  * calls of libc through Deno's FFI: no process, no node: module, and no `--unstable-net` (which
  * Deno's own UDP sockets need and the launcher does not pass). Every call is non-blocking and one
  * poll(2) loop waits for all probes, so the whole check costs at most `timeoutMs`, and well under a
- * millisecond when the server answers.
- *
- * `netns` makes the sockets in another network namespace: the calling thread enters it with
- * setns(2) only to create them (a socket belongs to the namespace it was made in) and returns at
- * once, so nothing else of the process ever runs there.
+ * millisecond when the server answers. The diagnosis probes from another network namespace with
+ * a `Kernel` that makes its sockets there (lib/netns.ts).
  */
 import {
   buildQuery,
@@ -17,7 +14,7 @@ import {
   parseResponse,
 } from "./dns_message.ts";
 import { AF_INET, runningAbi } from "./abi.ts";
-import { errnoName } from "./errors.ts";
+import { errnoWords } from "./errors.ts";
 import { cString, denoWithFfi, loadLibc } from "./ffi.ts";
 
 /** The transports a probe uses. */
@@ -46,8 +43,6 @@ export interface ProbeRequest {
   transports: readonly Transport[];
   /** Bound on the whole probe, all transports together. */
   timeoutMs: number;
-  /** Path of a network namespace to probe from (such as /run/netns/NAME). */
-  netns?: string;
   /**
    * Over UDP, ask again after a refusal (an ICMP port unreachable) every `RETRY_REFUSED_MS` until
    * the bound, rather than report it at once: for a resolver that may not be listening yet, such
@@ -156,25 +151,6 @@ function bindKernel(deno: typeof Deno): Kernel | undefined {
   };
 }
 
-/** Short words for the errors a probe meets, as they read in a report. */
-const ERROR_WORDS: Record<number, string> = {
-  1: "operation not permitted",
-  2: "no such file or directory",
-  13: "permission denied",
-  22: "invalid argument",
-  99: "address not available",
-  101: "network unreachable",
-  104: "connection reset",
-  110: "timed out",
-  111: "connection refused",
-  113: "host unreachable",
-};
-
-/** The words for errno `number`. */
-function errnoWords(number: number): string {
-  return ERROR_WORDS[number] ?? errnoName(number);
-}
-
 /** A struct sockaddr_in for `address:port`. */
 export function sockaddrIn(address: string, port: number): Uint8Array {
   const bytes = new Uint8Array(16);
@@ -213,7 +189,8 @@ export interface ProbeInFlight {
 
 /**
  * Starts probes and returns at once (see `startProbe`). `rehearse`, where present, runs the
- * probe's code once without sending anything (see `rehearseProbe`).
+ * probe's code once without sending anything (see `rehearseProbe`), and never throws: it runs
+ * in a timer, where nothing may escape.
  */
 export type StartProbe = ((request: ProbeRequest) => ProbeInFlight) & { rehearse?: () => void };
 
@@ -229,13 +206,32 @@ export function loadProbe(): ProbeDns | undefined {
 
 /** Like `loadProbe`, for a caller that has other work to do while the answers come. */
 export function loadStartProbe(): StartProbe | undefined {
+  const bound = loadKernel();
+  return bound && kernelProbe(bound);
+}
+
+/** The system calls through Deno's FFI, or undefined without it (see `loadProbe`). */
+export function loadKernel(): Kernel | undefined {
   const deno = denoWithFfi();
   if (!deno) return undefined;
   kernel ??= bindKernel(deno);
-  const bound = kernel;
-  if (!bound) return undefined;
-  return Object.assign((request: ProbeRequest) => startProbe(bound, request), {
-    rehearse: () => rehearseProbe(bound),
+  return kernel;
+}
+
+/**
+ * Probes through `bound`: a `StartProbe` whose rehearsal keeps what went wrong, which the probe
+ * then throws when started, so that the check's warning says it.
+ */
+export function kernelProbe(bound: Kernel): StartProbe {
+  let rehearsal: Error | undefined;
+  return Object.assign((request: ProbeRequest) => {
+    // The same code failed without sending anything: the check says so instead of running it.
+    if (rehearsal) throw new Error(`its rehearsal failed: ${rehearsal.message}`);
+    return startProbe(bound, request);
+  }, {
+    rehearse: () => {
+      rehearsal ??= rehearseProbe(bound);
+    },
   });
 }
 
@@ -244,15 +240,22 @@ export function loadStartProbe(): StartProbe | undefined {
  * first FFI calls before the real probe: on a node that first run costs ~2 ms, the round trips
  * to Docker's resolver ~0.5. Its sockets are made and closed but never connected (a TCP
  * connect would send a SYN) nor written to; an answer is parsed from a made-up message.
+ * Returns what went wrong rather than throw it: the rehearsal runs in a timer, where an exception
+ * would be an uncaught one in PID 1.
  */
-export function rehearseProbe(k: Kernel): void {
-  const silent: Kernel = { ...k, connect: () => 0, send: (_fd, bytes) => bytes.length };
-  const name = "rehearsal.invalid";
-  startProbe(silent, { server: "127.0.0.1", name, transports: ["UDP", "TCP"], timeoutMs: 0 })
-    .finish();
-  const reply = buildQuery(name, 1);
-  reply[2] |= 0x80;
-  mismatch(parseResponse(reply), name, 1);
+export function rehearseProbe(k: Kernel): Error | undefined {
+  try {
+    const silent: Kernel = { ...k, connect: () => 0, send: (_fd, bytes) => bytes.length };
+    const name = "rehearsal.invalid";
+    startProbe(silent, { server: "127.0.0.1", name, transports: ["UDP", "TCP"], timeoutMs: 0 })
+      .finish();
+    const reply = buildQuery(name, 1);
+    reply[2] |= 0x80;
+    mismatch(parseResponse(reply), name, 1);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /**
@@ -270,7 +273,7 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
       ...result,
     };
   };
-  const probes: Pending[] = openSockets(k, request.transports, request.netns).map((
+  const probes: Pending[] = openSockets(k, request.transports).map((
     { transport, fd },
   ) => ({
     transport,
@@ -380,43 +383,19 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   };
 }
 
-/** Creates the sockets, in `netns` when given (entered and left around the socket calls). */
+/** Creates the sockets; closes those made when one of the calls throws. */
 function openSockets(
   k: Kernel,
   transports: readonly Transport[],
-  netns: string | undefined,
 ): { transport: Transport; fd: number }[] {
-  const make = () =>
-    transports.map((transport) => ({
-      transport,
-      fd: k.socket(transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM),
-    }));
-  if (netns === undefined) return make();
-  const home = k.open("/proc/thread-self/ns/net");
-  if (home < 0) {
-    throw new Error(`Cannot open this thread's network namespace: ${errnoWords(k.errno())}`);
-  }
-  const target = k.open(netns);
-  if (target < 0) {
-    const why = errnoWords(k.errno());
-    k.close(home);
-    throw new Error(`Cannot open ${netns}: ${why}`);
-  }
-  const entered = k.setns(target);
-  const why = errnoWords(k.errno());
-  k.close(target);
-  if (entered !== 0) {
-    k.close(home);
-    throw new Error(`Cannot enter the network namespace ${netns}: ${why}`);
-  }
-  const sockets = make();
-  const back = k.setns(home);
-  const whyNot = errnoWords(k.errno());
-  k.close(home);
-  if (back !== 0) {
-    // Nothing else of this process may run in the probe's namespace.
+  const sockets: { transport: Transport; fd: number }[] = [];
+  try {
+    for (const transport of transports) {
+      sockets.push({ transport, fd: k.socket(transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM) });
+    }
+  } catch (error) {
     for (const { fd } of sockets) if (fd >= 0) k.close(fd);
-    throw new Error(`Cannot return from the network namespace ${netns}: ${whyNot}`);
+    throw error;
   }
   return sockets;
 }

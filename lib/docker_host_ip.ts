@@ -7,13 +7,10 @@ import { EntrypointError } from "./errors.ts";
 import { type CommandQueries, type FileQueries, type Lookups, readOptional } from "./host.ts";
 import { isAddress } from "./ip.ts";
 
-/** Docker's embedded DNS server address inside every container on a user-defined network. */
-export const DOCKER_EMBEDDED_DNS_IP = "127.0.0.11";
-
 /** The name Docker Desktop (or `--add-host`) maps to the host. */
 export const DOCKER_HOST_NAME = "host.docker.internal";
 
-/** How long the `host.docker.internal` lookup may take (kind #2793: a slow resolver hung boots). */
+/** Bound on the `host.docker.internal` lookup (kind #2793: a slow resolver must not hang a boot). */
 export const LOOKUP_TIMEOUT_MS = 5000;
 
 /** True for the loopback test kind's bash applies: `^127\.[0-9]+\.[0-9]+\.[0-9]+$`. */

@@ -1,7 +1,9 @@
 /**
  * `KIND_ENTRYPOINT_DRY_RUN=1`: every detection runs for real, every change is only described.
  * The dry-run host is built from the real `Queries` alone (lib/host.ts): its change side records
- * plan entries and keeps them in an overlay, so later steps read what earlier ones would write.
+ * plan entries and keeps them in an overlay, so later steps read what earlier ones would write:
+ * files, directories, and the mount table (/proc/self/mountinfo shows the planned bind mounts and
+ * umounts, as lib/mountinfo.ts's `mountInfoAfter` lists them).
  * It never holds a real change, so no call site can make one by forgetting a flag. A trial (a
  * change made only to find something out, such as containerd's trial overlay mount) is not
  * made either: the plan lists it as undecided, with the answer the dry run went on with.
@@ -9,6 +11,7 @@
 import { unifiedDiff } from "./diff.ts";
 import { EntrypointError } from "./errors.ts";
 import { type ExecFn, reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
+import { mountInfoAfter } from "./mountinfo.ts";
 import {
   type Host,
   mountArgv,
@@ -17,6 +20,8 @@ import {
   type RunOptions as CommandOptions,
   type RunResult,
 } from "./host.ts";
+
+const MOUNTINFO = "/proc/self/mountinfo";
 
 /** What a real run would do, as found by a dry run. */
 export interface Plan {
@@ -39,6 +44,8 @@ export function createDryRun(real: Queries): DryRun {
   const plan: Plan = { changes: [], undecided: [] };
   const files = new Map<string, string | null>();
   const dirs = new Set<string>();
+  /** Directories a planned rmdir removed (and no planned mkdir made again). */
+  const removedDirs = new Set<string>();
   const modes = new Map<string, number>();
   const change = (entry: string) => plan.changes.push(entry);
   const done = (argv: readonly string[]): Promise<RunResult> =>
@@ -87,6 +94,7 @@ export function createDryRun(real: Queries): DryRun {
     kind(file): PathKind | undefined {
       if (files.has(file)) return files.get(file) === null ? undefined : "file";
       if (dirs.has(file)) return "directory";
+      if (removedDirs.has(file)) return undefined;
       return real.kind(file);
     },
     mode(file) {
@@ -111,7 +119,7 @@ export function createDryRun(real: Queries): DryRun {
       planWrite(to, host.readText(from), `copy ${from} to`);
     },
     mkdirp(dir) {
-      if (real.kind(dir) === "directory" || dirs.has(dir)) return;
+      if (host.kind(dir) === "directory") return;
       change(`mkdir -p ${dir}`);
       dirs.add(dir);
     },
@@ -123,6 +131,7 @@ export function createDryRun(real: Queries): DryRun {
     rmdir(dir) {
       change(`rmdir ${dir}`);
       dirs.delete(dir);
+      removedDirs.add(dir);
     },
     chmod(file, mode) {
       if (host.mode(file) === mode) return;
@@ -134,6 +143,8 @@ export function createDryRun(real: Queries): DryRun {
     },
     mount(op) {
       change(`run ${shellWords(mountArgv(op))}`);
+      const table = current(MOUNTINFO);
+      if (table !== undefined) files.set(MOUNTINFO, mountInfoAfter(table, op));
       return done(mountArgv(op));
     },
     announce(message) {

@@ -82,13 +82,23 @@ const ERRNO: readonly (readonly [number, string, string])[] = [
   [36, "ENAMETOOLONG", "file name too long"],
   [40, "ELOOP", "too many levels of symbolic links"],
   [95, "EOPNOTSUPP", "operation not supported"],
+  [99, "EADDRNOTAVAIL", "address not available"],
+  [101, "ENETUNREACH", "network unreachable"],
+  [104, "ECONNRESET", "connection reset"],
   [110, "ETIMEDOUT", "connection timed out"],
+  [111, "ECONNREFUSED", "connection refused"],
+  [113, "EHOSTUNREACH", "host unreachable"],
   [116, "ESTALE", "stale file handle"],
 ];
 
 /** errno's name for a Linux errno number (`EBUSY`), or `errno N` for one not in the table. */
 export function errnoName(errno: number): string {
   return ERRNO.find(([number]) => number === errno)?.[1] ?? `errno ${errno}`;
+}
+
+/** A short English reason for a Linux errno number, or its name for one without words. */
+export function errnoWords(errno: number): string {
+  return ERRNO.find(([number]) => number === errno)?.[2] ?? errnoName(errno);
 }
 
 /** A short English reason for an errno name such as Node's `error.code`, like strerror. */

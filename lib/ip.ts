@@ -2,7 +2,7 @@
  * Strict parsers for the text forms of IP addresses. An address read from a file the entrypoint
  * does not control (/kind/old-ipv4, /kind/old-ipv6) is later matched as a whole word in the
  * kubeadm manifests and kubeconfigs, so anything that is not exactly an address must be refused:
- * a loose check let `host:port` or `image:tag` text through.
+ * a loose check would let `host:port` or `image:tag` text through.
  */
 
 /**

@@ -29,7 +29,7 @@ export function countRuleLines(saved: string): number {
  * The backend with more rules. A tie (no rules at all, as under podman) picks nft when
  * `nftAnswered` (iptables-nft-save exited 0: the kernel has nf_tables), else legacy as kind's
  * bash always does. Legacy needs the ip_tables modules, which a rootless node cannot load (kind
- * #4260) and newer kernels may lack (CONFIG_NETFILTER_XTABLES_LEGACY).
+ * #4260) and a kernel built without CONFIG_NETFILTER_XTABLES_LEGACY lacks.
  */
 export function chooseIptablesMode(
   counts: { legacy: number; nft: number },

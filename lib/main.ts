@@ -40,8 +40,9 @@ export const EXIT_EXEC_UNSUPPORTED = 126;
 
 /**
  * Runs every step in order (kind's, unless `options.steps` says otherwise), logs `starting init`
- * and execs the command. With no command it returns, as kind's bash does (`exec` with no arguments does nothing and the script ends), so
- * only a run with a command needs a runtime that can exec.
+ * and execs the command. With no command it returns, as kind's bash does (`exec` with no
+ * arguments does nothing and the script ends), so only a run with a command needs a runtime that
+ * can exec.
  */
 export async function runEntrypoint(
   host: Host,

@@ -12,6 +12,7 @@
  * lone `-`, filesystem type, source, super options. The kernel writes space, tab, newline and
  * backslash in paths as `\ooo` octal escapes.
  */
+import type { MountOp } from "./mount_op.ts";
 import { clip } from "./text.ts";
 
 /** One mount, as one line of /proc/self/mountinfo describes it. */
@@ -209,4 +210,50 @@ export function isWithin(path: string, dir: string): boolean {
 export function rootOfPath(mount: Pick<MountInfo, "root" | "mountPoint">, path: string): string {
   const rest = normalizePath(path).slice(mount.mountPoint === "/" ? 0 : mount.mountPoint.length);
   return normalizePath(mount.root === "/" ? rest || "/" : mount.root + rest);
+}
+
+/**
+ * Whether the mount on top at `target` shows what `mount --bind SOURCE TARGET` would mount there
+ * (same filesystem, same directory of it). For a self bind mount, SOURCE is looked up as if the
+ * mounts at TARGET were not there.
+ */
+export function showsBindOf(mounts: readonly MountInfo[], source: string, target: string): boolean {
+  const top = topMountAt(mounts, target);
+  const self = normalizePath(source) === normalizePath(target);
+  const from = coveringMount(mounts, source, { below: self });
+  return top !== undefined && from !== undefined && top.device === from.device &&
+    top.root === rootOfPath(from, source);
+}
+
+/**
+ * mountinfo text as the kernel lists it once `op` has succeeded: a bind mount appends a line for
+ * TARGET (the filesystem and directory SOURCE shows, a fresh mount ID, no propagation tags), an
+ * umount drops the mount on top at TARGET. Other operations, and text that does not parse, come
+ * back unchanged. For tables of mounts that are planned or faked rather than made.
+ */
+export function mountInfoAfter(text: string, op: MountOp): string {
+  if (op.op !== "bind" && op.op !== "umount") return text;
+  let mounts: MountInfo[];
+  try {
+    mounts = parseMountInfo(text);
+  } catch {
+    return text;
+  }
+  if (op.op === "umount") {
+    const top = topMountAt(mounts, op.target);
+    if (top) mounts.splice(mounts.lastIndexOf(top), 1);
+  } else {
+    const from = coveringMount(mounts, op.source);
+    if (!from) return text;
+    const entry = {
+      ...from,
+      mountId: Math.max(0, ...mounts.map((m) => m.mountId)) + 1,
+      parentId: coveringMount(mounts, op.target)?.mountId ?? from.mountId,
+      root: rootOfPath(from, op.source),
+      mountPoint: normalizePath(op.target),
+      optionalFields: [],
+    };
+    mounts.push({ ...entry, line: formatMountInfoLine(entry) });
+  }
+  return mounts.map((m) => m.line + "\n").join("");
 }

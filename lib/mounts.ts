@@ -26,7 +26,10 @@ export async function fixMount(host: MountsHost, context: { userns: boolean }): 
   const binaries = [host.which("mount"), host.which("umount")];
   forEachBinary(binaries, "chown root:root", (file) => host.chown(file, 0, 0));
   forEachBinary(binaries, "chmod -s", (file) => {
-    host.chmod(file, withoutSetIdBits(host.mode(file) ?? 0));
+    // chmod cannot clear bits of a file it cannot stat: that operand fails, the others go on.
+    const mode = host.mode(file);
+    if (mode === undefined) throw new Error(`Cannot read the mode of ${file}: stat failed`);
+    host.chmod(file, withoutSetIdBits(mode));
   });
 
   // aufs can report "Text file busy" for a binary that was just written unless synced first.

@@ -9,13 +9,14 @@
  * 1. `-d 127.0.0.11` becomes `-d HOST`.
  * 2. `-A OUTPUT <m> -j DOCKER_OUTPUT` is followed by `-A PREROUTING <m> -j DOCKER_OUTPUT`.
  * 3. `--to-source :53` becomes `--to-source HOST:53` (the SNAT of answers).
- * 4. `p -j DNAT --to-destination 127.0.0.11` gets `--dport 53` (iptables 1.8.7 vs 1.8.8 could
- *    drop it, and then all TCP or UDP to the host would be sent to Docker's DNS: kind #3054).
+ * 4. `p -j DNAT --to-destination 127.0.0.11` gets `--dport 53` (an iptables-save of another
+ *    version than the iptables that wrote the rule can drop it, and then all TCP or UDP to the
+ *    host would be sent to Docker's DNS: kind #3054).
  *
  * The bash uses sed regular expressions; here the patterns are literal text that must end where
  * the address or port ends, so `127.0.0.110` or `:530` are never half-rewritten.
  */
-import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import { clip, escapeRegExp } from "./text.ts";
 
 /** One table of an `iptables-save` dump. */

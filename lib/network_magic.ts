@@ -85,7 +85,7 @@ export async function enableNetworkMagic(
  * - the other iptables backend: select_iptables picks legacy when legacy holds more
  *   rules (or on a tie where iptables-nft-save fails), while Docker may have written its DNS rules with iptables-nft; kind's bash then
  *   rewrites nothing although resolv.conf points at the host IP, and DNS breaks;
- * - Docker's nftables table (Docker 28.3+ with the nftables firewall backend keeps its DNS NAT
+ * - Docker's nftables table (Docker with the nftables firewall backend keeps its DNS NAT
  *   in `ip docker-dns`, which no iptables-save can see).
  */
 export async function rewriteNatRules(

@@ -1,6 +1,6 @@
 /**
- * The network magic for Docker's nftables firewall backend (Docker 28.3+ with
- * `DOCKER_FIREWALL_BACKEND=nftables`, Docker 29 with `--firewall-backend=nftables`).
+ * The network magic for Docker's nftables firewall backend (dockerd's
+ * `--firewall-backend=nftables`, or `DOCKER_FIREWALL_BACKEND=nftables` in its environment).
  *
  * There Docker puts the embedded-DNS NAT into a native table that `iptables-save` cannot see:
  *
@@ -20,7 +20,7 @@
  * replaced with one atomic `nft -f -` script: `flush table` and the whole table again. Rules
  * keep their counters; a second run finds nothing to change.
  */
-import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import { EntrypointError } from "./errors.ts";
 import { commandFailure, type Commands, type Log } from "./host.ts";
 import { clip, escapeRegExp } from "./text.ts";
@@ -135,7 +135,7 @@ export function rewriteNftRule(rule: string, hostIp: string): string {
   let text = replaceToken(rule, `ip daddr ${dns}`, `ip daddr ${hostIp}`);
   text = replaceToken(text, "snat to :53", `snat to ${hostIp}:53`);
   // A DNAT to the DNS server that matches the protocol but not the port would send all of the
-  // host's TCP or UDP to it (kind #3054, seen with iptables-nft); match port 53 instead.
+  // host's TCP or UDP to it (kind #3054); match port 53 instead.
   if (new RegExp(`(?:^| )dnat to ${escapeRegExp(dns)}:`).test(text) && !/ dport /.test(text)) {
     text = text.replace(
       /(?<=^| )(?:meta l4proto|ip protocol) (tcp|udp)(?= |$)/,

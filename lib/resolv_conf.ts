@@ -2,7 +2,7 @@
  * The node's /etc/resolv.conf, pointed at the Docker host IP instead of 127.0.0.11 so that pods
  * (which copy it) can reach Docker's DNS, with `KIND_DNS_SEARCH` applied.
  */
-import { DOCKER_EMBEDDED_DNS_IP } from "./docker_host_ip.ts";
+import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
 import { escapeRegExp } from "./text.ts";
 
 /** Inputs of `renderResolvConf`. */

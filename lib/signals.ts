@@ -5,7 +5,7 @@
  * drops every such signal, so `docker stop` (SIGRTMIN+3, the image's STOPSIGNAL) waits out its
  * grace period and then SIGKILLs the node wherever it is. The entrypoint instead notes the signal
  * and stops at the next step boundary with 128 + the signal's number, so every file is as it was
- * or completely written. The wait is bounded: every command has a time limit (lib/host.ts).
+ * or completely written. The wait is bounded: every command has a time limit (lib/real_host.ts).
  *
  * The listeners cannot reach init: execve(2) resets caught signals to their default action, and
  * lib/exec.ts resets every disposition, the signal mask and the alarm before it.

@@ -6,11 +6,10 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
-import { runDiagnose } from "./diagnose.ts";
-import { loadProbe, loadStartProbe } from "./dns_probe.ts";
+import { loadStartProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
 import { execCommand } from "./exec.ts";
-import { createHost, createQueries, type HostOptions } from "./host.ts";
+import { createHost, createQueries, type HostOptions } from "./real_host.ts";
 import { releaseCacheMount } from "./launcher.ts";
 import { reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
 import { deferStopSignals, stopRequested } from "./signals.ts";
@@ -49,10 +48,11 @@ export async function main(steps: readonly Step[]): Promise<never> {
     const argv = process.argv.slice(2);
     const host = () => createHost(hostOptions);
     if (switches.KIND_ENTRYPOINT_DIAGNOSE) {
-      // A DNS report for a running node instead of a boot (lib/diagnose.ts).
+      // A DNS report for a running node instead of a boot (lib/diagnose.ts). Loaded only when
+      // asked for: the build makes it a bundle of its own beside the boot's (scripts/build.mjs).
+      const { runDiagnose } = await import("./diagnose.ts");
       status = await runDiagnose(host(), {
         format: switches.KIND_ENTRYPOINT_DIAGNOSE,
-        loadProbe,
         id: process.pid,
         stopRequested,
         write: (text) => writeSync(1, text),

@@ -125,7 +125,7 @@ export const STEPS: readonly Step[] = [
     original: "select_iptables",
     // The dumps only read the netfilter rule sets, and no step before select_iptables touches
     // netfilter (they write files, mounts and the machine-id), so they count what they would
-    // count at kind's point in the order; their ~20 ms of program starts overlap earlier steps.
+    // count at kind's point in the order; their program starts overlap earlier steps.
     prefetch: (host, context) => {
       context.iptablesDumps = startIptablesDumps(host);
     },
@@ -155,12 +155,22 @@ export const STEPS: readonly Step[] = [
     // Not in kind's script (so no `original`): waits for the answers to the queries network_magic
     // sent the nameserver it wrote (lib/dns_check.ts), and warns when there are none.
     name: "dns_check",
-    prefetch: (_host, context) => {
+    prefetch: (host, context) => {
       context.dnsCheckWanted = true;
       // The probe's first run costs more than its round trips (compiling, first FFI calls): a
       // rehearsal that sends nothing runs it while the main thread waits for an earlier step's
       // program (a timer fires only then), so the check itself costs about the round trips.
-      if (context.loadProbe) setTimeout(() => context.loadProbe?.()?.rehearse?.(), 0);
+      // Nothing may escape a timer (it would be an uncaught exception before exec): a prober
+      // that throws here is said in one WARN line.
+      if (context.loadProbe) {
+        setTimeout(() => {
+          try {
+            context.loadProbe?.()?.rehearse?.();
+          } catch (error) {
+            host.log("WARN", `DNS: the check's rehearsal failed: ${(error as Error).message}`);
+          }
+        }, 0);
+      }
     },
     run: (_host, context) => context.dnsCheck?.finish(),
   },

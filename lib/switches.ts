@@ -40,7 +40,7 @@ export const SWITCHES = {
     // Undefined (every step) for a value of only spaces.
     parse: (value, steps) => selectSteps(value, steps),
   } satisfies Switch<Set<string> | undefined>,
-  /** Replaces every command's time bound (lib/host.ts). */
+  /** Replaces every command's time bound (lib/real_host.ts). */
   KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS: {
     accepts: "a whole number of milliseconds between 1 and 999999999",
     parse(value) {
@@ -110,8 +110,8 @@ export function readSwitch<K extends SwitchName>(
 
 /**
  * Every switch from the process environment. Throws the `EntrypointError` for the first
- * `KIND_ENTRYPOINT_*` name (in sorted order) that is not in `SWITCHES`, or value that its row
- * does not accept.
+ * `KIND_ENTRYPOINT_*` name (in sorted order) that is not in `SWITCHES`, a value that its row
+ * does not accept, or a pair of switches that cannot be combined.
  */
 export function readSwitches(
   env: Record<string, string | undefined>,
@@ -134,6 +134,11 @@ export function readSwitches(
   for (const name of known as SwitchName[]) {
     const value = readSwitch(environment, name, steps);
     if (value !== undefined) (switches as Record<string, unknown>)[name] = value;
+  }
+  if (switches.KIND_ENTRYPOINT_DIAGNOSE && switches.KIND_ENTRYPOINT_DRY_RUN) {
+    throw new EntrypointError(
+      "KIND_ENTRYPOINT_DIAGNOSE and KIND_ENTRYPOINT_DRY_RUN cannot be combined: the diagnosis makes a network namespace and a veth pair for its pod probe (and removes them), which a dry run must not; nothing was changed",
+    );
   }
   return switches;
 }

@@ -6,15 +6,38 @@
 //
 // An entrypoint (the default or ENTRY) also gets what the node image boots from: the same
 // program as a classic script, `NAME.script.js` beside `NAME.js`, and `loader.js`, which runs it
-// with a V8 code cache (lib/code_cache.ts).
+// with a V8 code cache (lib/code_cache.ts). Beside it goes `diagnose.js`, the DNS diagnosis
+// (lib/diagnose.ts), which lib/start.ts imports only when KIND_ENTRYPOINT_DIAGNOSE is set: a boot
+// neither reads nor compiles it. And `relay.js`, the DNS relay of nodes with IPv6 (relay.ts), which
+// systemd runs on its own.
 import { build } from "esbuild";
 import { builtinModules } from "node:module";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** The diagnosis bundle's file name, beside the entrypoint's bundle. */
+export const DIAGNOSIS_BUNDLE = "diagnose.js";
+
+/**
+ * lib/start.ts's `import("./diagnose.ts")` stays a dynamic import, of the diagnosis bundle beside
+ * the entrypoint's (a module resolves it against the bundle's URL, the script form against the
+ * script's file name), instead of taking the diagnosis into every boot's bundle.
+ */
+const diagnosisApart = {
+  name: "diagnosis-apart",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/diagnose\.ts$/ }, (args) => {
+      if (args.kind !== "dynamic-import" || !args.importer.endsWith(join("lib", "start.ts"))) {
+        return undefined;
+      }
+      return { path: `./${DIAGNOSIS_BUNDLE}`, external: true };
+    });
+  },
+};
 
 /** The esbuild options for bundling `entry` (relative to the repo or absolute) into `outfile`. */
 export function bundleOptions(entry, outfile) {
@@ -41,6 +64,7 @@ export function bundleOptions(entry, outfile) {
         "const require = __kindCreateRequire(import.meta.url);",
       ].join("\n"),
     },
+    plugins: [diagnosisApart],
     logLevel: "warning",
   };
 }
@@ -52,9 +76,14 @@ export async function bundle(entry, outfile) {
 }
 
 function report(outfile, bytes) {
-  console.log(
-    `${relative(process.cwd(), resolve(root, outfile))}: ${(bytes / 1024).toFixed(1)} KiB`,
-  );
+  console.log(`${shownPath(outfile)}: ${(bytes / 1024).toFixed(1)} KiB`);
+}
+
+/** `file` relative to the repository when it is inside it (`dist/...`), else absolute. */
+function shownPath(file) {
+  const path = resolve(root, file);
+  const inRepo = relative(root, path);
+  return inRepo.startsWith("..") || isAbsolute(inRepo) ? path : inRepo;
 }
 
 const BUILTINS = new Set(builtinModules);
@@ -92,7 +121,7 @@ export async function bundleScript(entry, outfile) {
   const result = await build({
     ...options,
     write: false,
-    plugins: [builtinsThroughRequire],
+    plugins: [...options.plugins, builtinsThroughRequire],
   });
   const code = result.outputFiles[0].text;
   // What a script cannot hold: an ESM entry with exports, or code that reads import.meta.
@@ -106,6 +135,11 @@ export async function bundleScript(entry, outfile) {
   const text = `(async function (require) {\n"use strict";\n${code}})\n`;
   writeFileSync(scriptfile, text);
   report(scriptfile, Buffer.byteLength(text));
+}
+
+/** The DNS diagnosis (lib/diagnose.ts), into `diagnose.js` in `dir`, beside an entrypoint. */
+export async function bundleDiagnosis(dir) {
+  await bundle("lib/diagnose.ts", join(dir, DIAGNOSIS_BUNDLE));
 }
 
 /**
@@ -145,7 +179,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   await bundle(entry, outfile);
   if (!argEntry) {
     await bundleScript(entry, outfile);
+    await bundleDiagnosis(dirname(outfile));
     await bundleLoader(dirname(outfile));
+    await bundleRelay(dirname(outfile));
   }
-  if (!argEntry) await bundleRelay(join(root, "dist"));
 }

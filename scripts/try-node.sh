@@ -36,8 +36,8 @@ e2e_image_exists "$image" || {
 e2e_ensure_dockerd
 say "starting $name from $image"
 e2e_run_node "$name" "$image" "$@" >/dev/null
+# On failure the wait has already printed the node's last log lines, once.
 if ! e2e_wait_booted "$name" "${BOOT_TIMEOUT:-60}"; then
-  e2e_logs "$name" | tail -40
   say "$name did not reach Multi-User System (still there for you to inspect: docker rm -f -v $name)" >&2
   exit 1
 fi

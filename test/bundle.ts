@@ -28,6 +28,8 @@ export function testEnvironment(extra: Record<string, string> = {}): Record<stri
     HOME: process.env.HOME ?? "/root",
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
+    // Deno's cache where the test run keeps it (npm run mutate gives each run its own).
+    ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}),
     KIND_ENTRYPOINT_STEPS: "none",
     ...extra,
   };

@@ -8,20 +8,17 @@ import {
   boundCgroupHierarchies,
   capturedLines,
   cgroupBindMountSpans,
-  type CgroupFix,
-  type CgroupInputs,
-  type CgroupV1Inputs,
+  type CgroupFixOptions,
   cpuCgroupPaths,
-  describeCgroupFix,
   fixCgroup,
   linesWithout,
   mentionsAny,
   mountPointsOf,
-  planCgroupFixes,
 } from "../lib/cgroups.ts";
+import { createDryRun } from "../lib/dry_run.ts";
 import { CommandError, EntrypointError } from "../lib/errors.ts";
 import { findmntSourceTargetLines, parseMountInfo } from "../lib/mountinfo.ts";
-import { type FakeEvent, FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { type FakeEvent, FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 
@@ -236,23 +233,18 @@ Deno.test("linesWithout() drops every line with misc anywhere, like grep -v", ()
 });
 
 // ---------------------------------------------------------------------------------------------
-// The planner.
+// The step against the recording fake, whose mount table changes as the step mounts.
 
 interface Scenario {
   mountinfo: string;
-  cgroup: string;
+  /** /proc/self/cgroup; null: unreadable. */
+  cgroup: string | null;
   misc?: boolean;
-  procCgroups?: string;
-}
-
-function inputs(scenario: Scenario): CgroupV1Inputs {
-  return {
-    cgroupV2: false,
-    procSelfCgroup: scenario.cgroup,
-    mountInfo: scenario.mountinfo,
-    miscIsDirectory: scenario.misc ?? false,
-    procCgroups: scenario.procCgroups ?? testdata("cgroup/proc-cgroups.txt"),
-  };
+  /** /proc/cgroups (default: the fixture); null: unreadable. */
+  procCgroups?: string | null;
+  v2?: boolean;
+  failingMounts?: string[];
+  commands?: FakeHostOptions["commands"];
 }
 
 function fixtureScenario(name: string, extra: Partial<Scenario> = {}): Scenario {
@@ -263,11 +255,103 @@ function fixtureScenario(name: string, extra: Partial<Scenario> = {}): Scenario 
   };
 }
 
-/** The plan as text, with long container IDs shortened to <id>. */
-function plan(scenario: Scenario, options: Parameters<typeof planCgroupFixes>[1] = {}): string[] {
-  return planCgroupFixes(inputs(scenario), options).map((fix) =>
-    describeCgroupFix(fix).replace(/[0-9a-f]{64}/g, "<id>")
+/** A FakeHost whose rmdir, mkdir -p and writes can fail like the real ones. */
+class FailingFakeHost extends FakeHost {
+  constructor(
+    options: FakeHostOptions,
+    readonly failing: Failing,
+  ) {
+    super(options);
+  }
+  override rmdir(dir: string): void {
+    if (this.failing.rmdir?.includes(dir)) {
+      throw new EntrypointError(`Cannot remove directory ${dir}: device or resource busy`);
+    }
+    super.rmdir(dir);
+  }
+  override mkdirp(dir: string): void {
+    if (this.failing.mkdirp?.includes(dir)) {
+      throw new EntrypointError(`Cannot create directory ${dir}: read-only file system`);
+    }
+    super.mkdirp(dir);
+  }
+  override writeText(file: string, data: string): void {
+    if (this.failing.write?.includes(file)) {
+      throw new EntrypointError(`Cannot write ${file}: no such file or directory`);
+    }
+    super.writeText(file, data);
+  }
+}
+
+interface Failing {
+  rmdir?: string[];
+  mkdirp?: string[];
+  write?: string[];
+}
+
+function fakeHost(scenario: Scenario, failing: Failing = {}): FailingFakeHost {
+  const files: Record<string, string> = {
+    "/sys/fs/cgroup/cpuset/cpuset.cpus": "0-1\n",
+    "/sys/fs/cgroup/cpuset/cpuset.mems": "0\n",
+  };
+  if (scenario.cgroup !== null) files["/proc/self/cgroup"] = scenario.cgroup;
+  const procCgroups = scenario.procCgroups === undefined
+    ? testdata("cgroup/proc-cgroups.txt")
+    : scenario.procCgroups;
+  if (procCgroups !== null) files["/proc/cgroups"] = procCgroups;
+  if (scenario.v2) files["/sys/fs/cgroup/cgroup.controllers"] = "cpu memory pids\n";
+  return new FailingFakeHost({
+    files,
+    mountInfo: scenario.mountinfo,
+    dirs: scenario.misc ? ["/sys/fs/cgroup/misc", "/kind"] : ["/kind"],
+    failingMounts: scenario.failingMounts,
+    commands: scenario.commands,
+  }, failing);
+}
+
+function render(event: FakeEvent): string {
+  switch (event.type) {
+    case "log":
+      return `${event.level}: ${event.message}`;
+    case "mount":
+    case "run":
+      return event.argv.join(" ");
+    case "mkdir":
+      return `mkdir -p ${event.path}`;
+    case "rmdir":
+      return `rmdir ${event.path}`;
+    case "copy":
+      return `cat ${event.from} > ${event.to}`;
+    case "write":
+      return `write ${event.path} ${JSON.stringify(event.data)}`;
+    default:
+      return JSON.stringify(event);
+  }
+}
+
+function events(host: FakeHost): string[] {
+  return host.events.map(render).map((line) => line.replace(/[0-9a-f]{64}/g, "<id>"));
+}
+
+/**
+ * What the step does on the fake, as text with long container IDs shortened to <id>, ending in
+ * `exit N: message` where it stops. findmnt finds every target unless the scenario says otherwise.
+ */
+async function plan(
+  scenario: Scenario,
+  options: CgroupFixOptions & { failing?: Failing } = {},
+): Promise<string[]> {
+  const host = fakeHost(
+    { ...scenario, commands: scenario.commands ?? { findmnt: { status: 0 } } },
+    options.failing,
   );
+  try {
+    await applyCgroupFixes(host, { skipExisting: options.skipExisting });
+    return events(host);
+  } catch (error) {
+    if (!(error instanceof EntrypointError)) throw error;
+    return [...events(host), `exit ${error.exitCode}: ${error.message}`];
+  }
 }
 
 /** The operations that change the machine, for counting. */
@@ -303,22 +387,39 @@ const SMALL_CGROUPNS = [
   "",
 ].join("\n");
 const SMALL_CGROUPNS_CGROUP = "3:misc:/\n2:cpuset:/\n1:cpu,cpuacct:/\n0::/\n";
+const SMALL = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: true };
 
-Deno.test("planCgroupFixes() on cgroup v2 only reports the version", () => {
-  assert.deepEqual(planCgroupFixes({ cgroupV2: true }), [
-    { op: "log", level: "INFO", message: "detected cgroup v2" },
+Deno.test("FakeHost's mount table gains a line per bind mount and loses the top mount per umount", async () => {
+  const host = new FakeHost({ mountInfo: SMALL_CGROUPNS, failingMounts: ["umount /nowhere"] });
+  await host.mount({
+    op: "bind",
+    source: "/sys/fs/cgroup/cpuset",
+    target: "/sys/fs/cgroup/cpuset/x",
+  });
+  await host.mount({ op: "umount", target: "/sys/fs/cgroup/misc" });
+  await host.mount({ op: "umount", target: "/nowhere" }, { nothrow: true });
+  await host.mount({ op: "propagation", target: "/sys/fs/cgroup", propagation: "rprivate" });
+  assert.deepEqual(host.readText("/proc/self/mountinfo").split("\n"), [
+    ...SMALL_CGROUPNS.split("\n").slice(0, 4),
+    "6 4 0:4 / /sys/fs/cgroup/cpuset/x rw - cgroup cgroup rw,cpuset",
+    "",
   ]);
 });
 
-Deno.test("planCgroupFixes() with cgroupns hides misc, then pins the kubelet roots", () => {
-  const scenario = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: true };
+Deno.test("fixCgroup() on cgroup v2 logs one line and changes nothing", async () => {
+  const host = fakeHost({ ...SMALL, v2: true });
+  await fixCgroup(host, {});
+  assert.deepEqual(events(host), ["INFO: detected cgroup v2"]);
+});
+
+Deno.test("fixCgroup() with cgroupns hides misc, then pins the kubelet roots", async () => {
   const withoutMisc = linesWithout(testdata("cgroup/proc-cgroups.txt"), "misc");
-  assert.deepEqual(plan(scenario), [
+  assert.deepEqual(await plan(SMALL), [
     "INFO: detected cgroup v1",
     "INFO: detected cgroupns",
     "INFO: removing misc controller",
-    "umount /sys/fs/cgroup/misc || WARN: failed umount /sys/fs/cgroup/misc",
-    "rmdir /sys/fs/cgroup/misc || WARN: failed rmdir /sys/fs/cgroup/misc",
+    "umount /sys/fs/cgroup/misc",
+    "rmdir /sys/fs/cgroup/misc",
     `write /kind/fake-cgroups ${JSON.stringify(withoutMisc)}`,
     "mount --bind /kind/fake-cgroups /proc/cgroups",
     "mount --make-rprivate /sys/fs/cgroup",
@@ -329,15 +430,34 @@ Deno.test("planCgroupFixes() with cgroupns hides misc, then pins the kubelet roo
   ]);
 });
 
-Deno.test("planCgroupFixes() keeps a misc hierarchy that failed to unmount in the list", () => {
-  const scenario = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: true };
-  const lines = plan(scenario, { fails: (fix) => fix.op === "mount" && fix.mount.op === "umount" });
-  assert.ok(lines.includes("mount --bind /sys/fs/cgroup/misc/kubelet /sys/fs/cgroup/misc/kubelet"));
+Deno.test("fixCgroup() performs the plan in order, with the misc WARN lines when tolerated", async () => {
+  const host = fakeHost({ ...SMALL, failingMounts: ["umount /sys/fs/cgroup/misc"] }, {
+    rmdir: ["/sys/fs/cgroup/misc"],
+  });
+  await fixCgroup(host, {});
+  const withoutMisc = linesWithout(testdata("cgroup/proc-cgroups.txt"), "misc");
+  assert.deepEqual(events(host), [
+    "INFO: detected cgroup v1",
+    "INFO: detected cgroupns",
+    "INFO: removing misc controller",
+    "umount /sys/fs/cgroup/misc",
+    "WARN: failed umount /sys/fs/cgroup/misc",
+    "WARN: failed rmdir /sys/fs/cgroup/misc",
+    `write /kind/fake-cgroups ${JSON.stringify(withoutMisc)}`,
+    "mount --bind /kind/fake-cgroups /proc/cgroups",
+    "mount --make-rprivate /sys/fs/cgroup",
+    ...kubeletRoots("/sys/fs/cgroup/cpu,cpuacct"),
+    ...kubeletRoots("/sys/fs/cgroup/cpuset"),
+    // misc is still mounted, so kind's bash treats it as a hierarchy like the others.
+    ...kubeletRoots("/sys/fs/cgroup/misc"),
+    ...kubeletRoot("/sys/fs/cgroup/systemd/kubelet.slice"),
+  ]);
+  assert.equal(host.files.get("/sys/fs/cgroup/cpuset/kubelet.slice/cpuset.mems"), "0\n");
 });
 
-Deno.test("planCgroupFixes() on Docker with cgroupns matches what kind's bash did here", () => {
+Deno.test("fixCgroup() on Docker with cgroupns matches what kind's bash did here", async () => {
   // The fixture after-fix is the mount table kind's bash left in a container on this machine.
-  const lines = plan(fixtureScenario("docker-v1-cgroupns"));
+  const lines = await plan(fixtureScenario("docker-v1-cgroupns"));
   const after = parseMountInfo(testdata("mountinfo/docker-v1-cgroupns-after-fix.txt"));
   const expectedBinds = after.filter((m) => m.root.startsWith("/kubelet")).map((m) =>
     `mount --bind ${m.mountPoint} ${m.mountPoint}`
@@ -350,8 +470,8 @@ Deno.test("planCgroupFixes() on Docker with cgroupns matches what kind's bash di
   ]);
 });
 
-Deno.test("planCgroupFixes() on Docker without cgroupns matches what kind's bash did here", () => {
-  const lines = plan(fixtureScenario("docker-v1-no-cgroupns"));
+Deno.test("fixCgroup() on Docker without cgroupns matches what kind's bash did here", async () => {
+  const lines = await plan(fixtureScenario("docker-v1-no-cgroupns"));
   const before = parseMountInfo(testdata("mountinfo/docker-v1-no-cgroupns.txt"));
   const after = parseMountInfo(testdata("mountinfo/docker-v1-no-cgroupns-after-fix.txt"));
   const added = after.slice(before.length).map((m) => `mount --bind ${m.mountPoint}`);
@@ -368,15 +488,15 @@ Deno.test("planCgroupFixes() on Docker without cgroupns matches what kind's bash
   ]);
 });
 
-Deno.test("planCgroupFixes() unmounts podman's unscoped misc and rdma, and misc stays gone", () => {
-  const lines = plan(fixtureScenario("podman-v1", { misc: true }));
+Deno.test("fixCgroup() unmounts podman's unscoped misc and rdma, and misc stays gone", async () => {
+  const lines = await plan(fixtureScenario("podman-v1", { misc: true }));
   assert.deepEqual(lines.slice(3, 9), [
     "INFO: unmounting and removing /sys/fs/cgroup/misc",
-    "umount /sys/fs/cgroup/misc || WARN: failed to unmount /sys/fs/cgroup/misc",
-    "rmdir /sys/fs/cgroup/misc || WARN: failed to rmdir /sys/fs/cgroup/misc",
+    "umount /sys/fs/cgroup/misc",
+    "rmdir /sys/fs/cgroup/misc",
     "INFO: unmounting and removing /sys/fs/cgroup/rdma",
-    "umount /sys/fs/cgroup/rdma || WARN: failed to unmount /sys/fs/cgroup/rdma",
-    "rmdir /sys/fs/cgroup/rdma || WARN: failed to rmdir /sys/fs/cgroup/rdma",
+    "umount /sys/fs/cgroup/rdma",
+    "rmdir /sys/fs/cgroup/rdma",
   ]);
   // remove_misc_controller finds no directory left, so /proc/cgroups is not replaced.
   assert.ok(!lines.some((line) => line.includes("fake-cgroups")));
@@ -385,15 +505,38 @@ Deno.test("planCgroupFixes() unmounts podman's unscoped misc and rdma, and misc 
   ));
 });
 
-Deno.test("planCgroupFixes() hides misc when its rmdir failed in the unscoped loop", () => {
-  const lines = plan(fixtureScenario("podman-v1", { misc: true }), {
-    fails: (fix) => fix.op === "rmdir" && fix.path === "/sys/fs/cgroup/misc",
+Deno.test("fixCgroup() hides misc when its rmdir failed in the unscoped loop", async () => {
+  const lines = await plan(fixtureScenario("podman-v1", { misc: true }), {
+    failing: { rmdir: ["/sys/fs/cgroup/misc"] },
   });
   const at = lines.indexOf("INFO: removing misc controller");
   assert.ok(at > 0);
   assert.deepEqual(lines.slice(at + 1, at + 3), [
-    "umount /sys/fs/cgroup/misc || WARN: failed umount /sys/fs/cgroup/misc",
-    "rmdir /sys/fs/cgroup/misc || WARN: failed rmdir /sys/fs/cgroup/misc",
+    "umount /sys/fs/cgroup/misc",
+    "WARN: failed rmdir /sys/fs/cgroup/misc",
+  ]);
+});
+
+Deno.test("fixCgroup() without cgroupns unmounts unscoped hierarchies and tolerates failures", async () => {
+  const host = fakeHost(fixtureScenario("github-actions", { misc: true }), {
+    rmdir: ["/sys/fs/cgroup/misc"],
+  });
+  await fixCgroup(host, {});
+  assert.deepEqual(events(host).slice(0, 14), [
+    "INFO: detected cgroup v1",
+    "WARN: cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
+    "INFO: fixing cgroup mounts for all subsystems",
+    "INFO: unmounting and removing /sys/fs/cgroup/misc",
+    "umount /sys/fs/cgroup/misc",
+    "WARN: failed to rmdir /sys/fs/cgroup/misc",
+    "INFO: removing misc controller",
+    "umount /sys/fs/cgroup/misc",
+    "WARN: failed rmdir /sys/fs/cgroup/misc",
+    `write /kind/fake-cgroups ${JSON.stringify(testdata("cgroup/proc-cgroups.txt"))}`,
+    "mount --bind /kind/fake-cgroups /proc/cgroups",
+    "mkdir -p /sys/fs/cgroup/systemd/actions_job/<id>",
+    "mount --bind /sys/fs/cgroup/systemd /sys/fs/cgroup/systemd/actions_job/<id>",
+    "mkdir -p /sys/fs/cgroup/cpu,cpuacct/actions_job/<id>",
   ]);
 });
 
@@ -403,19 +546,20 @@ for (
     ["github-actions", "/actions_job/<id>"],
   ] as const
 ) {
-  Deno.test(`planCgroupFixes() on ${name} binds every scoped hierarchy at its container path`, () => {
-    const lines = plan(fixtureScenario(name));
+  Deno.test(`fixCgroup() on ${name} binds every scoped hierarchy at its container path`, async () => {
+    const lines = await plan(fixtureScenario(name));
     const scoped = parseMountInfo(testdata(`mountinfo/${name}.txt`)).filter((m) =>
       m.fsType === "cgroup" && m.root !== "/"
     );
     const fixups = scoped.map((m) => `mount --bind ${m.mountPoint} ${m.mountPoint}${root}`);
     assert.deepEqual(changes(lines, /^mount --bind \/sys\/fs\/cgroup\/[^/ ]+ /), fixups);
-    // Each hierarchy and each new container-path mount gets both kubelet roots.
+    // The hierarchies are listed again after those binds, so each hierarchy and each new
+    // container-path mount gets both kubelet roots.
     assert.equal(changes(lines, /^mount --bind \S+kubelet/).length, scoped.length * 2 * 2);
   });
 }
 
-Deno.test("planCgroupFixes() exits like kind's bash when it cannot go on", () => {
+Deno.test("fixCgroup() exits like kind's bash when it cannot go on", async () => {
   const small = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP };
   const cases: [string, Scenario, string][] = [
     [
@@ -445,158 +589,16 @@ Deno.test("planCgroupFixes() exits like kind's bash when it cannot go on", () =>
     ],
   ];
   for (const [what, scenario, last] of cases) {
-    assert.equal(plan(scenario).at(-1), last, what);
+    assert.equal((await plan(scenario)).at(-1), last, what);
   }
-  const unreadable: CgroupInputs = { ...inputs(small), procSelfCgroup: undefined };
-  assert.deepEqual(planCgroupFixes(unreadable).map(describeCgroupFix), [
+  assert.deepEqual(await plan({ ...small, cgroup: null }), [
     "INFO: detected cgroup v1",
     "exit 2: Cannot read /proc/self/cgroup",
   ]);
-  const noProcCgroups: CgroupInputs = {
-    ...inputs({ ...small, misc: true }),
-    procCgroups: undefined,
-  };
-  assert.deepEqual(planCgroupFixes(noProcCgroups).map(describeCgroupFix).slice(-2), [
+  assert.deepEqual((await plan({ ...small, misc: true, procCgroups: null })).slice(-2), [
     'write /kind/fake-cgroups ""',
     "exit 2: Cannot read /proc/cgroups",
   ]);
-});
-
-Deno.test("planCgroupFixes() run again stacks mounts, as kind's bash does", () => {
-  const cgroupns = plan(fixtureScenario("docker-v1-cgroupns-after-fix"));
-  // 18 roots again, and 36 more inside the first run's kubelet mounts.
-  assert.equal(changes(cgroupns, /^mount --bind/).length, 54);
-  const noCgroupns = plan(fixtureScenario("docker-v1-no-cgroupns-after-fix"));
-  assert.ok(noCgroupns.includes("findmnt /sys/fs/cgroup/cpu/docker/<id>"));
-  assert.ok(noCgroupns.includes(
-    "mount --bind /sys/fs/cgroup/cpu/kubelet /sys/fs/cgroup/cpu/kubelet/docker/<id>",
-  ));
-});
-
-for (const name of ["docker-v1-cgroupns-after-fix", "docker-v1-no-cgroupns-after-fix"]) {
-  Deno.test(`planCgroupFixes() with skipExisting mounts nothing more on ${name}`, () => {
-    const lines = plan(fixtureScenario(name), { skipExisting: true });
-    assert.deepEqual(changes(lines, /^(mount --bind|umount|rmdir)/), []);
-  });
-}
-
-for (const name of ["docker-v1-cgroupns", "docker-v1-no-cgroupns", "podman-v1", "github-actions"]) {
-  Deno.test(`planCgroupFixes() with skipExisting is kind's plan on a fresh ${name}`, () => {
-    const scenario = fixtureScenario(name, { misc: name !== "docker-v1-cgroupns" });
-    assert.deepEqual(plan(scenario, { skipExisting: true }), plan(scenario));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The effect function against the recording fake.
-
-/** A FakeHost whose rmdir, mkdir -p and writes can fail like the real ones. */
-class FailingFakeHost extends FakeHost {
-  constructor(
-    options: FakeHostOptions,
-    readonly failing: { rmdir?: string[]; mkdirp?: string[]; write?: string[] },
-  ) {
-    super(options);
-  }
-  override rmdir(dir: string): void {
-    if (this.failing.rmdir?.includes(dir)) {
-      throw new EntrypointError(`Cannot remove directory ${dir}: device or resource busy`);
-    }
-    super.rmdir(dir);
-  }
-  override mkdirp(dir: string): void {
-    if (this.failing.mkdirp?.includes(dir)) {
-      throw new EntrypointError(`Cannot create directory ${dir}: read-only file system`);
-    }
-    super.mkdirp(dir);
-  }
-  override writeText(file: string, data: string): void {
-    if (this.failing.write?.includes(file)) {
-      throw new EntrypointError(`Cannot write ${file}: no such file or directory`);
-    }
-    super.writeText(file, data);
-  }
-}
-
-function fakeHost(
-  scenario: Scenario & {
-    v2?: boolean;
-    failingMounts?: string[];
-    commands?: FakeHostOptions["commands"];
-  },
-  failing: ConstructorParameters<typeof FailingFakeHost>[1] = {},
-): FailingFakeHost {
-  const files: Record<string, string> = {
-    "/proc/self/cgroup": scenario.cgroup,
-    "/proc/self/mountinfo": scenario.mountinfo,
-    "/proc/cgroups": scenario.procCgroups ?? testdata("cgroup/proc-cgroups.txt"),
-    "/sys/fs/cgroup/cpuset/cpuset.cpus": "0-1\n",
-    "/sys/fs/cgroup/cpuset/cpuset.mems": "0\n",
-  };
-  if (scenario.v2) files["/sys/fs/cgroup/cgroup.controllers"] = "cpu memory pids\n";
-  return new FailingFakeHost({
-    files,
-    dirs: scenario.misc ? ["/sys/fs/cgroup/misc", "/kind"] : ["/kind"],
-    failingMounts: scenario.failingMounts,
-    commands: scenario.commands,
-  }, failing);
-}
-
-function render(event: FakeEvent): string {
-  switch (event.type) {
-    case "log":
-      return `${event.level}: ${event.message}`;
-    case "mount":
-    case "run":
-      return event.argv.join(" ");
-    case "mkdir":
-      return `mkdir -p ${event.path}`;
-    case "rmdir":
-      return `rmdir ${event.path}`;
-    case "copy":
-      return `cat ${event.from} > ${event.to}`;
-    case "write":
-      return `write ${event.path} ${JSON.stringify(event.data)}`;
-    default:
-      return JSON.stringify(event);
-  }
-}
-
-function events(host: FakeHost): string[] {
-  return host.events.map(render).map((line) => line.replace(/[0-9a-f]{64}/g, "<id>"));
-}
-
-const SMALL = { mountinfo: SMALL_CGROUPNS, cgroup: SMALL_CGROUPNS_CGROUP, misc: true };
-
-Deno.test("fixCgroup() on cgroup v2 logs one line and changes nothing", async () => {
-  const host = fakeHost({ ...SMALL, v2: true });
-  await fixCgroup(host, {});
-  assert.deepEqual(events(host), ["INFO: detected cgroup v2"]);
-});
-
-Deno.test("fixCgroup() performs the plan in order, with the misc WARN lines when tolerated", async () => {
-  const host = fakeHost({ ...SMALL, failingMounts: ["umount /sys/fs/cgroup/misc"] }, {
-    rmdir: ["/sys/fs/cgroup/misc"],
-  });
-  await fixCgroup(host, {});
-  const withoutMisc = linesWithout(testdata("cgroup/proc-cgroups.txt"), "misc");
-  assert.deepEqual(events(host), [
-    "INFO: detected cgroup v1",
-    "INFO: detected cgroupns",
-    "INFO: removing misc controller",
-    "umount /sys/fs/cgroup/misc",
-    "WARN: failed umount /sys/fs/cgroup/misc",
-    "WARN: failed rmdir /sys/fs/cgroup/misc",
-    `write /kind/fake-cgroups ${JSON.stringify(withoutMisc)}`,
-    "mount --bind /kind/fake-cgroups /proc/cgroups",
-    "mount --make-rprivate /sys/fs/cgroup",
-    ...kubeletRoots("/sys/fs/cgroup/cpu,cpuacct"),
-    ...kubeletRoots("/sys/fs/cgroup/cpuset"),
-    // misc is still mounted, so kind's bash treats it as a hierarchy like the others.
-    ...kubeletRoots("/sys/fs/cgroup/misc"),
-    ...kubeletRoot("/sys/fs/cgroup/systemd/kubelet.slice"),
-  ]);
-  assert.equal(host.files.get("/sys/fs/cgroup/cpuset/kubelet.slice/cpuset.mems"), "0\n");
 });
 
 Deno.test("fixCgroup() stops at a failed bind mount with mount's status", async () => {
@@ -643,27 +645,15 @@ Deno.test("fixCgroup() stops with status 1 where kind's bash fails outside mount
   }
 });
 
-Deno.test("fixCgroup() without cgroupns unmounts unscoped hierarchies and tolerates failures", async () => {
-  const host = fakeHost(fixtureScenario("github-actions", { misc: true }), {
-    rmdir: ["/sys/fs/cgroup/misc"],
-  });
-  await fixCgroup(host, {});
-  assert.deepEqual(events(host).slice(0, 14), [
-    "INFO: detected cgroup v1",
-    "WARN: cgroupns not enabled! Please use cgroup v2, or cgroup v1 with cgroupns enabled.",
-    "INFO: fixing cgroup mounts for all subsystems",
-    "INFO: unmounting and removing /sys/fs/cgroup/misc",
-    "umount /sys/fs/cgroup/misc",
-    "WARN: failed to rmdir /sys/fs/cgroup/misc",
-    "INFO: removing misc controller",
-    "umount /sys/fs/cgroup/misc",
-    "WARN: failed rmdir /sys/fs/cgroup/misc",
-    `write /kind/fake-cgroups ${JSON.stringify(testdata("cgroup/proc-cgroups.txt"))}`,
-    "mount --bind /kind/fake-cgroups /proc/cgroups",
-    "mkdir -p /sys/fs/cgroup/systemd/actions_job/<id>",
-    "mount --bind /sys/fs/cgroup/systemd /sys/fs/cgroup/systemd/actions_job/<id>",
-    "mkdir -p /sys/fs/cgroup/cpu,cpuacct/actions_job/<id>",
-  ]);
+Deno.test("fixCgroup() run again stacks mounts, as kind's bash does", async () => {
+  const cgroupns = await plan(fixtureScenario("docker-v1-cgroupns-after-fix"));
+  // 18 roots again, and 36 more inside the first run's kubelet mounts.
+  assert.equal(changes(cgroupns, /^mount --bind/).length, 54);
+  const noCgroupns = await plan(fixtureScenario("docker-v1-no-cgroupns-after-fix"));
+  assert.ok(noCgroupns.includes("findmnt /sys/fs/cgroup/cpu/docker/<id>"));
+  assert.ok(noCgroupns.includes(
+    "mount --bind /sys/fs/cgroup/cpu/kubelet /sys/fs/cgroup/cpu/kubelet/docker/<id>",
+  ));
 });
 
 Deno.test("fixCgroup() run again prints findmnt's table for container paths already mounted", async () => {
@@ -678,28 +668,61 @@ Deno.test("fixCgroup() run again prints findmnt's table for container paths alre
   assert.equal(runs[0].replace(/[0-9a-f]{64}/, "<id>"), "findmnt /sys/fs/cgroup/cpu/docker/<id>");
 });
 
-Deno.test("applyCgroupFixes() with skipExisting leaves an already fixed container alone", async () => {
-  for (const name of ["docker-v1-cgroupns-after-fix", "docker-v1-no-cgroupns-after-fix"]) {
-    const findmnt = { status: 0, stdout: "" };
-    const host = fakeHost({ ...fixtureScenario(name), commands: { findmnt } });
-    await applyCgroupFixes(host, { skipExisting: true });
-    const mounts = host.events.filter((e) => e.type === "mount").map(render);
-    assert.deepEqual(mounts, ["mount --make-rprivate /sys/fs/cgroup"], name);
-  }
-});
+for (const name of ["docker-v1-cgroupns-after-fix", "docker-v1-no-cgroupns-after-fix"]) {
+  Deno.test(`fixCgroup() with skipExisting mounts nothing more on ${name}`, async () => {
+    const lines = await plan(fixtureScenario(name), { skipExisting: true });
+    assert.deepEqual(changes(lines, /^(mount --bind|umount|rmdir)/), []);
+    assert.deepEqual(changes(lines, /^mount /), ["mount --make-rprivate /sys/fs/cgroup"]);
+  });
+}
 
-Deno.test("describeCgroupFix() shows each operation as the command kind's bash runs", () => {
-  const fixes: [CgroupFix, string][] = [
-    [{ op: "mkdirp", path: "/a" }, "mkdir -p /a"],
-    [{ op: "show-mount", target: "/a" }, "findmnt /a"],
-    [
-      { op: "mount", mount: { op: "umount", target: "/a" }, warnOnFailure: "w" },
-      "umount /a || WARN: w",
-    ],
-    [{ op: "fail", message: "m", exitCode: 2 }, "exit 2: m"],
-  ];
-  for (const [fix, text] of fixes) assert.equal(describeCgroupFix(fix), text);
-});
+for (const name of ["docker-v1-cgroupns", "docker-v1-no-cgroupns", "podman-v1", "github-actions"]) {
+  Deno.test(`fixCgroup() with skipExisting is kind's plan on a fresh ${name}`, async () => {
+    const scenario = fixtureScenario(name, { misc: name !== "docker-v1-cgroupns" });
+    assert.deepEqual(await plan(scenario, { skipExisting: true }), await plan(scenario));
+  });
+}
+
+/** The first line of each change a run made on the fake, worded as the dry-run plan words it. */
+function changeLines(host: FakeHost): string[] {
+  return host.effects.flatMap((e) => {
+    switch (e.type) {
+      case "mount":
+        return [`run ${e.argv.join(" ")}`];
+      case "mkdir":
+        return [`mkdir -p ${e.path}`];
+      case "rmdir":
+        return [`rmdir ${e.path}`];
+      case "write":
+        return [`write ${e.path}`];
+      case "copy":
+        return [`copy ${e.from} to ${e.to}`];
+      default:
+        return [];
+    }
+  });
+}
+
+// A dry run reads the mount table with its planned mounts (lib/dry_run.ts), so it plans what a
+// real run does even where the step reads the table again after its own mounts and umounts.
+for (
+  const [name, scenario] of [
+    ["cgroupns with misc", SMALL],
+    ["Docker without cgroupns", fixtureScenario("docker-v1-no-cgroupns")],
+    ["podman's unscoped misc", fixtureScenario("podman-v1", { misc: true })],
+    ["GitHub Actions", fixtureScenario("github-actions", { misc: true })],
+  ] as const
+) {
+  Deno.test(`fixCgroup() in a dry run plans what a real run does: ${name}`, async () => {
+    const real = fakeHost(scenario);
+    await fixCgroup(real, {});
+    const dryRun = createDryRun(fakeHost(scenario));
+    await fixCgroup(dryRun.host, {});
+    const planned = dryRun.plan.changes.map((change) => change.split("\n")[0]);
+    assert.deepEqual(planned, changeLines(real));
+    assert.ok(planned.some((line) => /^run mount --bind \S+ \S+kubelet/.test(line)));
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // The real kernel: kind's bash and this port side by side in throwaway containers.
@@ -767,7 +790,7 @@ for i in $(seq "$RUNS"); do
     (set -o errexit -o nounset -o pipefail; eval "$(functions)"; fix_cgroup) 2>/tmp/stderr
   else
     (cd /repo && DENO_DIR=/tmp/deno /deno eval --config /repo/deno.json --no-lock "
-      import { createHost } from 'file:///repo/lib/host.ts';
+      import { createHost } from 'file:///repo/lib/real_host.ts';
       import { applyCgroupFixes } from 'file:///repo/lib/cgroups.ts';
       try {
         await applyCgroupFixes(createHost(), { skipExisting: Deno.env.get('SKIP') === '1' });
@@ -780,7 +803,7 @@ for i in $(seq "$RUNS"); do
   echo "## stderr"
   # Our own ERROR line, and the messages of rmdir(1), mkdir(1), mount(8) and umount(8): the port
   # makes directories and mounts in-process and words those failures itself (the call and the
-  # errno), a difference the README lists.
+  # errno), a difference docs/differences.md lists (row 23).
   grep -v -e '^ERROR: ' -e '^rmdir: ' -e '^mkdir: ' -e '^mount: ' -e '^umount: ' /tmp/stderr
 done
 echo "## mounts"

@@ -14,8 +14,8 @@ import {
   SELINUX_LABEL,
 } from "../lib/containerd.ts";
 import { EntrypointError } from "../lib/errors.ts";
-import type { FakeCommand } from "./fake_host.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import type { FakeCommand } from "../lib/fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/containerd/${name}`, import.meta.url), "utf8");
@@ -290,6 +290,20 @@ Deno.test("configureContainerd() stops with sed's status 2 when config.toml is m
   });
   // kind logs the change before its sed fails.
   assert.deepEqual(host.logs, ['INFO: changing snapshotter from "overlayfs" to "native"']);
+});
+
+Deno.test("configureContainerd() stops with sed's status 4 when config.toml cannot be written", async () => {
+  const host = node({ filesystem: "zfs" });
+  // sed -i on a read-only file system: it reads the file, then cannot write its copy.
+  host.writeText = (file) => {
+    throw new EntrypointError(`Cannot write ${file}: read-only file system`);
+  };
+  await assert.rejects(configureContainerd(host, { userns: false }), (error: unknown) => {
+    assert.ok(error instanceof EntrypointError);
+    assert.equal(error.exitCode, 4);
+    assert.equal(error.message, `Cannot write ${CONTAINERD_CONFIG}: read-only file system`);
+    return true;
+  });
 });
 
 Deno.test("configureContainerd() stops with systemctl's status when the service cannot be enabled", async () => {

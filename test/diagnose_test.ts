@@ -3,16 +3,17 @@ import { readFileSync } from "node:fs";
 import {
   diagnose,
   type DiagnoseOptions,
+  type DiagnosisProbe,
   parseIptablesDnsRules,
   parseNftDnsRules,
   POD_LINK,
   renderReport,
   runDiagnose,
 } from "../lib/diagnose.ts";
-import type { ProbeRequest, ProbeResult } from "../lib/dns_probe.ts";
+import type { ProbeResult } from "../lib/dns_probe.ts";
 import { rewriteDockerDnsRules } from "../lib/nat_rules.ts";
 import { parseNftTable, renderNftTable, rewriteDockerDnsTable } from "../lib/nft_dns.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/iptables/${name}`, import.meta.url), "utf8");
@@ -67,11 +68,17 @@ const TIMEOUT = (transport: "UDP" | "TCP"): ProbeResult => ({
   error: "no answer within 1000 ms",
 });
 
+/** A node's mount table without /run/netns, and with it (a namespace was added before). */
+const MOUNTINFO = "25 1 0:22 / / rw,relatime - overlay overlay rw\n" +
+  "99 25 0:49 / /run rw,nosuid,nodev shared:5 - tmpfs tmpfs rw\n";
+const MOUNTINFO_NETNS = MOUNTINFO +
+  "106 99 0:49 /netns /run/netns rw,nosuid,nodev shared:23 - tmpfs tmpfs rw\n";
+
 /** A Docker node after the network magic, with scripted probe answers per place. */
 function dockerNode(
   options: { node: ProbeResult[]; pod: ProbeResult[]; routeLocalnet?: string } & FakeHostOptions,
 ) {
-  const requests: ProbeRequest[] = [];
+  const requests: Parameters<DiagnosisProbe>[0][] = [];
   const host = new FakeHost({
     hostname: "kind-control-plane",
     env: { container: "docker", ...options.env },
@@ -86,8 +93,10 @@ function dockerNode(
       "/etc/resolv.conf.original": "nameserver 127.0.0.11\noptions ndots:0\n",
       "/proc/sys/net/ipv4/conf/all/route_localnet": `${options.routeLocalnet ?? "1"}\n`,
       "/proc/sys/net/ipv4/conf/default/route_localnet": "0\n",
+      "/proc/self/mountinfo": MOUNTINFO_NETNS,
       ...options.files,
     },
+    dirs: options.dirs ?? ["/run/netns"],
     commands: {
       "iptables-nft-save": { stdout: NAT_REWRITTEN },
       "iptables-legacy-save": { stdout: "" },
@@ -166,6 +175,43 @@ Deno.test("diagnose() creates the pod-like namespace on a link-local /30 and rem
     { type: "run", argv: ["ip", "netns", "del", "kets-diag-4242"] },
   ]);
   assert.ok(POD_LINK.node.startsWith("169.254.") && POD_LINK.pod.startsWith("169.254."));
+});
+
+Deno.test("diagnose() undoes what ip netns add made besides the namespace: /run/netns's mount and directory", async () => {
+  const { host, options } = dockerNode({
+    node: [OK("UDP", 1), OK("TCP", 1)],
+    pod: [OK("UDP", 1), OK("TCP", 1)],
+    files: { "/proc/self/mountinfo": MOUNTINFO },
+    dirs: [],
+  });
+  await diagnose(host, options);
+  const runs = host.effects.flatMap((e) =>
+    e.type === "run" && !e.argv.includes("-4") && e.argv[0] !== "iptables-nft-save" &&
+      e.argv[0] !== "iptables-legacy-save" && e.argv[0] !== "nft"
+      ? [e.argv.join(" ")]
+      : []
+  );
+  assert.deepEqual(runs.slice(-4), [
+    "ip link del kdiag4242",
+    "ip netns del kets-diag-4242",
+    "umount /run/netns",
+    "rmdir /run/netns",
+  ]);
+});
+
+Deno.test("diagnose() leaves /run/netns alone when it was a mount point before (or the mount table is unreadable)", async () => {
+  for (const unreadable of [false, true]) {
+    const { host, options } = dockerNode({
+      node: [OK("UDP", 1), OK("TCP", 1)],
+      pod: [OK("UDP", 1), OK("TCP", 1)],
+    });
+    if (unreadable) host.files.delete("/proc/self/mountinfo");
+    await diagnose(host, options);
+    const touched = host.effects.filter((e) =>
+      e.type === "run" && (e.argv[0] === "umount" || e.argv[0] === "rmdir")
+    );
+    assert.deepEqual(touched, []);
+  }
 });
 
 Deno.test("diagnose() removes the namespace when the probe throws, and reports the pod path as not probed (status 2)", async () => {
@@ -253,6 +299,34 @@ Deno.test("diagnose() on Docker's default bridge has nothing to check: status 0,
   assert.deepEqual(requests, []);
   assert.equal(report.status, 0);
   assert.match(report.verdict, /^nothing to check: no embedded resolver/);
+});
+
+const REFUSED = (transport: "UDP" | "TCP"): ProbeResult => ({
+  transport,
+  answered: false,
+  ms: 0.2,
+  error: "connection refused",
+});
+
+Deno.test("diagnose() of a node whose Docker DNS rules were flushed after boot probes its nameserver and fails", async () => {
+  // resolv.conf still names the host IP the entrypoint wrote; resolv.conf.original names
+  // Docker's resolver; no backend holds a rule any more.
+  const { host, requests, options } = dockerNode({
+    node: [REFUSED("UDP"), REFUSED("TCP")],
+    pod: [],
+    commands: { "iptables-nft-save": { stdout: "*nat\nCOMMIT\n" } },
+  });
+  const report = await diagnose(host, options);
+  // The node's own path only: without the rules a pod's query would be routed off the node.
+  assert.deepEqual(requests.map((r) => [r.server, r.netns, r.retryRefused]), [
+    ["172.18.0.1", undefined, false],
+  ]);
+  assert.equal(report.status, 1);
+  assert.equal(
+    report.verdict,
+    "FAIL: the node cannot reach 172.18.0.1 for kind-control-plane over UDP (connection refused) or TCP (connection refused); no Docker DNS rule is left, though /etc/resolv.conf.original names Docker's resolver 127.0.0.11: the rules were removed after boot",
+  );
+  assert.ok(!host.effects.some((e) => e.type === "run" && e.argv.includes("netns")));
 });
 
 Deno.test("runDiagnose() prints JSON with the same facts, and status 2 without a prober", async () => {

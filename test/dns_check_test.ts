@@ -12,7 +12,7 @@ import {
 } from "../lib/dns_check.ts";
 import type { ProbeRequest, ProbeResult } from "../lib/dns_probe.ts";
 import type { NetworkMagic } from "../lib/network_magic.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const DOCKER_RESOLV = "nameserver 127.0.0.11\nsearch example.com\noptions ndots:0\n";
 const DOCKER_MAGIC: NetworkMagic = {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type Kernel,
+  kernelProbe,
   loadProbe,
   loadStartProbe,
   type ProbeRequest,
@@ -188,20 +189,6 @@ Deno.test("an answer that came while the caller was busy past the bound still co
   }
 });
 
-Deno.test("the probe names a namespace it cannot enter", () => {
-  assert.throws(
-    () =>
-      probe({
-        server: "127.0.0.1",
-        name: "node.test",
-        transports: ["UDP"],
-        timeoutMs: 10,
-        netns: "/nonexistent/netns",
-      }),
-    /Cannot open \/nonexistent\/netns: no such file or directory/,
-  );
-});
-
 Deno.test("rehearseProbe() runs the probe's code without connecting or sending anything", () => {
   const calls: string[] = [];
   const kernel: Kernel = {
@@ -239,4 +226,67 @@ Deno.test("rehearseProbe() runs the probe's code without connecting or sending a
     "close 101",
     "close 102",
   ]);
+});
+
+/** A kernel whose calls succeed and do nothing, but for `calls`. */
+function quietKernel(calls: Partial<Kernel>): Kernel {
+  return {
+    socket: () => 3,
+    connect: () => 0,
+    send: () => 0,
+    recv: () => -1,
+    poll: () => 0,
+    socketError: () => 0,
+    open: () => -1,
+    setns: () => -1,
+    close: () => 0,
+    errno: () => 0,
+    ...calls,
+  };
+}
+
+Deno.test("rehearseProbe() returns a failure of the probe's code rather than throw it (it runs in a timer)", () => {
+  const kernel = quietKernel({
+    socket: () => {
+      throw new Error("socket broke");
+    },
+  });
+  let failure: Error | undefined;
+  assert.doesNotThrow(() => {
+    failure = rehearseProbe(kernel);
+  });
+  assert.equal(failure?.message, "socket broke");
+  // Through a prober: the rehearsal is quiet, the probe started after it says what broke.
+  const start = kernelProbe(kernel);
+  assert.doesNotThrow(() => start.rehearse!());
+  assert.throws(
+    () => start(loopback(53, 10)),
+    /^Error: its rehearsal failed: socket broke$/,
+  );
+});
+
+Deno.test("the probe words an errno from the one errno table (lib/errors.ts), such as EMFILE", () => {
+  const kernel = quietKernel({ socket: () => -1, errno: () => 24 });
+  const results = kernelProbe(kernel)(loopback(53, 0)).finish();
+  assert.deepEqual(outcomes(results), [
+    ["UDP", false, "cannot open a socket: too many open files"],
+    ["TCP", false, "cannot open a socket: too many open files"],
+  ]);
+});
+
+Deno.test("a socket call that throws (another namespace's) closes the sockets already made", () => {
+  const closed: number[] = [];
+  let made = 0;
+  const kernel = quietKernel({
+    socket: () => {
+      if (made++ === 0) return 5;
+      throw new Error("Cannot enter the network namespace /run/netns/pod: operation not permitted");
+    },
+    close: (fd) => {
+      closed.push(fd);
+      return 0;
+    },
+  });
+  assert.throws(() => kernelProbe(kernel)(loopback(53, 10)), /Cannot enter the network namespace/);
+  assert.deepEqual(closed, [5]);
 });

@@ -5,7 +5,7 @@ import {
   gatewayFromRoutes,
   isLoopbackIPv4,
 } from "../lib/docker_host_ip.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 import { findDockerHostIp } from "../lib/docker_host_ip.ts";
 
 Deno.test("gatewayFromRoutes() reads the gateway of `ip -4 route show default`", () => {

@@ -2,23 +2,13 @@ import assert from "node:assert/strict";
 import { asIntention, createDryRun, formatPlan, runDryRun, shellWords } from "../lib/dry_run.ts";
 import type { Changes } from "../lib/host.ts";
 import { unifiedDiff } from "../lib/diff.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 // What iptables-save prints in a node on a user-defined Docker network (one protocol kept):
 // every chain a rule names is declared.
-const SAVE = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:DOCKER_OUTPUT - [0:0]
-:DOCKER_POSTROUTING - [0:0]
--A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
--A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING
--A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45927
--A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 45927 -j SNAT --to-source :53
-COMMIT
-`;
+const SAVE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-udp.rules", import.meta.url),
+);
 
 const NODE_OPTIONS: FakeHostOptions = {
   env: { KIND_ENTRYPOINT_STEPS: "network_magic" },
@@ -117,6 +107,28 @@ Deno.test("the dry-run host lets later reads see earlier planned writes", () => 
   host.writeText("/etc/b", "x\n");
   assert.equal(plan.changes.length, 3);
   assert.match(formatPlan(plan), /would make 3 changes; the changes, in order:/);
+});
+
+Deno.test("the dry-run host lets later reads see planned mounts, umounts and rmdirs", async () => {
+  const mountinfo = "1 0 0:1 / / rw - overlay overlay rw\n" +
+    "2 1 0:2 / /sys/fs/cgroup/misc rw - cgroup cgroup rw,misc\n";
+  const real = new FakeHost({
+    dirs: ["/sys/fs/cgroup/misc"],
+    files: { "/proc/self/mountinfo": mountinfo },
+  });
+  const { host } = createDryRun(real);
+  await host.mount({ op: "umount", target: "/sys/fs/cgroup/misc" });
+  host.rmdir("/sys/fs/cgroup/misc");
+  await host.mount({ op: "bind", source: "/etc", target: "/mnt" });
+  assert.equal(host.kind("/sys/fs/cgroup/misc"), undefined);
+  assert.equal(
+    host.readText("/proc/self/mountinfo"),
+    "1 0 0:1 / / rw - overlay overlay rw\n2 1 0:1 /etc /mnt rw - overlay overlay rw\n",
+  );
+  host.mkdirp("/sys/fs/cgroup/misc");
+  assert.equal(host.kind("/sys/fs/cgroup/misc"), "directory");
+  assert.equal(real.files.get("/proc/self/mountinfo"), mountinfo);
+  assert.ok(real.dirs.has("/sys/fs/cgroup/misc"));
 });
 
 Deno.test("shellWords() quotes only the words that need it", () => {
@@ -300,20 +312,46 @@ Deno.test("a dry run of a node where every step has work never reaches a change 
   );
 });
 
-Deno.test("query() takes only read-only programs: a program that changes the node does not type-check", () => {
-  const host = new FakeHost({});
-  // Never called: the type checker run by `deno test` is the assertion (an expected error that
-  // does not occur is itself an error).
-  const attempts = () => [
-    // @ts-expect-error mktemp creates a directory: a change, for run()
-    host.query(["mktemp", "-d"]),
-    // @ts-expect-error iptables-restore replaces the rules
-    host.query(["iptables-restore"]),
-    // @ts-expect-error only `ip -4 route show default` is a query
-    host.query(["ip", "route", "add", "default", "via", "10.0.0.1"]),
-    host.query(["iptables-nft-save"]),
-  ];
-  assert.equal(typeof attempts, "function");
+/** Calls of `query()`, each with whether the type checker must refuse it and why. */
+const QUERY_CALLS: { argv: string; refused: boolean }[] = [
+  // mktemp creates a directory: a change, for run()
+  { argv: `["mktemp", "-d"]`, refused: true },
+  // iptables-restore replaces the rules
+  { argv: `["iptables-restore"]`, refused: true },
+  // only `ip -4 route show default` and `ip -4 -o addr show` are queries
+  { argv: `["ip", "route", "add", "default", "via", "10.0.0.1"]`, refused: true },
+  { argv: `["iptables-nft-save"]`, refused: false },
+  { argv: `["ip", "-4", "route", "show", "default"]`, refused: false },
+];
+
+Deno.test("query() takes only read-only programs: `deno check` refuses a program that changes the node", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // One call a line, from line 3 on, so each type error names its call by line.
+    const hostModule = new URL("../lib/host.ts", import.meta.url).href;
+    const lines = [
+      `import type { CommandQueries } from ${JSON.stringify(hostModule)};`,
+      "export const calls = (host: CommandQueries): unknown[] => [",
+      ...QUERY_CALLS.map((call) => `  host.query(${call.argv}),`),
+      "];",
+      "",
+    ];
+    Deno.writeTextFileSync(`${dir}/calls.ts`, lines.join("\n"));
+    const config = new URL("../deno.json", import.meta.url).pathname;
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "-q", "--config", config, `${dir}/calls.ts`],
+      env: { NO_COLOR: "1" },
+    }).output();
+    const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assert.notEqual(code, 0, `deno check passed, so query() takes any program:\n${output}`);
+    const refusedLines = [...output.matchAll(/^\s+at file:\/\/\S+\/calls\.ts:(\d+):\d+$/gm)]
+      .map((match) => Number(match[1]));
+    const expected = QUERY_CALLS.flatMap((call, index) => call.refused ? [index + 3] : []);
+    assert.deepEqual(refusedLines, expected, output);
+    assert.match(output, new RegExp(`Found ${expected.length} errors`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("runDryRun() sends no DNS probe, even when handed a prober", async () => {

@@ -10,10 +10,15 @@ import {
   selectedDump,
   selectIptables,
 } from "../lib/iptables_mode.ts";
-import { type FakeCommand, FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { type FakeCommand, FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/iptables_mode/${name}`, import.meta.url), "utf8");
+/** Docker's embedded DNS rules, as iptables-nft-save prints them. */
+const DOCKER_NAT = readFileSync(
+  new URL("./testdata/iptables/docker.rules", import.meta.url),
+  "utf8",
+);
 
 /** A FakeHost that also keeps the options of each command. */
 class OptionsHost extends FakeHost {
@@ -48,7 +53,7 @@ function node(
 
 Deno.test("countRuleLines() counts lines starting with -, like grep -c '^-'", () => {
   const cases: [string, number][] = [
-    [fixture("docker-nat.save"), 6],
+    [DOCKER_NAT, 6],
     [fixture("empty-filter.save"), 0],
     ["", 0],
     ["-A X\n-A Y", 2],
@@ -88,7 +93,7 @@ Deno.test("selectIptables() dumps both backends, then switches to the one with D
   const host = node({
     legacy: { stdout: fixture("empty-filter.save") },
     legacy6: { stdout: fixture("empty-filter.save") },
-    nft: { stdout: fixture("docker-nat.save") + fixture("empty-filter.save") },
+    nft: { stdout: DOCKER_NAT + fixture("empty-filter.save") },
   });
   await selectIptables(host);
   assert.deepEqual(host.events, [
@@ -135,7 +140,7 @@ Deno.test("selectIptables() picks legacy on a 0-0 tie when iptables-nft-save fai
 
 Deno.test("selectIptables() counts what the nft dump printed before it failed or timed out", async () => {
   const host = node({
-    nft: { timedOut: true, stdout: fixture("docker-nat.save") },
+    nft: { timedOut: true, stdout: DOCKER_NAT },
     nft6: { status: 1 },
   });
   await selectIptables(host);
@@ -172,7 +177,7 @@ Deno.test("selectIptables() does not start a legacy dump when this netns has no 
     files: { "/proc/net/ip_tables_names": "nat\n", "/proc/net/ip6_tables_names": "" },
     commands: {
       "iptables-legacy-save": { stdout: "-A X\n" },
-      "iptables-nft-save": { stdout: fixture("docker-nat.save") },
+      "iptables-nft-save": { stdout: DOCKER_NAT },
       "ip6tables-nft-save": { stdout: "" },
       "update-alternatives": {},
     },

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { EntrypointError } from "../lib/errors.ts";
 import type { RunOptions } from "../lib/host.ts";
 import { fixMachineId } from "../lib/machine_id.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 /** A FakeHost that also keeps the options of each command. */
 class OptionsHost extends FakeHost {

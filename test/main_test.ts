@@ -1,16 +1,13 @@
 import assert from "node:assert/strict";
 import { EntrypointError } from "../lib/errors.ts";
-import { type ExecFn, EXIT_EXEC_UNSUPPORTED, runEntrypoint } from "../lib/main.ts";
+import { type ExecFn, reportFailure, runEntrypoint } from "../lib/main.ts";
+import { BOOT_MARKER, PID1_STAT } from "../lib/rerun.ts";
 import { selectSteps, STEPS } from "../lib/steps.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
-const SAVE = `*nat
-:OUTPUT ACCEPT [0:0]
-:DOCKER_OUTPUT - [0:0]
--A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
--A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:48202
-COMMIT
-`;
+const SAVE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-udp-output.rules", import.meta.url),
+);
 
 /** A cgroup v2 node as Docker starts it, with everything the steps read. */
 function node(options: FakeHostOptions = {}): FakeHost {
@@ -118,7 +115,8 @@ Deno.test("runEntrypoint() refuses a runtime that cannot exec before changing an
   );
   await assert.rejects(runEntrypoint(host, ["/sbin/init"], exec), (error: unknown) => {
     assert.ok(error instanceof EntrypointError);
-    assert.equal(error.exitCode, EXIT_EXEC_UNSUPPORTED);
+    // bash's status for a command it cannot execute
+    assert.equal(error.exitCode, 126);
     assert.match(error.message, /^Cannot exec: this runtime \(Node\.js v20\.0\.0\)/);
     return true;
   });
@@ -132,6 +130,26 @@ Deno.test("runEntrypoint() without a command runs the steps and ends, like bash'
   await runEntrypoint(host, [], exec);
   assert.deepEqual(host.logs, ["INFO: starting init"]);
   assert.deepEqual(exec.calls, []);
+});
+
+Deno.test("runEntrypoint() records the boot after a whole run only, not after KIND_ENTRYPOINT_STEPS' part", async () => {
+  const stat = "1 (entrypoint) S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242 0\n";
+  const part = node({ env: { KIND_ENTRYPOINT_STEPS: "proxy" }, files: { [PID1_STAT]: stat } });
+  await runEntrypoint(part, ["/sbin/init"], recordingExec());
+  assert.equal(part.files.get(BOOT_MARKER), undefined);
+  const whole = node({ files: { [PID1_STAT]: stat } });
+  await runEntrypoint(whole, ["/sbin/init"], recordingExec());
+  assert.equal(whole.files.get(BOOT_MARKER), "4242\n");
+});
+
+Deno.test("reportFailure() logs one ERROR line and returns the failure's status, or 1 for an unexpected one", () => {
+  const host = new FakeHost();
+  assert.equal(reportFailure(host, new EntrypointError("Cannot do it", { exitCode: 32 })), 32);
+  assert.equal(reportFailure(host, new TypeError("x is undefined")), 1);
+  assert.deepEqual(host.logs.map((line) => line.split("\n")[0]), [
+    "ERROR: Cannot do it",
+    "ERROR: Unexpected failure: TypeError: x is undefined",
+  ]);
 });
 
 Deno.test("runEntrypoint() with KIND_ENTRYPOINT_STEPS=none changes nothing and execs", async () => {

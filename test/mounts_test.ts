@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EntrypointError } from "../lib/errors.ts";
 import { fixMount, withoutSetIdBits } from "../lib/mounts.ts";
-import { FakeHost, type FakeHostOptions } from "./fake_host.ts";
+import { FakeHost, type FakeHostOptions } from "../lib/fake_host.ts";
 
 const MOUNT = "/usr/bin/mount";
 const UMOUNT = "/usr/bin/umount";
@@ -115,10 +115,7 @@ Deno.test("fixMount() changes the binary it finds, then stops with status 1 when
 });
 
 Deno.test("fixMount() says when the /sys remount timed out", async () => {
-  const host = new FakeHost({
-    executables: { mount: "/usr/bin/mount", umount: "/usr/bin/umount" },
-    commands: { stat: { stdout: "overlayfs\n" } },
-  });
+  const host = node();
   host.mount = (op) =>
     Promise.resolve({ argv: [op.op], status: null, stdout: "", stderr: "", timedOut: true });
   await assert.rejects(fixMount(host, { userns: false }), {
@@ -158,4 +155,21 @@ Deno.test("fixMount() gives no --privileged hint when the /sys remount fails for
   await assert.rejects(fixMount(refusingRemount(busy), { userns: false }), {
     message: "Cannot remount /sys read-only: `mount -o remount,ro /sys` exited with status 32",
   });
+});
+
+Deno.test("fixMount() stops with status 1 when a binary's mode cannot be read, like chmod -s, after changing the other", async () => {
+  // umount is in PATH but stat fails on it: chmod reports it and still changes mount.
+  const host = node({ files: { [MOUNT]: "" }, modes: { [MOUNT]: 0o4755 } });
+  await assert.rejects(fixMount(host, { userns: false }), (error: unknown) => {
+    assert.ok(error instanceof EntrypointError);
+    assert.equal(error.exitCode, 1);
+    assert.equal(
+      error.message,
+      `\`chmod -s\` of mount and umount failed: Cannot read the mode of ${UMOUNT}: stat failed`,
+    );
+    return true;
+  });
+  assert.deepEqual(host.effects.filter((e) => e.type === "chmod"), [
+    { type: "chmod", path: MOUNT, mode: 0o755 },
+  ]);
 });

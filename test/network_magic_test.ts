@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
 import { enableNetworkMagic, writeResolvConf } from "../lib/network_magic.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
-const SAVE = `*nat
-:OUTPUT ACCEPT [0:0]
-:DOCKER_OUTPUT - [0:0]
--A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT
--A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:48202
-COMMIT
-`;
-const RESTORED = `*nat
-:OUTPUT ACCEPT [0:0]
-:DOCKER_OUTPUT - [0:0]
--A OUTPUT -d 172.18.0.1/32 -j DOCKER_OUTPUT
--A PREROUTING -d 172.18.0.1/32 -j DOCKER_OUTPUT
--A DOCKER_OUTPUT -d 172.18.0.1/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:48202
-COMMIT
-`;
+const SAVE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-udp-output.rules", import.meta.url),
+);
+const RESTORED = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-udp-output-rewritten.rules", import.meta.url),
+);
 
 function node(env: Record<string, string> = {}, executables: Record<string, string> = {}) {
   return new FakeHost({

@@ -7,69 +7,23 @@ import {
   rewriteNftDockerDns,
   rewriteNftRule,
 } from "../lib/nft_dns.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const HOST = "172.30.0.1";
 
 /** `nft list table ip docker-dns` in a container of Docker 29 with `--firewall-backend=nftables`. */
-const DOCKER_TABLE = `table ip docker-dns {
-	chain dns-dnat {
-		type nat hook output priority -100; policy accept;
-		ip daddr 127.0.0.11 udp dport 53 counter packets 3 bytes 201 dnat to 127.0.0.11:45927
-		ip daddr 127.0.0.11 tcp dport 53 counter packets 0 bytes 0 dnat to 127.0.0.11:37619
-	}
+const DOCKER_TABLE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-dns-listed.nft", import.meta.url),
+);
 
-	chain dns-snat {
-		type nat hook postrouting priority srcnat; policy accept;
-		ip saddr 127.0.0.11 udp sport 45927 counter packets 0 bytes 0 snat to :53
-		ip saddr 127.0.0.11 tcp sport 37619 counter packets 0 bytes 0 snat to :53
-	}
-}
-`;
-
-const DOCKER_TABLE_SCRIPT = `flush table ip docker-dns
-table ip docker-dns {
-	chain dns-dnat {
-		type nat hook output priority -100; policy accept;
-		ip daddr 172.30.0.1 udp dport 53 counter packets 3 bytes 201 dnat to 127.0.0.11:45927
-		ip daddr 172.30.0.1 tcp dport 53 counter packets 0 bytes 0 dnat to 127.0.0.11:37619
-	}
-
-	chain dns-snat {
-		type nat hook postrouting priority srcnat; policy accept;
-		ip saddr 127.0.0.11 udp sport 45927 counter packets 0 bytes 0 snat to 172.30.0.1:53
-		ip saddr 127.0.0.11 tcp sport 37619 counter packets 0 bytes 0 snat to 172.30.0.1:53
-	}
-
-	chain dns-dnat-prerouting {
-		type nat hook prerouting priority -100; policy accept;
-		ip daddr 172.30.0.1 udp dport 53 counter dnat to 127.0.0.11:45927
-		ip daddr 172.30.0.1 tcp dport 53 counter dnat to 127.0.0.11:37619
-	}
-}
-`;
+const DOCKER_TABLE_SCRIPT = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-dns-script.nft", import.meta.url),
+);
 
 /** What nft 1.0.6 lists after applying DOCKER_TABLE_SCRIPT and one pod query over UDP. */
-const REWRITTEN_TABLE = `table ip docker-dns {
-	chain dns-dnat {
-		type nat hook output priority -100; policy accept;
-		ip daddr 172.30.0.1 udp dport 53 counter packets 3 bytes 201 dnat to 127.0.0.11:45927
-		ip daddr 172.30.0.1 tcp dport 53 counter packets 0 bytes 0 dnat to 127.0.0.11:37619
-	}
-
-	chain dns-snat {
-		type nat hook postrouting priority srcnat; policy accept;
-		ip saddr 127.0.0.11 udp sport 45927 counter packets 0 bytes 0 snat to 172.30.0.1:53
-		ip saddr 127.0.0.11 tcp sport 37619 counter packets 0 bytes 0 snat to 172.30.0.1:53
-	}
-
-	chain dns-dnat-prerouting {
-		type nat hook prerouting priority dstnat; policy accept;
-		ip daddr 172.30.0.1 udp dport 53 counter packets 1 bytes 71 dnat to 127.0.0.11:45927
-		ip daddr 172.30.0.1 tcp dport 53 counter packets 0 bytes 0 dnat to 127.0.0.11:37619
-	}
-}
-`;
+const REWRITTEN_TABLE = Deno.readTextFileSync(
+  new URL("./testdata/iptables/docker-dns-rewritten-listed.nft", import.meta.url),
+);
 
 Deno.test("nftDockerDnsScript() rewrites Docker's table and adds a prerouting chain", () => {
   assert.equal(nftDockerDnsScript(DOCKER_TABLE, HOST), DOCKER_TABLE_SCRIPT);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { replaceWholeWord, updateNodeAddresses } from "../lib/node_ip.ts";
 import { EntrypointError } from "../lib/errors.ts";
 import { isAddress } from "../lib/ip.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 import { garbage, random } from "./generate.ts";
 
 Deno.test("replaceWholeWord() replaces whole addresses only, like sed's \\b", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runEntrypoint } from "../lib/main.ts";
-import { FakeHost } from "./fake_host.ts";
+import { type StepContext, STEPS } from "../lib/steps.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 function host(steps: string) {
   return new FakeHost({
@@ -46,4 +47,23 @@ Deno.test("runEntrypoint() starts no dump when select_iptables is not selected",
   await runEntrypoint(node, [], noExec);
   const runs = node.events.flatMap((e) => e.type === "run" ? [e.argv[0]] : []);
   assert.deepEqual(runs, ["systemd-machine-id-setup"]);
+});
+
+Deno.test("dns_check's prefetch: a rehearsal that throws in its timer becomes one WARN line", async () => {
+  const node = new FakeHost();
+  const step = STEPS.find((candidate) => candidate.name === "dns_check")!;
+  const context: StepContext = {
+    loadProbe: () =>
+      Object.assign(() => ({ finish: () => [] }), {
+        rehearse: () => {
+          throw new Error("rehearsal broke");
+        },
+      }),
+  } as unknown as StepContext;
+  step.prefetch!(node, context);
+  // The rehearsal's timer fires; an exception escaping it would fail this test as uncaught.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(node.logs, [
+    "WARN: DNS: the check's rehearsal failed: rehearsal broke",
+  ]);
 });

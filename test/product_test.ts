@@ -9,7 +9,7 @@ import {
   RANDOM_UUID,
   VIRTUAL_PRODUCT_UUID,
 } from "../lib/product.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const UUID = "4a1f6a4e-0c1b-4d5e-9a8f-2b3c4d5e6f70\n";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { configureProxy, PROXY_CONF, quoteSystemdWord, renderProxyConf } from "../lib/proxy.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 import { extractFirstWord, parseManagerConf } from "./faults/systemd_conf.ts";
 
 Deno.test("renderProxyConf() writes every proxy variable, unset ones empty", () => {

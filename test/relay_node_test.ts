@@ -15,7 +15,7 @@ import {
   relaySettings,
   renderRelayEnv,
 } from "../lib/relay/node.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const IPV6 = "fc00:f853:ccd:e793::3";
 const DOCKER = "nameserver 127.0.0.11\nsearch x.example\noptions ndots:0\n";

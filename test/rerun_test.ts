@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BOOT_MARKER, detectRerun, markBoot, parseStartTime, PID1_STAT } from "../lib/rerun.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const STAT =
   "1 (systemd) S 0 1 1 34816 1 4194560 3285 12345 40 200 12 30 10 20 20 0 1 0 98765 22593536 2890 18446744073709551615";

@@ -34,7 +34,9 @@ run_unit() {
   local style=0
   "$DENO" lint -q || style=1
   "$DENO" fmt --check -q || style=1
-  "$DENO" test -A 2>&1 | tee "$log" || status=$?
+  # Without deno's "Check FILE" line per test file (-q would also hide the tests' own output).
+  "$DENO" test -A 2>&1 | { grep --line-buffered -vE '^Check [^ ]+\.ts$' || true; } |
+    tee "$log" || status=$?
   local line p f i
   line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1 || true)
   p=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$line")
@@ -99,7 +101,7 @@ echo "=== summary"
 printf '%s\n' "${summary[@]}"
 # Skips are otherwise a dead end: most of them need kind's script, which is not in the repository.
 if ((skipped > 0)) && [[ -z ${KIND_ORIGINAL_ENTRYPOINT:-} ]]; then
-  echo "most skips compare with kind's own script: README \"Comparing with kind's script\" says how to run them"
+  echo "most skips compare with kind's own script: docs/testing.md, \"Comparing with kind's script\", says how to run them"
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 ]]

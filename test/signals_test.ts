@@ -9,7 +9,7 @@ import {
   throwIfStopRequested,
 } from "../lib/signals.ts";
 import process from "node:process";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 Deno.test("throwIfStopRequested() stops with 128 + the signal's number and says where", () => {
   noteStopSignal(undefined);

@@ -46,6 +46,21 @@ Deno.test("readSwitches() refuses a KIND_ENTRYPOINT_* name it does not know, suc
   assert.deepEqual(readSwitches({ KIND_ENTRYPOINTS: "1", KIND_DNS_SEARCH: "x" }), {});
 });
 
+Deno.test("readSwitches() refuses the diagnosis with the dry run: the diagnosis makes a namespace and a veth", () => {
+  assert.equal(
+    refused({ KIND_ENTRYPOINT_DIAGNOSE: "1", KIND_ENTRYPOINT_DRY_RUN: "1" }),
+    "KIND_ENTRYPOINT_DIAGNOSE and KIND_ENTRYPOINT_DRY_RUN cannot be combined: the diagnosis makes a network namespace and a veth pair for its pod probe (and removes them), which a dry run must not; nothing was changed",
+  );
+  assert.match(
+    refused({ KIND_ENTRYPOINT_DIAGNOSE: "json", KIND_ENTRYPOINT_DRY_RUN: "1" }),
+    /cannot be combined/,
+  );
+  // Each alone is fine.
+  assert.deepEqual(readSwitches({ KIND_ENTRYPOINT_DIAGNOSE: "json" }), {
+    KIND_ENTRYPOINT_DIAGNOSE: "json",
+  });
+});
+
 Deno.test("readSwitches() takes a command bound in whole milliseconds and refuses anything else", () => {
   assert.deepEqual(readSwitches({ KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS: "1500" }), {
     KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS: 1500,

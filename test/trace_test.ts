@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describeCodeCache, setCodeCacheStatus } from "../lib/code_cache.ts";
 import { runEntrypoint } from "../lib/main.ts";
 import { epochSeconds, peakRssKb, processAgeMillis, startTrace } from "../lib/trace.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec", async () => {
   const host = new FakeHost({

@@ -8,7 +8,7 @@ import {
   UID_MAP,
   validateUserns,
 } from "../lib/userns.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost } from "../lib/fake_host.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./testdata/proc/${name}`, import.meta.url), "utf8");
@@ -52,6 +52,7 @@ Deno.test("missingController() names the first of cpu, memory, pids that is not 
     ["controllers.cpu-only", "memory"],
   ];
   for (const [name, missing] of cases) assert.equal(missingController(fixture(name)), missing);
+  assert.equal(missingController("cpuset cpu io memory hugetlb rdma misc\n"), "pids");
 });
 
 Deno.test("validateUserns() does nothing outside a user namespace", () => {

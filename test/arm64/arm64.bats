@@ -50,7 +50,9 @@ probe() {
     tmp=$1; shift
     mount --bind "$tmp/hosts" /etc/hosts
     mount --bind "$tmp/nsswitch.conf" /etc/nsswitch.conf
-    dir="$(mktemp -d)"
+    # Inside BATS_FILE_TMPDIR, which bats removes: the tmpfs goes with the mount namespace, and a
+    # directory made in /tmp would stay behind.
+    dir="$(mktemp -d "$tmp/mnt.XXXXXX")"
     mount -t tmpfs kets-arm64 "$dir"
     "$@" run -A "$tmp/ffi_probe.js" "$dir" $NAMES
     for name in $NAMES; do

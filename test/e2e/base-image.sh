@@ -105,6 +105,13 @@ version = 2
   restrict_oom_score_adj = false
 EOF
 
+  # Pods reach Docker's resolver through a DNAT to 127.0.0.11, which the kernel drops for packets
+  # arriving on a pod's veth unless route_localnet is on. kind's node image turns it on in
+  # /etc/sysctl.d/10-network-magic.conf, applied by systemd-sysctl at boot; the stand-in does the
+  # same, so a stand-in node's DNS diagnosis is healthy for the same reason a kind node's is.
+  mkdir -p "$root/etc/sysctl.d"
+  echo 'net.ipv4.conf.all.route_localnet=1' >"$root/etc/sysctl.d/10-network-magic.conf"
+
   # systemd's postinst generated a machine-id; every node must get its own at boot.
   : >"$root/etc/machine-id"
   rm -f "$root/var/lib/dbus/machine-id"

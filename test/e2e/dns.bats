@@ -3,9 +3,10 @@
 # a healthy node says nothing at boot and reports OK; Docker's DNAT rules pointed at a closed
 # port make the boot warn (once, naming the node path) and the diagnosis fail; resolv.conf naming
 # an address where nothing answers, and route_localnet=0 (node path fine, pod path broken) fail
-# the diagnosis with the reason; on Docker's default bridge nothing is checked or said. Every
-# diagnosis must leave no namespace or veth behind. Only Docker's embedded resolver is asked,
-# for node names: the egress guard's counter must stay 0.
+# the diagnosis with the reason; so do Docker's DNS rules flushed after boot; on Docker's
+# default bridge nothing is checked or said. Every diagnosis must leave no namespace or veth
+# behind, and a healthy node's whole mount table as it was. Only Docker's embedded resolver is
+# asked, for node names: the egress guard's counter must stay 0.
 
 source "$BATS_TEST_DIRNAME/lib.sh"
 
@@ -22,9 +23,6 @@ setup_file() {
   e2e_egress_guard_on
   e2e_run_node "$NODE" "$IMAGE" >/dev/null
   e2e_wait_booted "$NODE"
-  # kind's node image sets this through /etc/sysctl.d once systemd runs; the test bed's base
-  # image has no such file, so the test sets it as kind's would have.
-  docker exec "$NODE" sysctl -qw net.ipv4.conf.all.route_localnet=1
   HOST_IP="$(e2e_network_gateway)"
   export HOST_IP
 }
@@ -52,9 +50,21 @@ no_leftovers() {
   [[ -z $left ]] || fail "left behind in $1:" "$left"
 }
 
+# mounts NODE: the node's whole mount table.
+mounts() {
+  docker exec "$1" cat /proc/self/mountinfo
+}
+
 @test "a healthy node: no DNS warning at boot, the diagnosis answers from node and pod (exit 0)" {
   ! e2e_logs "$NODE" | grep -q 'WARN: DNS' || fail "$(e2e_logs "$NODE" | grep 'WARN')"
+  local mounts_before mounts_after
+  mounts_before="$(mounts "$NODE")"
   diagnose "$NODE"
+  mounts_after="$(mounts "$NODE")"
+  # "nothing on the node was changed": not one line of the mount table either (ip netns add
+  # bind-mounts /run/netns onto itself, which ip netns del leaves).
+  diff -u <(printf '%s\n' "$mounts_before") <(printf '%s\n' "$mounts_after") ||
+    fail "the diagnosis changed the node's mount table"
   [[ $status == 0 ]] || fail "status $status" "$output"
   [[ $output == *"container runtime:    Docker"* ]] || fail "$output"
   [[ $output == *"rules' host IP:       $HOST_IP (resolv.conf's nameserver $HOST_IP is it)"* ]] ||
@@ -105,6 +115,19 @@ PY
   [[ $status == 1 ]] || fail "status $status" "$output"
   [[ $output == *"resolv.conf's nameserver $node_ip is not it"* ]] || fail "$output"
   [[ $(tail -n 1 <<<"$output") == "verdict: FAIL: the node (and pods) cannot reach $node_ip for $NODE over UDP (connection refused) or TCP (connection refused); /etc/resolv.conf names $node_ip but Docker's rules send $HOST_IP to its resolver" ]] ||
+    fail "$output"
+  no_leftovers "$NODE"
+}
+
+@test "Docker's DNS rules flushed after boot: the diagnosis probes the node's nameserver and fails (exit 1)" {
+  # The node keeps the resolv.conf the entrypoint wrote (the host IP); only the rules go.
+  docker exec "$NODE" sh -c 'iptables-save -t nat >/tmp/nat.saved && iptables -t nat -F DOCKER_OUTPUT'
+  diagnose "$NODE"
+  docker exec "$NODE" sh -c 'iptables-restore -T nat </tmp/nat.saved'
+  [[ $status == 1 ]] || fail "status $status" "$output"
+  grep -qE "^probe from the node -> $HOST_IP:53 for $NODE: UDP failed after .*; TCP failed after " <<<"$output" ||
+    fail "$output"
+  [[ $(tail -n 1 <<<"$output") == "verdict: FAIL: the node cannot reach $HOST_IP for $NODE over "*"; no Docker DNS rule is left, though /etc/resolv.conf.original names Docker's resolver 127.0.0.11: the rules were removed after boot" ]] ||
     fail "$output"
   no_leftovers "$NODE"
 }

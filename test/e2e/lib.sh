@@ -319,31 +319,44 @@ e2e_rm() {
   fi
 }
 
-# Removes every container and network this library created; keeps the images, which are the
-# expensive part. `e2e_cleanup_all --images` removes those as well.
+# Removes every container (with its anonymous volumes) and network this library created, under
+# Docker and podman; keeps the images, which are the expensive part. `e2e_cleanup_all --images`
+# removes those as well: everything carrying the test bed's label or the image build's
+# (kind-entrypoint-ts.image), nothing else of the machine's.
 e2e_cleanup_all() {
   local -a ids
+  local label
   mapfile -t ids < <(docker ps -aq --filter "label=$E2E_LABEL")
   e2e_rm "${ids[@]}"
   mapfile -t ids < <(docker network ls -q --filter "label=$E2E_LABEL")
   ((${#ids[@]})) && docker network rm "${ids[@]}" >/dev/null
-  # The podman tier's nodes and network, when podman is there.
+  # The podman tier's nodes, network and images, when podman is there.
   if command -v podman >/dev/null; then
     mapfile -t ids < <(e2e_podman ps -aq --filter "label=$E2E_LABEL" 2>/dev/null)
     ((${#ids[@]})) && E2E_ENGINE=podman e2e_rm "${ids[@]}"
     mapfile -t ids < <(e2e_podman network ls -q --filter "label=$E2E_LABEL" 2>/dev/null)
     ((${#ids[@]})) && e2e_podman network rm "${ids[@]}" >/dev/null 2>&1
+    if [[ ${1:-} == --images ]]; then
+      for label in "$E2E_LABEL" kind-entrypoint-ts.image; do
+        mapfile -t ids < <(e2e_podman images -q --filter "label=$label" 2>/dev/null | awk '!seen[$0]++')
+        ((${#ids[@]})) && e2e_podman rmi -f "${ids[@]}" >/dev/null 2>&1
+      done
+    fi
   fi
   if [[ ${1:-} == --images ]]; then
-    mapfile -t ids < <(docker images -q --filter "reference=kind-entrypoint-ts/*" | sort -u)
-    ((${#ids[@]})) && docker rmi -f "${ids[@]}" >/dev/null
+    for label in "$E2E_LABEL" kind-entrypoint-ts.image; do
+      # Newest first (as listed), so that an image goes before the image it was built on.
+      mapfile -t ids < <(docker images -q --filter "label=$label" | awk '!seen[$0]++')
+      ((${#ids[@]})) && docker rmi -f "${ids[@]}" >/dev/null
+    done
   fi
   return 0
 }
 
-# Prints the container's logs with the tty's carriage returns removed.
+# Prints the container's logs without the tty's carriage returns and terminal escape sequences
+# (systemd's coloured console, systemctl's red errors), so they read the same in a file.
 e2e_logs() {
-  e2e_cli logs "$1" 2>&1 | tr -d '\r'
+  e2e_cli logs "$1" 2>&1 | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g'
 }
 
 # e2e_wait_log NAME ERE [TIMEOUT_S=30]: waits until the container's logs match ERE. Fails early

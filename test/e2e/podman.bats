@@ -70,7 +70,7 @@ wait_aardvark() {
   grep -qx "nameserver $GATEWAY" <<<"$output"
   [ "$(e2e_cli exec "$node" cat /etc/resolv.conf.original)" = "$output" ]
   [ -z "$(e2e_cli exec "$node" iptables-save)" ]
-  # No rules in either backend: the port takes nft (README, Differences), kind's bash legacy.
+  # No rules in either backend: the port takes nft (docs/differences.md, row 31), kind's bash legacy.
   grep -qx 'INFO: setting iptables to detected mode: nft' <<<"$(e2e_logs "$node")"
   if scn_have_original; then
     grep -qx 'INFO: setting iptables to detected mode: legacy' \
@@ -116,7 +116,7 @@ pod_tcp_outcome() {
     run e2e_pod_dns_check "$node" "$GATEWAY" "$peer"
     [ "$status" -eq 0 ]
     [ "$output" = "$(e2e_node_ip "$peer")" ]
-    # aardvark answers the name with podman's domain as well (README: why dns.podman is kept).
+    # aardvark answers the name with podman's domain as well (docs/runtimes.md: why dns.podman is kept).
     run e2e_pod_dns_check "$node" "$GATEWAY" "$peer.dns.podman"
     [ "$status" -eq 0 ]
     [ "$output" = "$(e2e_node_ip "$peer")" ]

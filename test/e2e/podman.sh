@@ -42,7 +42,10 @@ e2e_podman_ready() {
     }
   done
   for file in /etc/subuid /etc/subgid; do
-    grep -q '^containers:' "$file" 2>/dev/null || echo "$E2E_SUBID_LINE" >>"$file" || return 1
+    grep -q '^containers:' "$file" 2>/dev/null || echo "$E2E_SUBID_LINE" >>"$file" || {
+      e2e_log "cannot add $E2E_SUBID_LINE to $file (podman's --userns=auto needs it): run as root"
+      return 1
+    }
   done
   e2e_podman_aardvark_settled
 }
@@ -51,10 +54,17 @@ e2e_podman_ready() {
 # over: its aardvark-dns gone and the tier's bridge deleted. Nodes started while it is still under
 # way got no DNS at all (the gateway did not even answer TCP with a reset), in about one run of
 # three started right after the previous one ended.
+# Before the tier's first run on a machine the network does not exist yet: nothing to wait for.
 e2e_podman_aardvark_settled() {
-  local i bridge
+  local i bridge='' out
   [[ -z "$(e2e_podman ps -q 2>/dev/null)" ]] || return 0
-  bridge="$(e2e_podman network inspect -f '{{.NetworkInterface}}' "$E2E_PODMAN_NETWORK" 2>/dev/null)"
+  if e2e_podman network exists "$E2E_PODMAN_NETWORK" 2>/dev/null; then
+    out="$(e2e_podman network inspect -f '{{.NetworkInterface}}' "$E2E_PODMAN_NETWORK" 2>&1)" || {
+      e2e_log "podman network inspect $E2E_PODMAN_NETWORK failed: $out"
+      return 1
+    }
+    bridge=$out
+  fi
   for ((i = 0; i < 50; i++)); do
     if ! pgrep -x aardvark-dns >/dev/null &&
       { [[ -z $bridge ]] || ! ip link show "$bridge" >/dev/null 2>&1; }; then

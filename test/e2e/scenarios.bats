@@ -147,7 +147,7 @@ check_scenario() { scn_check scenarios.bats "$1"; }
   local node log
   node="$(scn_node default-bridge port)"
   log="$(e2e_logs "$node")"
-  # No rules in either backend: the port takes nft (README, Differences), kind's bash legacy.
+  # No rules in either backend: the port takes nft (docs/differences.md, row 31), kind's bash legacy.
   grep -qx 'INFO: setting iptables to detected mode: nft' <<<"$log"
   ! grep -qE '^(WARN|ERROR): ' <<<"$log" || false
   [ "$(docker exec "$node" cat /etc/resolv.conf)" = "$(docker exec "$node" cat /etc/resolv.conf.original)" ]

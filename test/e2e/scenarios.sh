@@ -309,25 +309,22 @@ scn_rm() {
 # scn_comparable NAME IMPL: filters a normalized state on stdin down to what the port and the
 # original must have in common. Only one documented difference is taken out (SCN_PORT_DIFF):
 #   error-line: the port ends a failure with one `ERROR: <step>: <what failed>` line
-#     (docs/failure-modes.md) where the original leaves it to the failing program's stderr; and
-#     that program's stderr reaches the log through the port's pipe rather than the node's tty,
-#     so it comes without the colour codes systemctl adds on a tty.
+#     (docs/failure-modes.md) where the original leaves it to the failing program's stderr.
 #   other-backend: legacy was selected but Docker wrote its DNS rules with iptables-nft; the port
 #     rewrites them there (kind's bash leaves them, and DNS breaks), so the iptables-nft-save
 #     section is compared by the test itself, not here.
 #   own-messages: the programs kind's script runs print their own complaints (mount's, mkdir's,
 #     grep's about an unreadable /proc/self/attr/current); the port makes those calls itself and
-#     says what failed in its one ERROR line (README, Differences 1 and 23). Only the INFO and
+#     says what failed in its one ERROR line (docs/differences.md, rows 1 and 23). Only the INFO and
 #     WARN lines of the log, and how the node ended, are compared.
-#   tie-nft: no rule in either backend; the port picks nft where kind's bash picks legacy (README,
-#     Differences), so the port's mode (log line and iptables alternative) reads as legacy here
+#   tie-nft: no rule in either backend; the port picks nft where kind's bash picks legacy
+#     (docs/differences.md, row 31), so the port's mode (log line and iptables alternative) reads as legacy here
 #     and the test checks it was nft.
 scn_comparable() {
   local name=$1 impl=$2
   scn_def "$name" || return 1
   case $SCN_PORT_DIFF:$impl in
     error-line:port) grep -v '^ERROR: ' ;;
-    error-line:orig) sed 's/\x1b\[[0-9;]*m//g' ;;
     other-backend:*) awk '/^### / { skip = ($0 == "### iptables-nft-save") } !skip' ;;
     own-messages:*) awk '/^### / { section = $0 } section != "### log" || /^(### |INFO: |WARN: )/' ;;
     tie-nft:port)
@@ -348,7 +345,7 @@ scn_summary() {
     /^### / { section = $0; next }
     section == "### exit" { exit_status = $0 }
     section == "### log" && /^ERROR: / { error = $0 }
-    section == "### log" && NF { last = $0; gsub(/\033\[[0-9;]*m/, "", last) }
+    section == "### log" && NF { last = $0 }
     section == "### log" && /^INFO: starting init$/ { init = 1 }
     section == "### iptables-alternative" { mode = $0; sub(/.*iptables-/, "", mode) }
     section == "### /etc/resolv.conf" && /^nameserver / { ns = $2 }

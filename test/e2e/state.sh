@@ -96,7 +96,8 @@ EOF
 # restarted node logs one run per start), or all of it when the entrypoint never got there.
 entrypoint_log() {
   local logs
-  logs="$(cli logs "$1" 2>&1 | tr -d '\r')"
+  # Without the tty's carriage returns and colours (as lib.sh's e2e_logs reads logs).
+  logs="$(cli logs "$1" 2>&1 | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g')"
   if grep -qx 'INFO: starting init' <<<"$logs"; then
     awk '{ line[NR] = $0 } $0 == "INFO: starting init" { last = NR }
       END { for (i = 1; i <= last; i++) print line[i] }' <<<"$logs"

@@ -152,12 +152,14 @@ signal_when_command_starts() {
 
 # signal_when_file_changes SIGNAL PID FILE: sends SIGNAL (a Python signal name) to PID as soon as
 # FILE's size or mtime changes, that is while it is being written, and then creates
-# /sbx/state/signal.sent; gives up after 25 s or when PID is gone.
+# /sbx/state/signal.sent; gives up after 25 s or when PID is gone. It creates
+# /sbx/state/watcher.ready once it holds FILE's state from before the run, for gate_until_watching.
 signal_when_file_changes() {
   python3 - "$@" <<'PY'
 import os, signal, sys, time
 name, pid, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 before = os.stat(path)
+open("/sbx/state/watcher.ready", "w").close()
 deadline = time.time() + 25
 while time.time() < deadline:
     try:
@@ -170,6 +172,24 @@ while time.time() < deadline:
     except (FileNotFoundError, ProcessLookupError):
         break
 PY
+}
+
+# gate_until_watching COMMAND: COMMAND (a program the run calls before it writes the watched file)
+# waits until signal_when_file_changes holds the file's state from before the run (at most 10 s),
+# then runs as usual. Without it a watcher that starts late sees the file already written and
+# never sends its signal.
+gate_until_watching() {
+  wrap_script "$1" "for _ in \$(seq 1000); do [[ -e /sbx/state/watcher.ready ]] && break; sleep 0.01; done
+exec '$(real_path "$1")' \"\$@\""
+}
+
+# init_waits_for_signal: /sbx/init waits (at most 10 s) for the watcher's signal before it records
+# that it ran, so a signal sent at any moment of the run, exec included, finds init not yet run.
+init_waits_for_signal() {
+  printf '#!/bin/sh
+for _ in $(seq 1000); do [ -e /sbx/state/signal.sent ] && break; sleep 0.01; done
+echo "init ran: $*" >/sbx/state/init.ran
+' >/sbx/init
 }
 
 # report_signal_sent SIGNAL FILE: for fault_report, a "signal" section saying whether

@@ -5,7 +5,7 @@
  * machine without Docker's table gets no `nft -f`.
  */
 import { findDockerHostIp } from "../../lib/docker_host_ip.ts";
-import { createHost } from "../../lib/host.ts";
+import { createHost } from "../../lib/real_host.ts";
 import { rewriteNatRules, writeResolvConf } from "../../lib/network_magic.ts";
 import { rewriteNftDockerDns } from "../../lib/nft_dns.ts";
 

@@ -4,10 +4,20 @@
 # bigger than Docker's, both under a page): resolv.conf must be Docker's file or the new one,
 # never empty or cut. With FAULT_KILL_AFTER_MS set, the kill comes that many milliseconds after
 # the start instead (the kill loop in faults.bats).
+#
+# The kill lands during the change every time: iptables-save, which the network magic runs before
+# it writes resolv.conf, waits until the watcher holds the file's state from before (so the
+# watcher cannot start after the write and miss it), and init waits for the kill before it
+# records that it ran (so a kill that lands after exec still finds init "not run").
 FLT_TITLE="SIGKILL to PID 1 the moment /etc/resolv.conf changes (KIND_DNS_SEARCH of 2000 characters)"
 FLT_STEPS=network_magic
 FLT_PID1=1
 FLT_ENV=("KIND_DNS_SEARCH=$(printf 'd%03d-abcdefghijklmnopqrstu.example ' $(seq 1 60) | cut -c1-2000)")
+fault_setup() {
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] && return 0
+  gate_until_watching iptables-save
+  init_waits_for_signal
+}
 fault_during() {
   if [[ -n "${FAULT_KILL_AFTER_MS:-}" ]]; then
     sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
@@ -17,12 +27,14 @@ fault_during() {
   signal_when_file_changes SIGKILL "$1" /etc/resolv.conf
 }
 fault_report() {
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || report_signal_sent SIGKILL /etc/resolv.conf
   section "resolv.conf digests (before, after)"
   sha256sum <"${FAULTS_DIR}/fixtures/${FLT_RESOLV}" | cut -c1-16
   sha256sum </etc/resolv.conf | cut -c1-16
 }
 FLT_PORT_STATUS=137
 FLT_PORT_INIT="not run"
+FLT_PORT_EXPECT_LINES="SIGKILL sent while resolv.conf was being written"
 # At this size kind's script is done before the watcher has started, so its half proves nothing
 # here; sigkill-during-resolv-conf-write-as-pid1 shows what a kill mid-write does to it.
 FLT_ORIGINAL_SAME_AS=sigkill-during-resolv-conf-write-as-pid1

@@ -2,7 +2,7 @@
  * An in-memory Host for unit tests: a virtual file system, scripted commands and lookups, and
  * one ordered list of every effect (like Kubernetes' FakeExec), so tests assert exact sequences.
  */
-import { EntrypointError } from "../lib/errors.ts";
+import { EntrypointError } from "./errors.ts";
 import {
   commandFailure,
   type Family,
@@ -16,8 +16,9 @@ import {
   type RunResult,
   type Trial,
   type WriteOptions,
-} from "../lib/host.ts";
-import type { LogLevel } from "../lib/log.ts";
+} from "./host.ts";
+import type { LogLevel } from "./log.ts";
+import { mountInfoAfter } from "./mountinfo.ts";
 
 /** One recorded effect or log line. */
 export type FakeEvent =
@@ -62,7 +63,14 @@ export interface FakeHostOptions {
   modes?: Record<string, number>;
   /** What `filesystemName` answers, by path (unknown paths: undefined, "ask stat"). */
   filesystems?: Record<string, string>;
+  /**
+   * /proc/self/mountinfo, kept as the kernel keeps it: a successful bind mount appends a line, a
+   * successful umount drops the mount on top at its target. Other operations leave it as it is.
+   */
+  mountInfo?: string;
 }
+
+const MOUNTINFO = "/proc/self/mountinfo";
 
 /** The fake itself; `events` is the ordered record. */
 export class FakeHost implements Host {
@@ -77,6 +85,7 @@ export class FakeHost implements Host {
     for (const [path, data] of Object.entries(options.files ?? {})) this.files.set(path, data);
     for (const dir of options.dirs ?? []) this.dirs.add(dir);
     for (const [path, mode] of Object.entries(options.modes ?? {})) this.modes.set(path, mode);
+    if (options.mountInfo !== undefined) this.files.set(MOUNTINFO, options.mountInfo);
   }
 
   /** Only the log lines, formatted as on stderr (without newlines). */
@@ -230,6 +239,9 @@ export class FakeHost implements Host {
       timedOut: false,
     };
     if (failing && !options.nothrow) return Promise.reject(commandFailure(result));
+    if (!failing && this.options.mountInfo !== undefined) {
+      this.files.set(MOUNTINFO, mountInfoAfter(this.files.get(MOUNTINFO) ?? "", op));
+    }
     return Promise.resolve(result);
   }
 }
