@@ -222,6 +222,14 @@ relay_pid() {
   [[ $tcp == *"flags: qr aa rd ra;"*"ANSWER: 100,"* ]] || fail "TCP:" "$tcp"
 }
 
+@test "KIND_ENTRYPOINT_DIAGNOSE reports the relay on a node with it, and nothing of it elsewhere" {
+  run docker exec "$NODE" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
+  grep -qxF "DNS relay (IPv6 pods): [$(ipv6_of "$NODE")]:53 -> $HOST_IP:53; in resolv.conf: yes; listening: UDP yes, TCP yes" <<<"$output" ||
+    fail "status $status" "$output"
+  run docker exec "$V4" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
+  [[ $output == *"verdict: "* && $output != *"DNS relay"* ]] || fail "status $status" "$output"
+}
+
 @test "the entrypoint run again in the booted node changes nothing of the relay" {
   local files='cat /etc/resolv.conf /etc/resolv.conf.original /etc/kind-dns-relay.env; readlink /etc/systemd/system/multi-user.target.wants/kind-dns-relay.service'
   local before pid
