@@ -20,11 +20,12 @@
 # most work for), and `v2`, a pure cgroup v2 view (the test bed's E2E_CGROUP2=1), where kind's
 # script skips its cgroup work. The report ends with one `boot (cgroup vN):` line per view.
 #
-# Usage: bench/run.sh [--update] [--scale]
+# Usage: bench/run.sh [--update] [--scale] [--relay]
 #   --update  also write the committed results (bench/results/latest.json, and scale.json with
-#             --scale) and rewrite the generated block of docs/speed.md from them; without it
-#             results go to bench/results/local/, which git ignores
+#             --scale, relay.json with --relay) and rewrite the generated block of docs/speed.md
+#             from them; without it results go to bench/results/local/, which git ignores
 #   --scale   only the rule-rewrite scaling run, bench/scale.ts
+#   --relay   only the DNS relay's cost on loopback (latency, queries/s, memory), bench/relay.ts
 # Env:
 #   KIND_ORIGINAL_ENTRYPOINT  kind's entrypoint script; without it only the port is measured
 #   BENCH_N                   pairs per view (default 15)
@@ -39,12 +40,13 @@ bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$bench_dir/.." && pwd)"
 deno="$repo/node_modules/.bin/deno"
 
-update=0 scale=0
+update=0 scale=0 relay=0
 for arg in "$@"; do
   case $arg in
     --update) update=1 ;;
     --scale) scale=1 ;;
-    *) echo "bench/run.sh: unknown argument $arg (use --update, --scale)" >&2 && exit 2 ;;
+    --relay) relay=1 ;;
+    *) echo "bench/run.sh: unknown argument $arg (use --update, --scale, --relay)" >&2 && exit 2 ;;
   esac
 done
 # Committed results change only when asked; an ordinary run must leave the work tree clean.
@@ -57,6 +59,11 @@ readonly results
 
 readonly docs="$repo/docs/speed.md"
 
+if ((relay)); then
+  mkdir -p "$results"
+  node "$repo/scripts/build.mjs" >/dev/null
+  exec "$deno" run -A --unstable-net --no-config "$bench_dir/relay.ts" --out "${BENCH_OUT:-$results/relay.json}"
+fi
 if ((scale)); then
   "$deno" run -A --no-config "$bench_dir/scale.ts" --out "${BENCH_OUT:-$results/scale.json}"
   if ((update)); then

@@ -26,6 +26,7 @@ import { parseMountInfo } from "./mountinfo.ts";
 import { kernelInNetns } from "./netns.ts";
 import { RESOLV_CONF, RESOLV_CONF_ORIGINAL } from "./network_magic.ts";
 import { parseNftTable, PREROUTING_CHAIN } from "./nft_dns.ts";
+import { readRelayView, relayLine, type RelayView } from "./relay/diagnose.ts";
 
 /** Bound on each set of probes (UDP and TCP together), from the node and from the pod. */
 const DIAGNOSE_PROBE_TIMEOUT_MS = 1000;
@@ -133,6 +134,8 @@ export interface Diagnosis {
   /** The name asked for: the node's hostname. */
   name: string;
   probes: ProbeSet[];
+  /** The DNS relay for IPv6 pods (lib/relay), on nodes that have one. */
+  relay?: RelayView;
   verdict: string;
   status: 0 | 1 | 2;
 }
@@ -377,7 +380,9 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
   // Another DNS service of the node (such as a relay) adds its facts and probes here, as a
   // section of its own in the Diagnosis, its lines in renderReport and its part in judge.
   const { verdict, status } = judge({ ...facts, probes }, options.probe !== undefined);
-  return { ...facts, probes, verdict, status };
+  const resolvText = host.kind(RESOLV_CONF) === "file" ? host.readText(RESOLV_CONF) : "";
+  const relay = readRelayView(host, resolvText);
+  return { ...facts, probes, ...(relay ? { relay } : {}), verdict, status };
 }
 
 /** Pods' DNAT to 127.0.0.11 is allowed on their veths (conf/all or the default a new one gets). */
@@ -548,6 +553,7 @@ export function renderReport(d: Diagnosis): string {
   );
   for (const set of d.probes) lines.push(probeLine(set, d.nameserver ?? "?", d.name));
   // Another DNS service's section (see diagnose()) goes here, before the verdict.
+  if (d.relay) lines.push(relayLine(d.relay));
   lines.push(`verdict: ${d.verdict}`);
   return lines.map((line) => `${line}\n`).join("");
 }

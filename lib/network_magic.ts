@@ -18,6 +18,13 @@ import type {
 import { parseIptablesSave, rewriteDockerDnsRules } from "./nat_rules.ts";
 import { rewriteNftDockerDns } from "./nft_dns.ts";
 import { updateNodeAddresses } from "./node_ip.ts";
+import {
+  addRelayNameserver,
+  enableRelay,
+  findRelayAddress,
+  type RelayAddress,
+  relaySettings,
+} from "./relay/node.ts";
 import { renderResolvConf } from "./resolv_conf.ts";
 
 export const RESOLV_CONF = "/etc/resolv.conf";
@@ -54,12 +61,16 @@ export async function enableNetworkMagic(
   options: { saved?: RunResult; afterResolvConf?: (magic: NetworkMagic) => void } = {},
 ): Promise<NetworkMagic> {
   const { address: hostIp } = await findDockerHostIp(host);
+  // Only on nodes of clusters with IPv6 (lib/relay/node.ts); undefined everywhere else.
+  const relay = await findRelayAddress(host);
   // resolv.conf is read and rendered before the rules change, so that a file that cannot be
   // read or rewritten stops the step with the rules as they were.
-  const resolvConf = planResolvConf(host, hostIp, host.env("KIND_DNS_SEARCH"));
+  const resolvConf = planResolvConf(host, hostIp, host.env("KIND_DNS_SEARCH"), { relay });
   const rules = await rewriteNatRules(host, hostIp, options.saved);
   applyResolvConf(host, resolvConf);
   const written = resolvConf.writes[resolvConf.writes.length - 1].data;
+  const relayed = relay && relaySettings(written, relay.address);
+  if (relayed) await enableRelay(host, relayed);
   const magic = { hostIp, rules, resolvConf: { original: resolvConf.original, written } };
   // The DNS check's queries go out here, and are answered while the node addresses are done.
   options.afterResolvConf?.(magic);
@@ -146,20 +157,29 @@ export interface ResolvConfPlan {
  * resolv.conf.original and the node's resolv.conf is rewritten. A second run in the same
  * container finds its own output in resolv.conf and keeps the saved original instead of
  * overwriting it with the rewritten file. Throws when the file cannot be read or rewritten.
+ * `relay`: the node's DNS relay, whose nameserver line is added (`addRelayNameserver`).
  */
 export function planResolvConf(
   host: FileQueries,
   hostIp: string,
   dnsSearch: string | undefined,
+  options: { relay?: RelayAddress } = {},
 ): ResolvConfPlan {
+  const { relay } = options;
+  const render = (original: string) => {
+    const result = renderResolvConf({ original, hostIp, dnsSearch });
+    return relay && result.ok
+      ? { ...result, content: addRelayNameserver(result.content, relay.address, relay.old) }
+      : result;
+  };
   const current = host.readText(RESOLV_CONF);
   let original = current;
   if (host.kind(RESOLV_CONF_ORIGINAL) === "file") {
     const saved = host.readText(RESOLV_CONF_ORIGINAL);
-    const ours = renderResolvConf({ original: saved, hostIp, dnsSearch });
+    const ours = render(saved);
     if (ours.ok && ours.content === current) original = saved;
   }
-  const result = renderResolvConf({ original, hostIp, dnsSearch });
+  const result = render(original);
   if (!result.ok) {
     throw new EntrypointError(
       `Cannot rewrite ${RESOLV_CONF}: ${result.reason}; it was left as it was`,

@@ -312,7 +312,7 @@ function newestMtime(paths: readonly string[]): number {
 /** In a checkout, rebuilds dist/ (scripts/build.mjs) when a bundle is missing or older than its sources. */
 async function refreshCheckoutBundles(root: string, copies: readonly string[]): Promise<void> {
   const outputs = copies.filter((path) => path.startsWith("dist/")).map((path) => join(root, path));
-  const sources = ["entrypoint.ts", "loader.ts", "lib", "package-lock.json", "scripts"]
+  const sources = ["entrypoint.ts", "loader.ts", "relay.ts", "lib", "package-lock.json", "scripts"]
     .map((path) => join(root, path));
   const stale = outputs.some((path) => !existsSync(path)) ||
     newestMtime(sources) > Math.min(...outputs.map((path) => statSync(path).mtimeMs));

@@ -8,7 +8,8 @@
 // program as a classic script, `NAME.script.js` beside `NAME.js`, and `loader.js`, which runs it
 // with a V8 code cache (lib/code_cache.ts). Beside it goes `diagnose.js`, the DNS diagnosis
 // (lib/diagnose.ts), which lib/start.ts imports only when KIND_ENTRYPOINT_DIAGNOSE is set: a boot
-// neither reads nor compiles it.
+// neither reads nor compiles it. And `relay.js`, the DNS relay of nodes with IPv6 (relay.ts), which
+// systemd runs on its own.
 import { build } from "esbuild";
 import { builtinModules, createRequire } from "node:module";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
@@ -149,6 +150,22 @@ export async function bundleDiagnosis(dir) {
   await bundle("lib/diagnose.ts", join(dir, DIAGNOSIS_BUNDLE));
 }
 
+/**
+ * The DNS relay of nodes with IPv6 (relay.ts), into `relay.js` in `dir`: its own small bundle, not
+ * part of the entrypoint's, on Deno's APIs alone, so it gets no `require` banner.
+ */
+export async function bundleRelay(dir) {
+  const outfile = join(dir, "relay.js");
+  const options = bundleOptions("relay.ts", outfile);
+  options.banner = { js: "#!/usr/bin/env -S deno run --unstable-net --allow-net --allow-env" };
+  const result = await build(options);
+  const inputs = Object.keys(result.metafile.inputs);
+  if (inputs.some((input) => input.startsWith("node_modules/") || input.startsWith("node:"))) {
+    throw new Error(`relay.ts: the relay's bundle must not import packages: ${inputs.join(", ")}`);
+  }
+  report(outfile, Object.values(result.metafile.outputs)[0].bytes);
+}
+
 /** The loader the node image runs (loader.ts), into `loader.js` in `dir`. */
 export async function bundleLoader(dir) {
   await bundle("loader.ts", join(dir, "loader.js"));
@@ -172,5 +189,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     await bundleScript(entry, outfile);
     await bundleDiagnosis(dirname(outfile));
     await bundleLoader(dirname(outfile));
+    await bundleRelay(dirname(outfile));
   }
 }
