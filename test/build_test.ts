@@ -5,7 +5,7 @@ import { REPO } from "./bundle.ts";
 Deno.test("scripts/build.mjs names a bundle outside the repository by its absolute path, wherever it runs", () => {
   const dir = Deno.makeTempDirSync();
   try {
-    // As images/build.sh builds into its temporary context, started from another directory.
+    // As scripts/build-image.ts builds into its temporary context, started from another directory.
     const result = spawnSync("node", [`${REPO}/scripts/build.mjs`], {
       cwd: "/",
       env: { ...Deno.env.toObject(), OUTFILE: `${dir}/dist/entrypoint.js` },
