@@ -34,7 +34,7 @@ setCodeCacheStatus({
 });
 if (process.env.KIND_ENTRYPOINT_WRITE_CODE_CACHE === "1") {
   // After the run, so that the cache holds every function the run compiled.
-  process.on("exit", () => {
+  globalThis.addEventListener("unload", () => {
     writeFileSync(`${cachePath}.tmp`, script.createCachedData());
     renameSync(`${cachePath}.tmp`, cachePath);
   });

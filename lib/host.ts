@@ -240,7 +240,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 export function commandFailure(result: RunResult, timeoutMs?: number): CommandError {
   let reason: string | undefined;
   let stderr = result.stderr;
-  // lib/spawn.ts answers for a program that could not be started, with bash's words; a program
+  // lib/command.ts answers for a program that could not be started, with bash's words; a program
   // that ran and exited 127 or 126 itself keeps its own stderr.
   const own = stderr.trim();
   if (result.timedOut) {

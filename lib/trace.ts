@@ -5,7 +5,7 @@
  * (`StepObserver` of lib/main.ts); without it nothing is printed, since the node's log lines are
  * an interface.
  */
-import { writeSync } from "node:fs";
+import { STANDARD_STREAMS } from "./command.ts";
 import { codeCacheStatus, describeCodeCache } from "./code_cache.ts";
 import { type FileQueries, readOptional } from "./host.ts";
 import type { StepObserver } from "./main.ts";
@@ -33,7 +33,8 @@ export interface TraceOptions {
 
 /** Starts the trace: prints the start-up lines now; call it before the first step. */
 export function startTrace(host: FileQueries, options: TraceOptions = {}): Trace {
-  const write = options.write ?? ((text: string) => writeSync(2, text));
+  const write = options.write ??
+    ((text: string) => STANDARD_STREAMS.stderr(new TextEncoder().encode(text)));
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const sinceOrigin = options.sinceOrigin ?? (() => performance.now());
   const line = (text: string) => write(`TRACE: ${text}\n`);

@@ -29,18 +29,10 @@ export function bundleOptions(entry, outfile) {
     minifyWhitespace: false,
     legalComments: "none",
     metafile: true,
-    // zx's ESM entry picks core.cjs through `globalThis.Deno ? require(...)`, which breaks once
-    // bundled; point at the CommonJS build directly.
-    alias: { "zx/core": join(root, "node_modules/zx/build/core.cjs") },
-    // A custom entry outside this checkout still resolves zx from here.
+    // A custom entry outside this checkout still resolves its imports from here.
     nodePaths: [join(root, "node_modules")],
-    banner: {
-      js: [
-        "#!/usr/bin/env -S deno run -A",
-        'import { createRequire as __kindCreateRequire } from "node:module";',
-        "const require = __kindCreateRequire(import.meta.url);",
-      ].join("\n"),
-    },
+    // The program uses Deno's own APIs only: no Node.js built-in, so no `require` to provide.
+    banner: { js: "#!/usr/bin/env -S deno run -A" },
     logLevel: "warning",
   };
 }

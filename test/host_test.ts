@@ -2,88 +2,20 @@ import assert from "node:assert/strict";
 import { commandFailure } from "../lib/host.ts";
 import { createHost, whichSync } from "../lib/real_host.ts";
 import { filesystemName } from "../lib/syscalls.ts";
-import { CommandError } from "../lib/errors.ts";
-
-/** A real host whose commands are bounded by `ms`. */
-function hostWithBound(ms: number) {
-  return createHost({ commandTimeoutMs: ms });
-}
 
 Deno.test("run() keeps a call's own bound, and the host's bound replaces every call's", async () => {
-  for (const [host, timeoutMs] of [[createHost(), 200], [hostWithBound(200), 60_000]] as const) {
+  for (
+    const [host, timeoutMs] of [[createHost(), 200], [
+      createHost({ commandTimeoutMs: 200 }),
+      60_000,
+    ]] as const
+  ) {
     const start = Date.now();
-    const result = await host.run(["sleep", "30"], { timeoutMs, nothrow: true });
+    const result = await host.run(["sleep", "30"], { timeoutMs, nothrow: true, stderr: "ignore" });
     assert.equal(result.timedOut, true);
     // 200 ms and the grace period, far from the 10 s default or the call's 60 s
     assert.ok(Date.now() - start < 4000);
   }
-});
-
-Deno.test("run() stops a hanging command at its bound and says so", async () => {
-  const host = hostWithBound(300);
-  const start = Date.now();
-  await assert.rejects(host.run(["sleep", "30"]), (error: unknown) => {
-    assert.ok(error instanceof CommandError);
-    assert.equal(error.message, "Command `sleep 30` timed out after 300 ms");
-    assert.equal(error.exitCode, 124);
-    return true;
-  });
-  assert.ok(Date.now() - start < 3000, "returned within the bound and the grace period");
-});
-
-Deno.test("run() kills a command that ignores SIGTERM after the grace period", async () => {
-  const host = hostWithBound(200);
-  const start = Date.now();
-  const result = await host.run(["bash", "-c", "trap '' TERM; sleep 30; echo survived"], {
-    nothrow: true,
-    stderr: "capture",
-  });
-  assert.equal(result.timedOut, true);
-  assert.equal(result.status, null);
-  assert.ok(Date.now() - start < 4000);
-});
-
-Deno.test("run() returns when a background child keeps the output pipe open", async () => {
-  const host = hostWithBound(200);
-  const start = Date.now();
-  // setsid puts the child out of the command's process group: nothing can kill it for us.
-  const result = await host.run(["bash", "-c", "setsid sleep 5 & echo started"], {
-    nothrow: true,
-    stderr: "capture",
-  });
-  assert.equal(result.timedOut, true);
-  assert.ok(Date.now() - start < 4000);
-});
-
-Deno.test("run() passes every argument to the program as one word, never to a shell", async () => {
-  const host = createHost();
-  const nasty = [
-    "$(touch /tmp/kind-entrypoint-pwned)",
-    "`id`",
-    "a'b\"c",
-    "two\nlines",
-    "tab\there",
-    "*",
-    "; rm -rf /nonexistent",
-    "back\\slash",
-    "",
-    "ünïcode ✓",
-    "\u0001\u007f",
-  ];
-  const { stdout } = await host.run(["printf", "%s\\0", ...nasty]);
-  assert.deepEqual(stdout.split("\0").slice(0, -1), nasty);
-  assert.equal(createHost().kind("/tmp/kind-entrypoint-pwned"), undefined);
-});
-
-Deno.test("run() reports the status of a command that exits without reading its input", async () => {
-  const host = createHost();
-  // more than a pipe buffer, so the write is still going on when the program has exited
-  const input = "x".repeat(4 << 20);
-  for (let i = 0; i < 5; i++) {
-    const result = await host.run(["sh", "-c", "exit 3"], { input, nothrow: true });
-    assert.equal(result.status, 3);
-  }
-  await assert.rejects(host.run(["sh", "-c", "exit 3"], { input }), { exitCode: 3 });
 });
 
 Deno.test("commandFailure() says a command timed out even when the bound is not known", () => {
