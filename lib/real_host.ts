@@ -244,14 +244,31 @@ function fileError(verb: string, file: string, error: unknown): EntrypointError 
 }
 
 /**
- * Overwrites `file` from offset 0 and then truncates it to the new length: unlike open(O_TRUNC)
- * and write, no moment leaves it empty or shorter than both texts (a SIGKILL between the two
- * used to leave an empty resolv.conf, saved as resolv.conf.original by the next boot).
+ * Rewrites `file` in place, keeping its inode (a bind mounted file such as Docker's resolv.conf
+ * cannot be replaced by rename). Contract, for a process killed at any moment:
+ * - before the one write(2): the old text, whole;
+ * - during it: a prefix of the padded text followed by the rest of the old text (Linux copies a
+ *   write page by page and stops between pages for a fatal signal, so a padded text within one
+ *   page, as any real resolv.conf is, is written whole or not at all);
+ * - after it: the padded text, that is the new text followed, when the old text was longer, by
+ *   newlines up to the old length: blank lines, which resolv.conf, systemd's files and every
+ *   reader of the entrypoint's own files ignore, so the file already reads as the new text;
+ * - after the truncation: the new text exactly.
+ * Never empty, never shorter than the new text, and never the new text followed by the old
+ * text's tail (which a write of the bare new text and a kill before the truncation would leave).
  */
 export function writeInPlace(file: string, bytes: Uint8Array, mode: number): void {
   using handle = Deno.openSync(file, { write: true, create: true, mode });
-  writeAll(handle, bytes);
+  writeAll(handle, paddedText(bytes, handle.statSync().size));
   handle.truncateSync(bytes.length);
+}
+
+/** `bytes` followed by newlines up to `length` (as it is when it is that long already). */
+export function paddedText(bytes: Uint8Array, length: number): Uint8Array {
+  if (bytes.length >= length) return bytes;
+  const padded = new Uint8Array(length).fill(0x0a);
+  padded.set(bytes);
+  return padded;
 }
 
 function writeAll(handle: Deno.FsFile, bytes: Uint8Array): void {

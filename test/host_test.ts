@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { commandFailure } from "../lib/host.ts";
-import { createHost, whichSync } from "../lib/real_host.ts";
+import { createHost, paddedText, whichSync } from "../lib/real_host.ts";
 import { filesystemName } from "../lib/syscalls.ts";
 
 Deno.test("run() keeps a call's own bound, and the host's bound replaces every call's", async () => {
@@ -66,6 +66,59 @@ Deno.test("writeText() in place never leaves the file empty or shorter than the 
     assert.equal(left.slice(0, 1024), written.slice(0, 1024));
     assert.equal(left.slice(1024), old.slice(1024));
   }));
+
+/**
+ * A memfd sealed against shrinking, open as `/proc/self/fd/N`: writes succeed and ftruncate(2)
+ * to a smaller size fails, so a rewrite stops exactly where a SIGKILL between its write and its
+ * truncation would stop it.
+ */
+function unshrinkableFile(text: string): { path: string; [Symbol.dispose](): void } {
+  const libc = Deno.dlopen("libc.so.6", {
+    memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+    fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+  });
+  const MFD_ALLOW_SEALING = 2;
+  const F_ADD_SEALS = 1033;
+  const F_SEAL_SHRINK = 2;
+  const fd = libc.symbols.memfd_create(
+    new TextEncoder().encode("resolv.conf\0"),
+    MFD_ALLOW_SEALING,
+  );
+  assert.ok(fd >= 0, "memfd_create");
+  const path = `/proc/self/fd/${fd}`;
+  Deno.writeTextFileSync(path, text);
+  assert.equal(libc.symbols.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0, "F_SEAL_SHRINK");
+  return {
+    path,
+    [Symbol.dispose]() {
+      libc.symbols.close(fd);
+      libc.close();
+    },
+  };
+}
+
+Deno.test("writeText() in place leaves a shorter new text readable as itself when stopped before the truncation", () => {
+  const old = "nameserver 127.0.0.11\noptions ndots:0\n" +
+    "search a.example b.example c.example\n".repeat(40);
+  const written = "nameserver 172.30.0.1\noptions ndots:0\n";
+  using file = unshrinkableFile(old);
+  assert.throws(() => createHost().writeText(file.path, written), {
+    message: `Cannot write ${file.path}: operation not permitted`,
+  });
+  const left = Deno.readTextFileSync(file.path);
+  assert.equal(left.length, old.length, "the truncation did not happen");
+  // Written bare, the new text would be followed by the old text's tail: its search lines.
+  assert.equal(left.slice(0, written.length), written);
+  assert.match(left.slice(written.length), /^\n*$/, "only blank lines follow the new text");
+});
+
+Deno.test("paddedText() pads with newlines up to the old length and leaves a longer text alone", () => {
+  const text = new TextEncoder().encode("a\n");
+  assert.equal(new TextDecoder().decode(paddedText(text, 5)), "a\n\n\n\n");
+  assert.equal(paddedText(text, 2), text);
+  assert.equal(paddedText(text, 0), text);
+});
 
 Deno.test("writeText() atomic leaves the old file whole when cut short", () =>
   withTempDir(async (dir) => {
