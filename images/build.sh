@@ -11,8 +11,7 @@
 #               from the entry's directory or file name)
 #   BASE_IMAGE  kind node image to build on (default: the Dockerfile's, kind v0.32.0's node image)
 #   DENO_IMAGE  image with the Deno binary at /deno (default: the Dockerfile's denoland/deno:bin-*)
-#   BUNDLE      bundle to put in the image (default dist/entrypoint.js, rebuilt when stale),
-#               with its script form NAME.script.js and loader.js beside it (scripts/build.mjs)
+#   BUNDLE      bundle to put in the image (default dist/entrypoint.js, rebuilt when stale)
 #
 # Without network access to Docker Hub (and no BASE_IMAGE/DENO_IMAGE given), the default images
 # cannot be pulled; the build then uses the test bed's offline stand-ins (a debootstrapped Debian
@@ -35,8 +34,8 @@ readonly STANDIN_LABEL=kind-entrypoint-ts.e2e
 # Prints success if the bundle is missing or older than any source it is built from.
 bundle_is_stale() {
   local bundle=$1
-  [[ -f $bundle && -f ${bundle%.js}.script.js && -f $(dirname "$bundle")/loader.js ]] || return 0
-  [[ -n "$(find "$repo/entrypoint.ts" "$repo/loader.ts" "$repo/lib" "$repo/package-lock.json" "$repo/scripts" \
+  [[ -f $bundle ]] || return 0
+  [[ -n "$(find "$repo/entrypoint.ts" "$repo/lib" "$repo/package-lock.json" "$repo/scripts" \
     -newer "$bundle" -print -quit 2>/dev/null)" ]]
 }
 
@@ -163,16 +162,7 @@ main() {
     ENTRY=$entry OUTFILE="$ctx/dist/entrypoint.js" node "$repo/scripts/build.mjs"
     args+=(--label "kind-entrypoint-ts.entry=$(basename "$(dirname "$entry")")/$(basename "$entry")")
   else
-    # What the image runs: the bundle's script form and the loader, which scripts/build.mjs
-    # writes beside the bundle.
-    local script=${bundle%.js}.script.js loader
-    loader="$(dirname "$bundle")/loader.js"
-    [[ -f $script && -f $loader ]] || {
-      echo "build.sh: $bundle has no $(basename "$script") or loader.js beside it: build it with scripts/build.mjs" >&2
-      return 1
-    }
-    cp "$script" "$ctx/dist/entrypoint.script.js"
-    cp "$loader" "$ctx/dist/loader.js"
+    cp "$bundle" "$ctx/dist/entrypoint.js"
   fi
   # --force-rm: the legacy builder otherwise leaves the container of a failed RUN behind.
   docker_build --force-rm "${args[@]}" "$ctx"

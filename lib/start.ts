@@ -25,9 +25,6 @@ export async function main(steps: readonly Step[]): Promise<never> {
   const entered = performance.now();
   if (typeof (globalThis as { Deno?: unknown }).Deno !== "object") refuseRuntime();
   const env = Deno.env.toObject();
-  // First, before any step reads the mount table: the launcher's read-only cache mount goes.
-  const released = releaseCacheMount(env);
-  if (released) write(2, `WARN: ${released}\n`);
   // SIGTERM/SIGINT stop the run between steps (lib/signals.ts), never in the middle of a write.
   deferStopSignals();
   let status = 0;
@@ -35,6 +32,12 @@ export async function main(steps: readonly Step[]): Promise<never> {
   try {
     // Every KIND_ENTRYPOINT_* variable is checked before anything else happens.
     const switches = readSwitches(env, steps);
+    if (!switches.KIND_ENTRYPOINT_DRY_RUN) {
+      // Next, before any step reads the mount table: the launcher's read-only cache mount goes.
+      // A dry run changes nothing, this mount included (the launcher makes none for one).
+      const released = releaseCacheMount(switches.KIND_ENTRYPOINT_CACHE_MOUNT);
+      if (released) write(2, `WARN: ${released}\n`);
+    }
     const hostOptions: HostOptions = {
       commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS,
     };

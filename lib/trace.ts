@@ -6,7 +6,6 @@
  * an interface.
  */
 import { STANDARD_STREAMS } from "./command.ts";
-import { codeCacheStatus, describeCodeCache } from "./code_cache.ts";
 import { type FileQueries, readOptional } from "./host.ts";
 import type { StepObserver } from "./main.ts";
 import { grepLines } from "./proc.ts";
@@ -48,7 +47,6 @@ export function startTrace(host: FileQueries, options: TraceOptions = {}): Trace
   // Since this PID started (±10 ms): an exec into it, like the launcher's, keeps that time.
   if (startup !== undefined) line(`startup took ${startup} ms (process start to main, ±10 ms)`);
   line(`import took ${imported.toFixed(1)} ms (runtime time origin to main)`);
-  line(`code cache: ${describeCodeCache(codeCacheStatus())}`);
   line(`main at ${epochSeconds(mainAt)}`);
   // Between the steps' own times: main's work before the first step, and after the last one.
   let lastEnd: number | undefined;
