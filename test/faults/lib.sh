@@ -58,6 +58,8 @@ load_scenario() {
   # shellcheck disable=SC2317
   fault_setup() { :; }
   # shellcheck disable=SC2317
+  fault_armed() { :; }
+  # shellcheck disable=SC2317
   fault_during() { :; }
   # shellcheck disable=SC2317
   fault_report() { :; }
@@ -150,23 +152,38 @@ signal_when_command_starts() {
   done
 }
 
-# signal_when_file_changes SIGNAL PID FILE: sends SIGNAL (a Python signal name) to PID as soon as
-# FILE's size or mtime changes, that is while it is being written, and then creates
-# /sbx/state/signal.sent; gives up after 25 s or when PID is gone.
+# signal_when_file_changes SIGNAL FILE: for fault_armed, which runs before the implementation
+# starts: notes FILE's size and mtime, says it is ready (/sbx/state/armed), and sends SIGNAL (a
+# Python signal name) to the implementation (its PID from /sbx/state/pid) as soon as FILE's size
+# or mtime changes, that is while it is being written, then creates /sbx/state/signal.sent; gives
+# up after 25 s or when the implementation is gone. Armed before the start, it cannot miss a write
+# that comes before a watcher started afterwards would be up.
 signal_when_file_changes() {
   python3 - "$@" <<'PY'
 import os, signal, sys, time
-name, pid, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name, path = sys.argv[1], sys.argv[2]
 before = os.stat(path)
+open("/sbx/state/armed", "w").close()
 deadline = time.time() + 25
+pid = None
+def read_pid():
+    try:
+        with open("/sbx/state/pid") as f:
+            return int(f.read().strip())
+    except (FileNotFoundError, ValueError):
+        return None
 while time.time() < deadline:
     try:
+        pid = pid or read_pid()
         now = os.stat(path)
         if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            while pid is None and time.time() < deadline:
+                pid = read_pid()
             os.kill(pid, getattr(signal, name))
             open("/sbx/state/signal.sent", "w").close()
             break
-        os.kill(pid, 0)
+        if pid is not None:
+            os.kill(pid, 0)
     except (FileNotFoundError, ProcessLookupError):
         break
 PY

@@ -8,13 +8,13 @@ FLT_TITLE="SIGKILL to PID 1 the moment /etc/resolv.conf changes (KIND_DNS_SEARCH
 FLT_STEPS=network_magic
 FLT_PID1=1
 FLT_ENV=("KIND_DNS_SEARCH=$(printf 'd%03d-abcdefghijklmnopqrstu.example ' $(seq 1 60) | cut -c1-2000)")
+fault_armed() {
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || signal_when_file_changes SIGKILL /etc/resolv.conf
+}
 fault_during() {
-  if [[ -n "${FAULT_KILL_AFTER_MS:-}" ]]; then
-    sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
-    kill -KILL "$1" 2>/dev/null || true
-    return 0
-  fi
-  signal_when_file_changes SIGKILL "$1" /etc/resolv.conf
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || return 0
+  sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
+  kill -KILL "$1" 2>/dev/null || true
 }
 fault_report() {
   section "resolv.conf digests (before, after)"

@@ -9,7 +9,7 @@ FLT_PID1=1
 FLT_HANG_AFTER=30
 FLT_RESOLV=many-search-lines.conf
 FLT_ENV=(KIND_DNS_SEARCH=)
-fault_during() { signal_when_file_changes SIGKILL "$1" /etc/resolv.conf; }
+fault_armed() { signal_when_file_changes SIGKILL /etc/resolv.conf; }
 fault_report() { report_signal_sent SIGKILL /etc/resolv.conf; }
 FLT_PORT_STATUS=137
 FLT_PORT_INIT="not run"
