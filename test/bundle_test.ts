@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildBundle, REPO } from "./bundle.ts";
+import { buildBundle, DENO, REPO, testEnvironment } from "./bundle.ts";
 
 /** Every module specifier the text of a bundle still imports or requires at run time. */
 function importedSpecifiers(code: string): string[] {
@@ -25,4 +25,26 @@ Deno.test("the boot bundle imports nothing at run time: no node: module, no zx",
   assert.deepEqual(importedSpecifiers(code), []);
   assert.doesNotMatch(code, /node_modules\/zx\b|ProcessPromise/, "zx is not bundled in either");
   assert.doesNotMatch(code, /\bcreateRequire\b/);
+});
+
+Deno.test("a custom entrypoint built from mod.ts imports nothing either and runs under Deno", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const outfile = join(dir, "custom.js");
+    const built = new Deno.Command("node", {
+      args: ["scripts/build.mjs", "examples/registry-mirror/entrypoint.ts", outfile],
+      cwd: REPO,
+    }).outputSync();
+    assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
+    assert.deepEqual(importedSpecifiers(Deno.readTextFileSync(outfile)), []);
+    const run = new Deno.Command(DENO, {
+      args: ["run", "-A", outfile],
+      clearEnv: true,
+      env: testEnvironment({ KIND_ENTRYPOINT_DRY_RUN: "1" }),
+    }).outputSync();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    assert.match(new TextDecoder().decode(run.stdout), /^# kind-entrypoint-ts dry run/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
