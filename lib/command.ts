@@ -19,6 +19,7 @@ import {
   type RunResult,
 } from "./host.ts";
 import { formatLogLine } from "./log.ts";
+import { after, type Timer } from "./timer.ts";
 
 /** After SIGTERM, how long a timed-out command has before its process group gets SIGKILL. */
 export const KILL_GRACE_MS = 1_000;
@@ -133,24 +134,22 @@ export async function runBounded(
   const finished = Promise.all([child.status, stdout.text, stderr.text]);
 
   let timedOut = false;
-  const timers: ReturnType<typeof setTimeout>[] = [];
+  const timers: Timer[] = [];
   const abandoned = new Promise<undefined>((resolve) => {
-    timers.push(setTimeout(() => {
+    timers.push(after(options.timeoutMs, () => {
       timedOut = true;
       signalGroup(child.pid, "SIGTERM");
-      timers.push(setTimeout(() => {
+      timers.push(after(options.graceMs ?? KILL_GRACE_MS, () => {
         signalGroup(child.pid, "SIGKILL");
-        timers.push(
-          setTimeout(() => resolve(undefined), options.abandonMs ?? ABANDON_AFTER_KILL_MS),
-        );
-      }, options.graceMs ?? KILL_GRACE_MS));
-    }, options.timeoutMs));
+        timers.push(after(options.abandonMs ?? ABANDON_AFTER_KILL_MS, () => resolve(undefined)));
+      }));
+    }));
   });
   let done: Awaited<typeof finished> | undefined;
   try {
     done = await Promise.race([finished, abandoned]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    for (const timer of timers) timer.cancel();
   }
   if (done === undefined) {
     // A process outside the group holds a pipe: stop reading, so nothing of this run stays open.

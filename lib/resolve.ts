@@ -9,6 +9,7 @@
 
 import { type Abi, AF_INET, AF_INET6, runningAbi, SOCKADDR } from "./abi.ts";
 import { cString, type Libc, loadLibc } from "./ffi.ts";
+import { after } from "./timer.ts";
 
 const AI_CANONNAME = 0x0002;
 const AI_V4MAPPED = 0x0008;
@@ -25,16 +26,9 @@ export async function lookupAddress(
   // struct addrinfo is read by this architecture's layout.
   const abi = runningAbi();
   if (!libc || !abi) return undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
+  const timeout = new Promise<undefined>((resolve) => after(timeoutMs, () => resolve(undefined)));
   const lookup = lookupWithLibc(libc, abi, name, family).catch(() => undefined);
-  try {
-    return await Promise.race([lookup, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await Promise.race([lookup, timeout]);
 }
 
 async function lookupWithLibc(

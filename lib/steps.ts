@@ -18,6 +18,7 @@ import { fixMount } from "./mounts.ts";
 import { enableNetworkMagic } from "./network_magic.ts";
 import { fixProductName, fixProductUuid } from "./product.ts";
 import { configureProxy } from "./proxy.ts";
+import { after } from "./timer.ts";
 import { validateUserns } from "./userns.ts";
 
 /** What every step learns before the first one runs (the public part of a step's context). */
@@ -160,7 +161,7 @@ export const STEPS: readonly Step[] = [
       // The probe's first run costs more than its round trips (compiling, first FFI calls): a
       // rehearsal that sends nothing runs it while the main thread waits for an earlier step's
       // program (a timer fires only then), so the check itself costs about the round trips.
-      if (context.loadProbe) setTimeout(() => context.loadProbe?.()?.rehearse?.(), 0);
+      if (context.loadProbe) after(0, () => context.loadProbe?.()?.rehearse?.());
     },
     run: (_host, context) => context.dnsCheck?.finish(),
   },
