@@ -1,10 +1,13 @@
 /**
  * Turns the raw files of bench/run.sh into the benchmark report: each pair, the medians, the
  * closing `boot:` line, the per-step breakdown of both implementations, the programs each one
- * executed and whether their mount tables agree. Writes the same as JSON.
+ * executed, whether their mount tables agree, the empty-steps floor beside an empty Deno program,
+ * the span of a cluster's nodes started at once, and the targets met or missed. Writes the same
+ * as JSON.
  *
  * Usage: deno run -A bench/report.ts --raw DIR --views "v1 v2" --n N --trace-n N --out FILE
  *          --bundle FILE --image TAG [--original-image TAG] [--scale FILE] [--docs FILE]
+ *          [--floor-n N --cluster-nodes N --cluster-rounds N]
  *        deno run -A bench/report.ts --from JSON --scale FILE --docs FILE
  * The raw files of each node view are in DIR/VIEW; the report ends with one closing line per view.
  * --docs rewrites the generated block of that markdown file (docs/speed.md) from the results
@@ -106,8 +109,47 @@ export interface StepTrace {
   vmHwmKb?: number;
   /** The port's `import took`: runtime time origin to main. */
   importMs?: number;
-  /** The port's `code cache:` line: what the loader's code cache did. */
-  codeCache?: string;
+}
+
+/**
+ * A cluster's start: from the first node's start stamp to the last node's exec stamp, in ms;
+ * undefined unless every node's log has its stamps.
+ */
+export function clusterSpanMillis(logs: readonly string[]): number | undefined {
+  const stamps = logs.map(benchStamps);
+  if (stamps.length === 0 || stamps.some((s) => s === undefined)) return undefined;
+  const t0 = Math.min(...stamps.map((s) => s!.t0));
+  const t1 = Math.max(...stamps.map((s) => s!.t1));
+  return round(t1 - t0);
+}
+
+/** The targets the port is held to, per node view: the closing `targets:` line checks them. */
+export const TARGETS = {
+  /** Port/original median ratio of start -> exec, at most. */
+  ratio: { v1: 0.7, v2: 0.95 } as Record<string, number>,
+  /** Peak RSS before exec, at most, in MB. */
+  peakRssMb: 36,
+  /** Programs executed before the command, at most. */
+  programs: 7,
+};
+
+/** `targets (VIEW): ...` for the measured values; "n/a" where a value is missing. */
+export function targetLine(
+  view: string,
+  measured: { ratio?: number; peakRssMb?: number; programs?: number },
+): string {
+  const check = (what: string, value: number | undefined, limit: number | undefined) => {
+    if (limit === undefined) return [];
+    if (value === undefined) return [`${what} n/a (target <= ${limit})`];
+    return [`${what} ${value} <= ${limit} ${value <= limit ? "met" : "MISSED"}`];
+  };
+  return `targets (${VIEW_NAMES[view] ?? view}): ${
+    [
+      ...check("ratio", measured.ratio, TARGETS.ratio[view]),
+      ...check("peak RSS MB", measured.peakRssMb, TARGETS.peakRssMb),
+      ...check("programs", measured.programs, TARGETS.programs),
+    ].join("; ")
+  }`;
 }
 
 /** The bench stamps of a log: t0 in ms and t1 in ms, both since the epoch. */
@@ -130,8 +172,6 @@ export function parseStepTrace(log: string): StepTrace {
     if (m) execAt = Number(m[1]) * 1000;
     m = /^TRACE: import took ([\d.]+) ms/.exec(line);
     if (m) trace.importMs = Number(m[1]);
-    m = /^TRACE: code cache: (.*)$/.exec(line);
-    if (m) trace.codeCache = m[1];
     m = /^TRACE: setup took ([\d.]+) ms/.exec(line);
     if (m) trace.setupMs = Number(m[1]);
     m = /^TRACE: finish took ([\d.]+) ms/.exec(line);
@@ -299,6 +339,9 @@ interface ViewOptions {
   traceN: number;
   withOriginal: boolean;
   bundle?: string;
+  floorN: number;
+  clusterNodes: number;
+  clusterRounds: number;
 }
 
 /** The node views bench/run.sh knows, as the closing lines name them. */
@@ -408,10 +451,59 @@ function reportView(view: string, options: ViewOptions) {
   out(
     `port: import (runtime time origin to main) ${
       importMs.cache ?? "n/a"
-    } ms with the image's code caches, ${importMs.noCache ?? "n/a"} ms with them hidden`,
+    } ms with Deno's code cache, ${importMs.noCache ?? "n/a"} ms with it hidden`,
   );
-  const caches = [...new Set(portTraces.flatMap((t) => t.codeCache ?? []))];
-  out(`port: the script form's code cache in the traced runs: ${caches.join("; ") || "n/a"}`);
+
+  // The floor: the port with no steps, beside an empty Deno program started the same way.
+  const floorTimes = (kind: string) =>
+    Array.from(
+      { length: options.floorN },
+      (_, i) => bootMillis(log(`kets-bench-floor-${kind}-${i + 1}`)),
+    )
+      .flatMap((ms) => ms ?? []);
+  const floorPort = floorTimes("port");
+  const floorEmpty = floorTimes("empty");
+  const floor = {
+    port: floorPort.length ? round(median(floorPort)) : undefined,
+    emptyDeno: floorEmpty.length ? round(median(floorEmpty)) : undefined,
+    runs: options.floorN,
+  };
+  out(
+    `floor (start -> exec of the command, median of ${options.floorN}): the port with KIND_ENTRYPOINT_STEPS=none ${
+      floor.port ?? "n/a"
+    } ms, an empty Deno program ${floor.emptyDeno ?? "n/a"} ms`,
+  );
+
+  // A cluster's start: nodes started at once, first start -> last exec.
+  const spans = (impl: string) =>
+    Array.from({ length: options.clusterRounds }, (_, r) =>
+      clusterSpanMillis(
+        Array.from(
+          { length: options.clusterNodes },
+          (_, k) => log(`kets-bench-cluster-${impl}-${r + 1}-${k + 1}`),
+        ),
+      )).flatMap((ms) => ms ?? []);
+  const clusterPort = spans("port");
+  const clusterOrig = withOriginal ? spans("original") : [];
+  const cluster = {
+    nodes: options.clusterNodes,
+    rounds: options.clusterRounds,
+    port: clusterPort.length ? round(median(clusterPort)) : undefined,
+    original: clusterOrig.length ? round(median(clusterOrig)) : undefined,
+    ratio: undefined as number | undefined,
+  };
+  if (cluster.port !== undefined && cluster.original) {
+    cluster.ratio = round(cluster.port / cluster.original, 2);
+  }
+  out(
+    `cluster (${options.clusterNodes} nodes started at once, first start -> last exec, median of ${options.clusterRounds}): port ${
+      cluster.port ?? "n/a"
+    } ms${
+      withOriginal
+        ? `, original ${cluster.original ?? "n/a"} ms, ratio ${cluster.ratio ?? "n/a"}`
+        : ""
+    }`,
+  );
 
   let mounts: { identical: boolean; diff: string[] } | undefined;
   const portMounts = readIf(path.join(raw, "port.mountinfo"));
@@ -436,6 +528,11 @@ function reportView(view: string, options: ViewOptions) {
     : `${label} port alone (KIND_ORIGINAL_ENTRYPOINT not set): port ${portMedian} ms median over ${portTimes.length} runs; programs: port ${
       portPrograms?.programs ?? "n/a"
     }; port peak RSS ${rss}`;
+  const targets = targetLine(view, {
+    ratio,
+    peakRssMb: vmHwmKb === undefined ? undefined : round(vmHwmKb / 1024),
+    programs: portPrograms?.programs,
+  });
 
   return {
     result: {
@@ -448,10 +545,13 @@ function reportView(view: string, options: ViewOptions) {
       programs: { port: portPrograms, original: origPrograms },
       breakdown: { port: portBreakdown, original: origBreakdown, traceRuns: traceN },
       port: { bundleBytes, vmHwmKb, importMs },
+      floor,
+      cluster,
       mounts,
       closing,
+      targets,
     },
-    closing,
+    closing: [closing, targets],
   };
 }
 
@@ -713,6 +813,9 @@ async function main(): Promise<void> {
       scale: { type: "string" },
       docs: { type: "string" },
       from: { type: "string" },
+      "floor-n": { type: "string", default: "0" },
+      "cluster-nodes": { type: "string", default: "0" },
+      "cluster-rounds": { type: "string", default: "0" },
     },
   });
   // --docs FILE --from JSON: only rewrite the docs' bench block from committed results.
@@ -732,9 +835,12 @@ async function main(): Promise<void> {
       traceN: Number(values["trace-n"]),
       withOriginal,
       bundle: values.bundle,
+      floorN: Number(values["floor-n"]),
+      clusterNodes: Number(values["cluster-nodes"]),
+      clusterRounds: Number(values["cluster-rounds"]),
     });
     results[view] = result;
-    closings.push(closing);
+    closings.push(...closing);
   }
   const scale = values.scale ? readIf(values.scale) : undefined;
   const result = {

@@ -14,7 +14,12 @@
 # Then, per implementation: one run under strace -f (execve) to count the programs executed,
 # BENCH_TRACE_N runs with the per-step trace (the port's KIND_ENTRYPOINT_TRACE=1, the original
 # under `bash -x` with PS4='+ $EPOCHREALTIME '), and the mount table each leaves behind; and
-# for the port BENCH_TRACE_N traced runs with its code caches hidden, for the import time without them.
+# for the port BENCH_TRACE_N traced runs with Deno's code cache hidden, for the import time
+# without it. Then the floor: BENCH_FLOOR_N runs each of the port with KIND_ENTRYPOINT_STEPS=none
+# and of an empty Deno program in its place (bench/empty-entrypoint.sh), start -> exec of the
+# command. Last, a cluster's start: BENCH_CLUSTER_ROUNDS rounds of BENCH_CLUSTER_NODES nodes per
+# implementation started at once (kind starts a cluster's nodes together), each round's span from
+# the first node's start stamp to the last node's exec stamp.
 #
 # All of that once per node view: `v1`, the host's cgroup v1 hierarchy (what kind's script does
 # most work for), and `v2`, a pure cgroup v2 view (the test bed's E2E_CGROUP2=1), where kind's
@@ -30,6 +35,9 @@
 #   KIND_ORIGINAL_ENTRYPOINT  kind's entrypoint script; without it only the port is measured
 #   BENCH_N                   pairs per view (default 15)
 #   BENCH_TRACE_N             traced runs per implementation and view for the breakdown (default 5)
+#   BENCH_FLOOR_N             runs of the empty-steps floor and of an empty Deno program (default 10)
+#   BENCH_CLUSTER_NODES       nodes started at once (default 4)
+#   BENCH_CLUSTER_ROUNDS      rounds of them per implementation and view (default 3)
 #   BENCH_VIEWS               node views to measure (default "v1 v2")
 #   BENCH_OUT                 JSON to write (default: see --update)
 #   BENCH_RAW                 keep the raw files in this directory
@@ -78,10 +86,11 @@ source "$repo/test/e2e/lib.sh"
 
 readonly N=${BENCH_N:-15}
 readonly TRACE_N=${BENCH_TRACE_N:-5}
+readonly FLOOR_N=${BENCH_FLOOR_N:-10}
+readonly CLUSTER_NODES=${BENCH_CLUSTER_NODES:-4}
+readonly CLUSTER_ROUNDS=${BENCH_CLUSTER_ROUNDS:-3}
 # Deno's code cache in the port's image (images/entrypoint's DENO_DIR).
 readonly DENO_CACHE_DIR=/usr/local/lib/kind-entrypoint-ts/deno-dir
-# The V8 code cache of the script form the image boots from (lib/code_cache.ts).
-readonly SCRIPT_CACHE=/usr/local/lib/kind-entrypoint-ts/entrypoint.script.cache
 readonly OUT=${BENCH_OUT:-$results/latest.json}
 read -r -a VIEWS <<<"${BENCH_VIEWS:-v1 v2}"
 readonly VIEWS
@@ -127,6 +136,27 @@ run_node() {
     >/dev/null
   docker wait "$name" >/dev/null
   e2e_logs "$name" >"$view_dir/$name.log"
+}
+
+# start_together PREFIX IMAGE: BENCH_CLUSTER_NODES nodes PREFIX-1.. started at once, each with
+# CMD, run to the end; their logs kept in $view_dir.
+start_together() {
+  local prefix=$1 image=$2 k name
+  local -a members=() pids=()
+  for ((k = 1; k <= CLUSTER_NODES; k++)); do members+=("$prefix-$k"); done
+  names+=("${members[@]}")
+  e2e_rm "${members[@]}"
+  for name in "${members[@]}"; do
+    e2e_run_node "$name" "$image" "${RUN_ARGS[@]}" "${view_run_args[@]}" -- "${CMD[@]}" \
+      >/dev/null &
+    pids+=("$!")
+  done
+  wait "${pids[@]}"
+  for name in "${members[@]}"; do
+    docker wait "$name" >/dev/null
+    e2e_logs "$name" >"$view_dir/$name.log"
+  done
+  e2e_rm "${members[@]}"
 }
 
 # copy_out NAME PATH DEST: a file from a stopped node's /var volume.
@@ -183,12 +213,28 @@ bench_view() {
       run_node "$name" "$(image_of "$impl")" "${extra[@]}"
       e2e_rm "$name"
     done
-    # The same traced run with the code caches hidden (an empty directory over Deno's, an empty
-    # file over the script form's), to show what the warm caches save.
+    # The same traced run with Deno's cache hidden (an empty directory over it), to show what
+    # the warm cache saves.
     name="kets-bench-port-nocache-$i"
-    run_node "$name" "$port" -e KIND_ENTRYPOINT_TRACE=1 --tmpfs "$DENO_CACHE_DIR:ro" \
-      -v "/dev/null:$SCRIPT_CACHE:ro"
+    run_node "$name" "$port" -e KIND_ENTRYPOINT_TRACE=1 --tmpfs "$DENO_CACHE_DIR:ro"
     e2e_rm "$name"
+  done
+
+  log "[$view] floor: $FLOOR_N run(s) each of the port with no steps and of an empty Deno program"
+  for ((i = 1; i <= FLOOR_N; i++)); do
+    run_node "kets-bench-floor-port-$i" "$port" -e KIND_ENTRYPOINT_STEPS=none
+    e2e_rm "kets-bench-floor-port-$i"
+    run_node "kets-bench-floor-empty-$i" "$port" \
+      -v "$bench_dir/empty-entrypoint.sh:/usr/local/bin/entrypoint:ro" \
+      -v "$bench_dir/empty.js:/bench/empty.js:ro"
+    e2e_rm "kets-bench-floor-empty-$i"
+  done
+
+  log "[$view] cluster: $CLUSTER_ROUNDS round(s) of $CLUSTER_NODES nodes at once (${impls[*]})"
+  for ((i = 1; i <= CLUSTER_ROUNDS; i++)); do
+    for impl in "${impls[@]}"; do
+      start_together "kets-bench-cluster-$impl-$i" "$(image_of "$impl")"
+    done
   done
 }
 
@@ -216,6 +262,7 @@ main() {
   ((update)) && docs_args=(--docs "$docs")
   "$deno" run -A --no-config "$bench_dir/report.ts" \
     --raw "$raw" --views "${VIEWS[*]}" --n "$N" --trace-n "$TRACE_N" --out "$OUT" \
+    --floor-n "$FLOOR_N" --cluster-nodes "$CLUSTER_NODES" --cluster-rounds "$CLUSTER_ROUNDS" \
     --bundle "$bundle" --image "$port" ${original:+--original-image "$original"} \
     --scale "$scale_json" "${docs_args[@]}"
 }

@@ -2,7 +2,7 @@
  * The C ABI facts the FFI layer reads structs and calls the kernel by, per architecture: struct
  * sizes and field offsets of glibc's headers and syscall numbers of the kernel's, for the
  * architectures Deno ships for Linux. An architecture not listed gets no FFI path that depends
- * on a layout: the callers fall back to a program or to node:dns rather than guess.
+ * on a layout: the callers fall back to a program, or answer "unknown", rather than guess.
  */
 
 /** Layouts and numbers of one architecture (Linux, glibc). */

@@ -3,9 +3,6 @@
  * and receives the signals meant for the node. Neither Deno nor Node can do that from JavaScript;
  * Deno's FFI can call libc's execve(2) directly.
  */
-import * as fs from "node:fs";
-import process from "node:process";
-import * as path from "node:path";
 import { runningAbi } from "./abi.ts";
 import { EntrypointError } from "./errors.ts";
 import { cString, denoWithFfi, lastError, type Libc, loadLibc } from "./ffi.ts";
@@ -24,7 +21,13 @@ export const DEFAULT_PATH = "/bin:/usr/bin";
  */
 export function candidatePaths(command: string, searchPath: string | undefined): string[] {
   if (command.includes("/")) return [command];
-  return (searchPath ?? DEFAULT_PATH).split(":").map((dir) => path.join(dir || ".", command));
+  return (searchPath ?? DEFAULT_PATH).split(":").map((dir) => joinPath(dir, command));
+}
+
+/** `dir/name` as path.join gives it for a PATH entry: the name alone for an empty entry. */
+function joinPath(dir: string, name: string): string {
+  if (dir === "" || dir === ".") return name;
+  return dir.endsWith("/") ? `${dir}${name}` : `${dir}/${name}`;
 }
 
 /** Errnos after which execvp(3) goes on with the next PATH entry. */
@@ -105,17 +108,17 @@ export function variable(entries: readonly Uint8Array[], name: string): string |
 /** init's environment: the one we were started with, or ours where /proc cannot tell it. */
 function environmentForInit(): Uint8Array[] {
   try {
-    return initialEnvironment(fs.readFileSync(INITIAL_ENVIRON));
+    return initialEnvironment(Deno.readFileSync(INITIAL_ENVIRON));
   } catch {
     const encoder = new TextEncoder();
-    return environmentStrings(process.env).map((entry) => encoder.encode(entry));
+    return environmentStrings(Deno.env.toObject()).map((entry) => encoder.encode(entry));
   }
 }
 
 /** Why this runtime cannot exec, or undefined when it can. */
 export function execUnsupportedReason(): string | undefined {
   if (typeof (globalThis as { Deno?: typeof Deno }).Deno?.dlopen !== "function") {
-    return `Cannot exec: this runtime (Node.js ${process.version}) cannot replace its process; ` +
+    return `Cannot exec: this runtime (${runtimeName()}) cannot replace its process; ` +
       "run the entrypoint with deno run -A";
   }
   if (denoWithFfi() === undefined) {
@@ -123,6 +126,12 @@ export function execUnsupportedReason(): string | undefined {
       "run the entrypoint with deno run -A";
   }
   return undefined;
+}
+
+/** Names a runtime that is not Deno: Node.js with its version when it is Node. */
+export function runtimeName(): string {
+  const version = (globalThis as { process?: { version?: string } }).process?.version;
+  return version === undefined ? "not Deno" : `Node.js ${version}`;
 }
 
 const SIG_SETMASK = 2;

@@ -24,6 +24,8 @@ const LIBC_SYMBOLS = {
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   statfs: { parameters: ["buffer", "buffer"], result: "i32" },
+  // lib/real_host.ts: `which`
+  access: { parameters: ["buffer", "i32"], result: "i32" },
   // lib/exec.ts
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   sigprocmask: { parameters: ["i32", "buffer", "pointer"], result: "i32" },

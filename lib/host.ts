@@ -74,8 +74,10 @@ export interface WriteOptions {
    * Write a temporary file, fsync it and rename it over the target (then fsync the directory),
    * keeping the target's mode, like `sed -i`. Without it the file is rewritten in place, which is
    * what a bind mounted file such as Docker's /etc/resolv.conf needs (rename over a mount point
-   * fails): written from offset 0 and only then cut to the new length, so that a process killed
-   * at any moment leaves the file no shorter than the old and new texts, never empty.
+   * fails): the new text, padded with newlines to the old length, is written from offset 0 and
+   * only then cut to the new length, so that a process killed after the write leaves a file
+   * that reads as the new text (blank lines at its end), never empty and never mixed with the
+   * old text's tail (lib/real_host.ts, `writeInPlace`, states the whole contract).
    */
   atomic?: boolean;
 }
@@ -240,7 +242,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 export function commandFailure(result: RunResult, timeoutMs?: number): CommandError {
   let reason: string | undefined;
   let stderr = result.stderr;
-  // lib/spawn.ts answers for a program that could not be started, with bash's words; a program
+  // lib/command.ts answers for a program that could not be started, with bash's words; a program
   // that ran and exited 127 or 126 itself keeps its own stderr.
   const own = stderr.trim();
   if (result.timedOut) {

@@ -19,14 +19,13 @@ export const CACHE_MOUNT_ENV = "KIND_ENTRYPOINT_CACHE_MOUNT";
 const MNT_DETACH = 2;
 
 /**
- * Detaches the launcher's read-only mount named in `env`, if any. Returns what went wrong, or
- * undefined: a mount left in place costs nothing but a line in the mount table, so a failure
- * here is reported by the caller as a warning and never stops the boot.
+ * Detaches the launcher's read-only mount at `target` (the checked `KIND_ENTRYPOINT_CACHE_MOUNT`),
+ * if any. The caller checks the switches first and never calls this in a dry run, and the
+ * launcher names only a mount it made itself (it clears any value it was given). Returns what
+ * went wrong, or undefined: a mount left in place costs nothing but a line in the mount table,
+ * so a failure here is reported by the caller as a warning and never stops the boot.
  */
-export function releaseCacheMount(
-  env: Record<string, string | undefined>,
-): string | undefined {
-  const target = env[CACHE_MOUNT_ENV];
+export function releaseCacheMount(target: string | undefined): string | undefined {
   if (!target) return undefined;
   const libc = loadLibc();
   if (libc === undefined) return `Cannot detach ${target}: no FFI in this runtime`;

@@ -2,14 +2,10 @@
  * The real host of this process: files, programs, mounts, names and the log of the machine the
  * entrypoint runs on, behind the capabilities of lib/host.ts.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import process from "node:process";
+import { runCommand, STANDARD_STREAMS } from "./command.ts";
 import { CommandError, describeErrno, EntrypointError } from "./errors.ts";
 import {
   type Changes,
-  commandFailure,
   DEFAULT_COMMAND_TIMEOUT_MS,
   type Host,
   type Queries,
@@ -17,10 +13,10 @@ import {
   type RunOptions,
   type RunResult,
 } from "./host.ts";
+import { cString, loadLibc } from "./ffi.ts";
 import { formatLogLine } from "./log.ts";
 import { mountArgv, type MountOp } from "./mount_op.ts";
 import { lookupAddress } from "./resolve.ts";
-import { spawnCommand } from "./spawn.ts";
 import { describeFailure, filesystemName, loadSyscalls, type Syscalls } from "./syscalls.ts";
 
 /** Options of the real host. */
@@ -33,37 +29,37 @@ export interface HostOptions {
 export function createQueries(options: HostOptions = {}): Queries {
   return {
     query: (argv, queryOptions = {}) => runCommand(argv, bounded(queryOptions, options)),
-    which: (command) => whichSync(command, process.env.PATH ?? ""),
+    which: (command) => whichSync(command, Deno.env.get("PATH") ?? ""),
     readText(file) {
       try {
-        return fs.readFileSync(file, "utf8");
+        return Deno.readTextFileSync(file);
       } catch (error) {
         throw fileError("read", file, error);
       }
     },
     kind(file) {
-      let st: fs.Stats;
+      let st: Deno.FileInfo;
       try {
-        st = fs.statSync(file);
+        st = Deno.statSync(file);
       } catch {
         return undefined;
       }
-      return st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
+      return st.isFile ? "file" : st.isDirectory ? "directory" : "other";
     },
     mode(file) {
       try {
-        return fs.statSync(file).mode & 0o7777;
+        return (Deno.statSync(file).mode ?? 0) & 0o7777;
       } catch {
         return undefined;
       }
     },
     filesystemName,
-    env: (name) => process.env[name],
-    hostname: () => os.hostname(),
+    env: (name) => Deno.env.get(name),
+    hostname: () => Deno.hostname(),
     lookup: lookupAddress,
     log(level, message) {
       // Synchronous, so our lines and the children's stderr keep their order.
-      fs.writeSync(2, formatLogLine(level, message));
+      writeStderr(formatLogLine(level, message));
     },
   };
 }
@@ -86,42 +82,42 @@ export function createChanges(options: HostOptions = {}): Changes {
     copyFile(from, to) {
       try {
         // Keep the target's inode (it may be a bind mount), like cp does.
-        writeInPlace(to, fs.readFileSync(from), 0o644);
+        writeInPlace(to, Deno.readFileSync(from), 0o644);
       } catch (error) {
         throw fileError(`copy ${from} to`, to, error);
       }
     },
     mkdirp(dir) {
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        Deno.mkdirSync(dir, { recursive: true });
       } catch (error) {
         throw fileError("create directory", dir, error);
       }
     },
     remove(file) {
       try {
-        fs.rmSync(file, { force: true });
+        removeFile(file);
       } catch (error) {
         throw fileError("remove", file, error);
       }
     },
     rmdir(dir) {
       try {
-        fs.rmdirSync(dir);
+        removeDirectory(dir);
       } catch (error) {
         throw fileError("remove directory", dir, error);
       }
     },
     chmod(file, mode) {
       try {
-        fs.chmodSync(file, mode);
+        Deno.chmodSync(file, mode);
       } catch (error) {
         throw fileError("change the mode of", file, error);
       }
     },
     chown(file, uid, gid) {
       try {
-        fs.chownSync(file, uid, gid);
+        Deno.chownSync(file, uid, gid);
       } catch (error) {
         throw fileError("change the owner of", file, error);
       }
@@ -130,7 +126,7 @@ export function createChanges(options: HostOptions = {}): Changes {
     mount: (op, mountOptions = {}) =>
       mountWithSyscalls(op, mountOptions) ?? run(mountArgv(op), { nothrow: mountOptions.nothrow }),
     announce(message) {
-      fs.writeSync(2, formatLogLine("INFO", message));
+      writeStderr(formatLogLine("INFO", message));
     },
     trial: (trial) => trial.perform(),
   };
@@ -175,7 +171,7 @@ export function mountWithSyscalls(
     reason = error instanceof Error ? error.message : String(error);
   }
   const stderr = reason === undefined ? "" : `${argv[0]}: ${op.target}: ${reason}\n`;
-  if (stderr) fs.writeSync(2, stderr);
+  if (stderr) writeStderr(stderr);
   const result: RunResult = {
     argv,
     status: reason === undefined ? 0 : EXIT_MOUNT_FAILURE,
@@ -193,142 +189,147 @@ export function mountWithSyscalls(
 export function whichSync(command: string, searchPath: string): string | undefined {
   if (command.includes("/")) return isExecutableFile(command) ? command : undefined;
   for (const dir of searchPath.split(":")) {
-    const candidate = path.join(dir === "" ? "." : dir, command);
+    const candidate = `${dir === "" ? "." : dir}/${command}`;
     if (isExecutableFile(candidate)) return candidate;
   }
   return undefined;
 }
 
+/** access(2)'s mode bit for "may execute". */
+const X_OK = 1;
+
 function isExecutableFile(file: string): boolean {
+  let info: Deno.FileInfo;
   try {
-    if (!fs.statSync(file).isFile()) return false;
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
+    info = Deno.statSync(file);
   } catch {
     return false;
   }
+  if (!info.isFile) return false;
+  const libc = loadLibc();
+  // access(2) knows this process's groups and capabilities; without FFI, any execute bit.
+  if (libc) return libc.access(cString(file), X_OK) === 0;
+  return ((info.mode ?? 0) & 0o111) !== 0;
+}
+
+/** `rm -f FILE`: a missing file is fine, a directory is not removed. */
+function removeFile(file: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  if (info.isDirectory) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+  Deno.removeSync(file);
+}
+
+/** `rmdir DIR`: only an empty directory is removed. */
+function removeDirectory(dir: string): void {
+  if (!Deno.lstatSync(dir).isDirectory) {
+    throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+  }
+  Deno.removeSync(dir);
+}
+
+function writeStderr(text: string): void {
+  STANDARD_STREAMS.stderr(new TextEncoder().encode(text));
 }
 
 function fileError(verb: string, file: string, error: unknown): EntrypointError {
-  const code = (error as NodeJS.ErrnoException)?.code;
+  const code = (error as { code?: string } | undefined)?.code;
   const reason = describeErrno(code) ?? (error instanceof Error ? error.message : String(error));
   return new EntrypointError(`Cannot ${verb} ${file}: ${reason}`, { cause: error });
 }
 
 /**
- * Overwrites `file` from offset 0 and then truncates it to the new length: unlike open(O_TRUNC)
- * and write, no moment leaves it empty or shorter than both texts (a SIGKILL between the two
- * used to leave an empty resolv.conf, saved as resolv.conf.original by the next boot).
+ * Rewrites `file` in place, keeping its inode (a bind mounted file such as Docker's resolv.conf
+ * cannot be replaced by rename). Contract, for a process killed at any moment:
+ * - before the one write(2): the old text, whole;
+ * - during it: a prefix of the padded text followed by the rest of the old text (Linux copies a
+ *   write page by page and stops between pages for a fatal signal, so a padded text within one
+ *   page, as any real resolv.conf is, is written whole or not at all);
+ * - after it: the padded text, that is the new text followed, when the old text was longer, by
+ *   newlines up to the old length: blank lines, which resolv.conf, systemd's files and every
+ *   reader of the entrypoint's own files ignore, so the file already reads as the new text;
+ * - after the truncation: the new text exactly.
+ * Never empty, never shorter than the new text, and never the new text followed by the old
+ * text's tail (which a write of the bare new text and a kill before the truncation would leave).
  */
 export function writeInPlace(file: string, bytes: Uint8Array, mode: number): void {
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, mode);
-  try {
-    writeAll(fd, bytes);
-    fs.ftruncateSync(fd, bytes.length);
-  } finally {
-    fs.closeSync(fd);
-  }
+  using handle = Deno.openSync(file, { write: true, create: true, mode });
+  writeAll(handle, paddedText(bytes, handle.statSync().size));
+  handle.truncateSync(bytes.length);
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
+/** `bytes` followed by newlines up to `length` (as it is when it is that long already). */
+export function paddedText(bytes: Uint8Array, length: number): Uint8Array {
+  if (bytes.length >= length) return bytes;
+  const padded = new Uint8Array(length).fill(0x0a);
+  padded.set(bytes);
+  return padded;
+}
+
+function writeAll(handle: Deno.FsFile, bytes: Uint8Array): void {
   for (let offset = 0; offset < bytes.length;) {
-    offset += fs.writeSync(fd, bytes, offset, bytes.length - offset, offset);
+    offset += handle.writeSync(bytes.subarray(offset));
   }
 }
 
 function writeAtomically(file: string, bytes: Uint8Array, mode?: number): void {
   let keepMode = mode ?? 0o644;
   try {
-    keepMode = fs.statSync(file).mode & 0o7777;
+    keepMode = (Deno.statSync(file).mode ?? keepMode) & 0o7777;
   } catch { /* new file */ }
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.kind-entrypoint.tmp`);
+  const slash = file.lastIndexOf("/");
+  const dir = slash < 0 ? "." : slash === 0 ? "/" : file.slice(0, slash);
+  const tmp = `${slash < 0 ? "" : file.slice(0, slash + 1)}.${
+    file.slice(slash + 1)
+  }.kind-entrypoint.tmp`;
   try {
-    const fd = fs.openSync(tmp, "w", keepMode);
-    try {
-      writeAll(fd, bytes);
-      fs.fchmodSync(fd, keepMode);
-      // On disk before the rename, or a crash could leave the new name on an empty file.
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    using handle = Deno.openSync(tmp, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode: keepMode,
+    });
+    writeAll(handle, bytes);
+    Deno.chmodSync(tmp, keepMode);
+    // On disk before the rename, or a crash could leave the new name on an empty file.
+    handle.syncSync();
   } catch (error) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
+    throw error;
+  }
+  try {
+    Deno.renameSync(tmp, file);
+  } catch (error) {
+    removeQuietly(tmp);
     throw error;
   }
   syncDirectory(dir);
 }
 
+function removeQuietly(file: string): void {
+  try {
+    Deno.removeSync(file);
+  } catch { /* never created, or gone */ }
+}
+
 /** Makes a rename in `dir` durable; a directory that cannot be opened only loses durability. */
 function syncDirectory(dir: string): void {
-  let fd: number;
+  let handle: Deno.FsFile;
   try {
-    fd = fs.openSync(dir, "r");
+    handle = Deno.openSync(dir, { read: true });
   } catch {
     return;
   }
   try {
-    fs.fsyncSync(fd);
+    handle.syncSync();
   } catch {
     // Some filesystems cannot sync a directory (EINVAL); the rename itself is done.
   } finally {
-    fs.closeSync(fd);
+    handle.close();
   }
-}
-
-/** After SIGTERM, how long a timed-out command has before its process group gets SIGKILL. */
-const KILL_GRACE_MS = 1_000;
-/** After SIGKILL, how long to wait for its output pipes to close before giving up on them. */
-const ABANDON_AFTER_KILL_MS = 1_000;
-
-async function runCommand(argv: readonly string[], options: RunOptions): Promise<RunResult> {
-  const stdoutMode = options.stdout ?? "capture";
-  const stderrMode = options.stderr ?? "forward";
-  const bound = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  // Started directly in its own process group (lib/spawn.ts): no `bash -c` per command.
-  const child = spawnCommand(argv, { input: options.input });
-  // Bounded here: a command that ignores SIGTERM, or leaves a background process holding its
-  // stdout, would otherwise never return.
-  let timedOut = false;
-  const timers: ReturnType<typeof setTimeout>[] = [];
-  const abandoned = new Promise<undefined>((resolve) => {
-    timers.push(setTimeout(() => {
-      timedOut = true;
-      signalGroup(child.pid, "SIGTERM");
-      timers.push(setTimeout(() => {
-        signalGroup(child.pid, "SIGKILL");
-        timers.push(setTimeout(() => resolve(undefined), ABANDON_AFTER_KILL_MS));
-      }, KILL_GRACE_MS));
-    }, bound));
-  });
-  let out: Awaited<typeof child> | undefined;
-  try {
-    out = await Promise.race([child, abandoned]);
-  } finally {
-    for (const timer of timers) clearTimeout(timer);
-  }
-  const result: RunResult = {
-    argv,
-    status: timedOut ? null : out?.exitCode ?? null,
-    stdout: stdoutMode === "capture" ? out?.stdout ?? "" : "",
-    stderr: stderrMode === "ignore" ? "" : out?.stderr ?? "",
-    timedOut,
-  };
-  if (stdoutMode === "forward" && out?.stdout) fs.writeSync(1, out.stdout);
-  if (stderrMode === "forward" && out?.stderr) fs.writeSync(2, out.stderr);
-  if (result.status !== 0 && !options.nothrow) throw commandFailure(result, bound);
-  if (timedOut) {
-    // Tolerated like any failure of this command, but a hang is worth a line in the log.
-    fs.writeSync(2, formatLogLine("WARN", commandFailure(result, bound).message));
-  }
-  return result;
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch { /* already gone */ }
 }

@@ -3,12 +3,13 @@
  *
  * kind's bash takes the first line of `timeout 5 getent ahostsvN NAME`. getent calls getaddrinfo
  * with AI_V4MAPPED | AI_ADDRCONFIG | AI_CANONNAME (plus AI_IDN), so an IPv6 lookup of an
- * IPv4-only name answers `::ffff:a.b.c.d`. Deno's node:dns ignores `hints`, so under Deno we call
- * glibc's getaddrinfo through FFI; elsewhere node:dns, which honours them.
+ * IPv4-only name answers `::ffff:a.b.c.d`. glibc's getaddrinfo is called through FFI with those
+ * flags; without FFI or a known struct layout (lib/abi.ts) no name resolves.
  */
 
 import { type Abi, AF_INET, AF_INET6, runningAbi, SOCKADDR } from "./abi.ts";
 import { cString, type Libc, loadLibc } from "./ffi.ts";
+import { after } from "./timer.ts";
 
 const AI_CANONNAME = 0x0002;
 const AI_V4MAPPED = 0x0008;
@@ -21,29 +22,13 @@ export async function lookupAddress(
   family: 4 | 6,
   timeoutMs: number,
 ): Promise<string | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
   const libc = loadLibc();
-  // struct addrinfo is read by this architecture's layout; without one, node:dns answers.
+  // struct addrinfo is read by this architecture's layout.
   const abi = runningAbi();
-  const lookup =
-    (libc && abi ? lookupWithLibc(libc, abi, name, family) : lookupWithNodeDns(name, family))
-      .catch(() => undefined);
-  try {
-    return await Promise.race([lookup, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function lookupWithNodeDns(name: string, family: 4 | 6): Promise<string | undefined> {
-  // Loaded only here: under Deno (the usual runtime) node:dns would cost start-up time for nothing.
-  const dns = await import("node:dns");
-  const hints = dns.ADDRCONFIG | (family === 6 ? dns.V4MAPPED : 0);
-  const { address } = await dns.promises.lookup(name, { family, hints });
-  return address;
+  if (!libc || !abi) return undefined;
+  const timeout = new Promise<undefined>((resolve) => after(timeoutMs, () => resolve(undefined)));
+  const lookup = lookupWithLibc(libc, abi, name, family).catch(() => undefined);
+  return await Promise.race([lookup, timeout]);
 }
 
 async function lookupWithLibc(

@@ -10,7 +10,6 @@
  * The listeners cannot reach init: execve(2) resets caught signals to their default action, and
  * lib/exec.ts resets every disposition, the signal mask and the alarm before it.
  */
-import process from "node:process";
 import { EntrypointError } from "./errors.ts";
 import { type Libc, loadLibc } from "./ffi.ts";
 
@@ -34,7 +33,7 @@ export function deferStopSignals(): void {
     if (listeners.has(signal)) continue;
     const listener = () => noteStopSignal(LISTENED[signal]);
     listeners.set(signal, listener);
-    process.on(signal, listener);
+    Deno.addSignalListener(signal, listener);
   }
   alarmLibc ??= catchRealtimeStop();
 }
@@ -57,7 +56,7 @@ function catchRealtimeStop(): Libc | undefined {
 
 /** Removes the handlers and disarms the alarm (tests). */
 export function releaseStopSignals(): void {
-  for (const [signal, listener] of listeners) process.off(signal, listener);
+  for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   listeners.clear();
   if (alarmLibc) {
     alarmLibc.signal(STOP_SIGNALS["SIGRTMIN+3"], null);

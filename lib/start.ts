@@ -4,11 +4,10 @@
  * the exec of init. entrypoint.ts is this with kind's steps; a custom entrypoint (mod.ts) is this
  * with its own.
  */
-import { writeSync } from "node:fs";
-import process from "node:process";
+import { STANDARD_STREAMS } from "./command.ts";
 import { loadStartProbe } from "./dns_probe.ts";
 import { runDryRun } from "./dry_run.ts";
-import { execCommand } from "./exec.ts";
+import { execCommand, execUnsupportedReason, EXIT_CANNOT_EXECUTE } from "./exec.ts";
 import { createHost, createQueries, type HostOptions } from "./real_host.ts";
 import { releaseCacheMount } from "./launcher.ts";
 import { reportFailure, runEntrypoint, type RunOptions } from "./main.ts";
@@ -23,18 +22,21 @@ import { readSwitches } from "./switches.ts";
 export async function main(steps: readonly Step[]): Promise<never> {
   // For the trace: what follows counts as setup, what came before as import.
   const entered = performance.now();
-  // deno-lint-ignore no-explicit-any
-  (process as any).noDeprecation = true;
-  // First, before any step reads the mount table: the launcher's read-only cache mount goes.
-  const released = releaseCacheMount(process.env);
-  if (released) writeSync(2, `WARN: ${released}\n`);
+  if (typeof (globalThis as { Deno?: unknown }).Deno !== "object") refuseRuntime();
+  const env = Deno.env.toObject();
   // SIGTERM/SIGINT stop the run between steps (lib/signals.ts), never in the middle of a write.
   deferStopSignals();
   let status = 0;
   let queries = createQueries();
   try {
     // Every KIND_ENTRYPOINT_* variable is checked before anything else happens.
-    const switches = readSwitches(process.env, steps);
+    const switches = readSwitches(env, steps);
+    if (!switches.KIND_ENTRYPOINT_DRY_RUN) {
+      // Next, before any step reads the mount table: the launcher's read-only cache mount goes.
+      // A dry run changes nothing, this mount included (the launcher makes none for one).
+      const released = releaseCacheMount(switches.KIND_ENTRYPOINT_CACHE_MOUNT);
+      if (released) write(2, `WARN: ${released}\n`);
+    }
     const hostOptions: HostOptions = {
       commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS,
     };
@@ -45,7 +47,7 @@ export async function main(steps: readonly Step[]): Promise<never> {
       const { startTrace } = await import("./trace.ts");
       options.observer = startTrace(queries, { mainEnteredAt: entered });
     }
-    const argv = process.argv.slice(2);
+    const argv = Deno.args;
     const host = () => createHost(hostOptions);
     if (switches.KIND_ENTRYPOINT_DIAGNOSE) {
       // A DNS report for a running node instead of a boot (lib/diagnose.ts). Loaded only when
@@ -53,14 +55,14 @@ export async function main(steps: readonly Step[]): Promise<never> {
       const { runDiagnose } = await import("./diagnose.ts");
       status = await runDiagnose(host(), {
         format: switches.KIND_ENTRYPOINT_DIAGNOSE,
-        id: process.pid,
+        id: Deno.pid,
         stopRequested,
-        write: (text) => writeSync(1, text),
+        write: (text) => write(1, text),
       });
     } else if (switches.KIND_ENTRYPOINT_DRY_RUN) {
       // Only the queries: the dry run has no way to change the node.
       const result = await runDryRun(queries, argv, options);
-      writeSync(1, result.plan);
+      write(1, result.plan);
       status = result.status;
     } else {
       // Only a real run sends the DNS check's probe (the dry run drops it as well).
@@ -70,5 +72,25 @@ export async function main(steps: readonly Step[]): Promise<never> {
     status = reportFailure(queries, error);
   }
   // Exit now: a lookup that timed out may still hold a resolver thread.
-  process.exit(status);
+  Deno.exit(status);
+}
+
+function write(fd: 1 | 2, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  if (fd === 1) STANDARD_STREAMS.stdout(bytes);
+  else STANDARD_STREAMS.stderr(bytes);
+}
+
+/**
+ * Outside Deno (Node.js running the bundle) nothing can exec init: one `ERROR:` line and bash's
+ * 126, before anything else, through the only process API such a runtime surely has.
+ */
+function refuseRuntime(): never {
+  const node = (globalThis as {
+    process?: { stderr: { write(text: string): void }; exit(status: number): never };
+  }).process;
+  const message = `ERROR: ${execUnsupportedReason()}\n`;
+  if (!node) throw new Error(message);
+  node.stderr.write(message);
+  return node.exit(EXIT_CANNOT_EXECUTE);
 }

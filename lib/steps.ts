@@ -18,6 +18,7 @@ import { fixMount } from "./mounts.ts";
 import { enableNetworkMagic } from "./network_magic.ts";
 import { fixProductName, fixProductUuid } from "./product.ts";
 import { configureProxy } from "./proxy.ts";
+import { after } from "./timer.ts";
 import { validateUserns } from "./userns.ts";
 
 /** What every step learns before the first one runs (the public part of a step's context). */
@@ -163,13 +164,13 @@ export const STEPS: readonly Step[] = [
       // Nothing may escape a timer (it would be an uncaught exception before exec): a prober
       // that throws here is said in one WARN line.
       if (context.loadProbe) {
-        setTimeout(() => {
+        after(0, () => {
           try {
             context.loadProbe?.()?.rehearse?.();
           } catch (error) {
             host.log("WARN", `DNS: the check's rehearsal failed: ${(error as Error).message}`);
           }
-        }, 0);
+        });
       }
     },
     run: (_host, context) => context.dnsCheck?.finish(),

@@ -63,11 +63,6 @@ export const SWITCHES = {
     parse: (value) => value.split(/\s+/).filter(Boolean),
   } satisfies Switch<string[]>,
   /**
-   * Set by the image's launcher during the image build's warm-up only: the loader (loader.ts)
-   * writes the V8 code cache of the script form when the run exits (lib/code_cache.ts).
-   */
-  KIND_ENTRYPOINT_WRITE_CODE_CACHE: ON,
-  /**
    * Set by the image's launcher: the directory of Deno's cache it mounted read-only, which the
    * entrypoint detaches before anything else (lib/launcher.ts).
    */

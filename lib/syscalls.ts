@@ -21,7 +21,6 @@
  * Like mount(8), paths are canonicalised first. Where FFI is not available (Node, or Deno
  * without --allow-ffi) `loadSyscalls` answers undefined and the host runs the programs instead.
  */
-import * as fs from "node:fs";
 import { runningAbi } from "./abi.ts";
 import { cString, lastError, type Libc, loadLibc } from "./ffi.ts";
 import type { MountOp } from "./mount_op.ts";
@@ -214,7 +213,7 @@ function bindLibc(): Syscalls | undefined {
       const canonical = canonicalOp(op);
       const mounted = canonical.op === "remount-ro"
         ? topMountAt(
-          parseMountInfo(fs.readFileSync("/proc/self/mountinfo", "utf8")),
+          parseMountInfo(Deno.readTextFileSync("/proc/self/mountinfo")),
           canonical.target,
         )
         : undefined;
@@ -257,7 +256,7 @@ function canonicalOp(op: MountOp): MountOp {
 
 function realpath(file: string): string {
   try {
-    return fs.realpathSync(file);
+    return Deno.realPathSync(file);
   } catch {
     return file;
   }

@@ -5,8 +5,7 @@
  * (`StepObserver` of lib/main.ts); without it nothing is printed, since the node's log lines are
  * an interface.
  */
-import { writeSync } from "node:fs";
-import { codeCacheStatus, describeCodeCache } from "./code_cache.ts";
+import { STANDARD_STREAMS } from "./command.ts";
 import { type FileQueries, readOptional } from "./host.ts";
 import type { StepObserver } from "./main.ts";
 import { grepLines } from "./proc.ts";
@@ -33,7 +32,8 @@ export interface TraceOptions {
 
 /** Starts the trace: prints the start-up lines now; call it before the first step. */
 export function startTrace(host: FileQueries, options: TraceOptions = {}): Trace {
-  const write = options.write ?? ((text: string) => writeSync(2, text));
+  const write = options.write ??
+    ((text: string) => STANDARD_STREAMS.stderr(new TextEncoder().encode(text)));
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const sinceOrigin = options.sinceOrigin ?? (() => performance.now());
   const line = (text: string) => write(`TRACE: ${text}\n`);
@@ -47,7 +47,6 @@ export function startTrace(host: FileQueries, options: TraceOptions = {}): Trace
   // Since this PID started (±10 ms): an exec into it, like the launcher's, keeps that time.
   if (startup !== undefined) line(`startup took ${startup} ms (process start to main, ±10 ms)`);
   line(`import took ${imported.toFixed(1)} ms (runtime time origin to main)`);
-  line(`code cache: ${describeCodeCache(codeCacheStatus())}`);
   line(`main at ${epochSeconds(mainAt)}`);
   // Between the steps' own times: main's work before the first step, and after the last one.
   let lastEnd: number | undefined;

@@ -31,7 +31,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { $ } from "zx/core";
-import { bundleScript } from "./build.mjs";
+import { bundleEntrypoint } from "./build.mjs";
 
 /** The tag of the default image built in a checkout. */
 export const NODE_TAG = "kind-entrypoint-ts/node:latest";
@@ -39,8 +39,8 @@ export const NODE_TAG = "kind-entrypoint-ts/node:latest";
 export const STANDIN_TAG = "kind-entrypoint-ts/standin-not-for-kind:latest";
 /** The label test/e2e/base-image.sh puts on the debootstrap stand-in base. */
 export const STANDIN_LABEL = "kind-entrypoint-ts.e2e";
-/** The file in the build context (and beside the image's loader) holding the entry's bundle. */
-const SCRIPT = "dist/entrypoint.script.js";
+/** The file in the build context holding the entry's bundle. */
+const BUNDLE = "dist/entrypoint.js";
 
 /** A failure the command reports as one line, without a stack. */
 export class BuildImageError extends Error {
@@ -312,7 +312,7 @@ function newestMtime(paths: readonly string[]): number {
 /** In a checkout, rebuilds dist/ (scripts/build.mjs) when a bundle is missing or older than its sources. */
 async function refreshCheckoutBundles(root: string, copies: readonly string[]): Promise<void> {
   const outputs = copies.filter((path) => path.startsWith("dist/")).map((path) => join(root, path));
-  const sources = ["entrypoint.ts", "loader.ts", "relay.ts", "lib", "package-lock.json", "scripts"]
+  const sources = ["entrypoint.ts", "relay.ts", "lib", "package-lock.json", "scripts"]
     .map((path) => join(root, path));
   const stale = outputs.some((path) => !existsSync(path)) ||
     newestMtime(sources) > Math.min(...outputs.map((path) => statSync(path).mtimeMs));
@@ -374,8 +374,8 @@ export async function buildImage(
   }
   const dockerfile = readFileSync(join(root, "images/Dockerfile"), "utf8");
   const copies = dockerfileCopies(dockerfile);
-  if (!copies.includes(SCRIPT)) {
-    throw new BuildImageError(`images/Dockerfile does not copy ${SCRIPT}`);
+  if (!copies.includes(BUNDLE)) {
+    throw new BuildImageError(`images/Dockerfile does not copy ${BUNDLE}`);
   }
   if (checkout) await refreshCheckoutBundles(root, copies);
 
@@ -387,14 +387,14 @@ export async function buildImage(
       // Bundled first: an entry that cannot run in the image stops the build before Docker is asked.
       mkdirSync(join(context, "dist"), { recursive: true });
       try {
-        await bundleScript(options.entry, join(context, "dist/entrypoint.js"));
+        await bundleEntrypoint(options.entry, join(context, BUNDLE));
       } catch (error) {
         const reason = (error as Error).message.split("\n")[0].replace(`${options.entry}: `, "");
         throw new BuildImageError(`cannot bundle ${options.entry}: ${reason}`);
       }
     }
     for (const path of copies) {
-      if (options.entry !== undefined && path === SCRIPT) continue;
+      if (options.entry !== undefined && path === BUNDLE) continue;
       const from = join(root, path);
       if (!existsSync(from)) {
         throw new BuildImageError(`${from} is missing: images/Dockerfile copies ${path}`);

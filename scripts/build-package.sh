@@ -2,8 +2,8 @@
 # Builds what the npm package ships besides its images/ files (`npm run build:package`, run by
 # `npm pack` and `npm publish` through prepack): dist/npm, the JavaScript and .d.ts files that tsc
 # makes from mod.ts, testing.ts and scripts/build-image.ts and everything they import (Deno does
-# not run TypeScript from node_modules, and tsc and editors want .d.ts there), and dist/loader.js,
-# which the image runs whatever the entry (scripts/build.mjs).
+# not run TypeScript from node_modules, and tsc and editors want .d.ts there), and dist/diagnose.js
+# and dist/relay.js, which the image carries whatever the entry (scripts/build.mjs).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,35 +1,33 @@
-// Bundles an entry file and everything it imports into one file that runs under Deno and Node:
+// Bundles an entry file and everything it imports into one file that Deno runs:
 // entrypoint.ts into dist/entrypoint.js by default, or a custom entrypoint built on mod.ts with
 // `ENTRY=path/to/my-entrypoint.ts` (into dist/custom/entrypoint.js, or OUTFILE), or
 // `node scripts/build.mjs ENTRY OUTFILE` (the arm64 tier's FFI probe). Every bundle the project
 // makes comes from here, so a custom entrypoint gets exactly the default's settings.
 //
-// An entrypoint (the default or ENTRY) also gets what the node image boots from: the same
-// program as a classic script, `NAME.script.js` beside `NAME.js`, and `loader.js`, which runs it
-// with a V8 code cache (lib/code_cache.ts). Beside it goes `diagnose.js`, the DNS diagnosis
+// Beside an entrypoint (the default or ENTRY) go `diagnose.js`, the DNS diagnosis
 // (lib/diagnose.ts), which lib/start.ts imports only when KIND_ENTRYPOINT_DIAGNOSE is set: a boot
-// neither reads nor compiles it. And `relay.js`, the DNS relay of nodes with IPv6 (relay.ts), which
-// systemd runs on its own.
+// neither reads nor compiles it; and `relay.js`, the DNS relay of nodes with IPv6 (relay.ts),
+// which systemd runs on its own.
 import { build } from "esbuild";
-import { builtinModules, createRequire } from "node:module";
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { existsSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { existsSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-// zx as Node resolves it from here: this checkout's node_modules, or the node_modules of a
-// project that installed kind-entrypoint-ts.
-const zxDir = dirname(createRequire(import.meta.url).resolve("zx/package.json"));
+// The node_modules that holds this project's dependencies: this checkout's, or that of a project
+// that installed kind-entrypoint-ts (npm hoists them beside it).
+const modulesDir = dirname(dirname(createRequire(import.meta.url).resolve("esbuild/package.json")));
 
 /** The diagnosis bundle's file name, beside the entrypoint's bundle. */
 export const DIAGNOSIS_BUNDLE = "diagnose.js";
 
 /**
  * lib/start.ts's `import("./diagnose.ts")` stays a dynamic import, of the diagnosis bundle beside
- * the entrypoint's (a module resolves it against the bundle's URL, the script form against the
- * script's file name), instead of taking the diagnosis into every boot's bundle. In the npm
- * package the import is lib/start.js's, of the compiled `./diagnose.js`.
+ * the entrypoint's (resolved against the bundle's URL), instead of taking the diagnosis into
+ * every boot's bundle. In the npm package the import is lib/start.js's, of the compiled
+ * `./diagnose.js`.
  */
 const diagnosisApart = {
   name: "diagnosis-apart",
@@ -56,22 +54,12 @@ export function bundleOptions(entry, outfile) {
     minifyWhitespace: false,
     legalComments: "none",
     metafile: true,
-    // zx's ESM entry picks core.cjs through `globalThis.Deno ? require(...)`, which breaks once
-    // bundled; point at the CommonJS build directly.
-    alias: {
-      "zx/core": join(zxDir, "build/core.cjs"),
-      // In a checkout, the package's name (as an entry imports it) is this checkout's mod.ts.
-      ...(existsSync(join(root, "mod.ts")) && { "kind-entrypoint-ts": join(root, "mod.ts") }),
-    },
-    // A custom entry outside this checkout still resolves zx from here.
-    nodePaths: [dirname(zxDir)],
-    banner: {
-      js: [
-        "#!/usr/bin/env -S deno run -A",
-        'import { createRequire as __kindCreateRequire } from "node:module";',
-        "const require = __kindCreateRequire(import.meta.url);",
-      ].join("\n"),
-    },
+    // In a checkout, the package's name (as an entry imports it) is this checkout's mod.ts.
+    alias: existsSync(join(root, "mod.ts")) ? { "kind-entrypoint-ts": join(root, "mod.ts") } : {},
+    // A custom entry outside any project still resolves its imports from here.
+    nodePaths: [modulesDir],
+    // The program uses Deno's own APIs only: no Node.js built-in, so no `require` to provide.
+    banner: { js: "#!/usr/bin/env -S deno run -A" },
     plugins: [diagnosisApart],
     logLevel: "warning",
   };
@@ -81,6 +69,26 @@ export function bundleOptions(entry, outfile) {
 export async function bundle(entry, outfile) {
   const result = await build(bundleOptions(entry, outfile));
   report(outfile, Object.values(result.metafile.outputs)[0].bytes);
+}
+
+/**
+ * Bundles an entrypoint: as `bundle`, refusing an entry that exports or reads `import.meta`. An
+ * entrypoint is a program the image runs from its own directory: an export has no importer, and
+ * `import.meta` would name the image's file, not the entry's source.
+ */
+export async function bundleEntrypoint(entry, outfile) {
+  const options = bundleOptions(entry, outfile);
+  const result = await build({ ...options, write: false });
+  const code = result.outputFiles[0].text;
+  const moduleOnly = /^export\b|\bimport\.meta\b/m.exec(code);
+  if (moduleOnly) {
+    throw new Error(
+      `${entry}: ${JSON.stringify(moduleOnly[0])} in the bundle: ` +
+        "an entrypoint must not export anything or read import.meta",
+    );
+  }
+  await build(options);
+  report(outfile, Buffer.byteLength(code));
 }
 
 function report(outfile, bytes) {
@@ -94,57 +102,6 @@ function shownPath(file) {
   return inRepo.startsWith("..") || isAbsolute(inRepo) ? path : inRepo;
 }
 
-const BUILTINS = new Set(builtinModules);
-
-/**
- * Imports of Node's built-in modules become `require` calls, so that the bundle has no
- * `import` statement left and can run as a classic script (a `require` call of one is left to
- * the `require` the script is given).
- */
-const builtinsThroughRequire = {
-  name: "builtins-through-require",
-  setup(build) {
-    build.onResolve({ filter: /^(node:)?[a-z][a-z0-9_/]*$/ }, (args) => {
-      if (args.kind === "require-call" || !BUILTINS.has(args.path.replace(/^node:/, ""))) {
-        return undefined;
-      }
-      return { path: args.path, namespace: "builtin" };
-    });
-    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: "js",
-    }));
-  },
-};
-
-/**
- * The same program as `bundle(entry, ...)`, as a classic script for node:vm: one expression,
- * `(async function (require) { ... })`, that the loader calls with Node's `require`. Top-level
- * `await` stays valid inside the async function. Written to `NAME.script.js` beside `outfile`.
- */
-export async function bundleScript(entry, outfile) {
-  const scriptfile = join(dirname(outfile), basename(outfile, ".js") + ".script.js");
-  const options = bundleOptions(entry, scriptfile);
-  delete options.banner;
-  const result = await build({
-    ...options,
-    write: false,
-    plugins: [...options.plugins, builtinsThroughRequire],
-  });
-  const code = result.outputFiles[0].text;
-  // What a script cannot hold: an ESM entry with exports, or code that reads import.meta.
-  const moduleOnly = /^(import|export)\b|\bimport\.meta\b/m.exec(code);
-  if (moduleOnly) {
-    throw new Error(
-      `${entry}: cannot be built as a script (${JSON.stringify(moduleOnly[0])} in the bundle): ` +
-        "an entrypoint must not export anything or read import.meta",
-    );
-  }
-  const text = `(async function (require) {\n"use strict";\n${code}})\n`;
-  writeFileSync(scriptfile, text);
-  report(scriptfile, Buffer.byteLength(text));
-}
-
 /** The DNS diagnosis (lib/diagnose.ts), into `diagnose.js` in `dir`, beside an entrypoint. */
 export async function bundleDiagnosis(dir) {
   await bundle("lib/diagnose.ts", join(dir, DIAGNOSIS_BUNDLE));
@@ -152,7 +109,7 @@ export async function bundleDiagnosis(dir) {
 
 /**
  * The DNS relay of nodes with IPv6 (relay.ts), into `relay.js` in `dir`: its own small bundle, not
- * part of the entrypoint's, on Deno's APIs alone, so it gets no `require` banner.
+ * part of the entrypoint's, on Deno's APIs alone.
  */
 export async function bundleRelay(dir) {
   const outfile = join(dir, "relay.js");
@@ -164,11 +121,6 @@ export async function bundleRelay(dir) {
     throw new Error(`relay.ts: the relay's bundle must not import packages: ${inputs.join(", ")}`);
   }
   report(outfile, Object.values(result.metafile.outputs)[0].bytes);
-}
-
-/** The loader the node image runs (loader.ts), into `loader.js` in `dir`. */
-export async function bundleLoader(dir) {
-  await bundle("loader.ts", join(dir, "loader.js"));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -184,11 +136,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     (argOutfile && resolve(argOutfile)) ?? process.env.OUTFILE ??
       (custom ? "dist/custom/entrypoint.js" : "dist/entrypoint.js"),
   );
-  await bundle(entry, outfile);
-  if (!argEntry) {
-    await bundleScript(entry, outfile);
+  if (argEntry) {
+    await bundle(entry, outfile);
+  } else {
+    await bundleEntrypoint(entry, outfile);
     await bundleDiagnosis(dirname(outfile));
-    await bundleLoader(dirname(outfile));
     await bundleRelay(dirname(outfile));
   }
 }

@@ -111,7 +111,7 @@ Deno.test("dockerfileDefaults() reads the Dockerfile's default base and Deno ima
 
 Deno.test("dockerfileCopies() lists what the Dockerfile copies from the context, not from stages", () => {
   const copies = dockerfileCopies(DOCKERFILE);
-  for (const path of ["dist/entrypoint.script.js", "dist/loader.js", "images/entrypoint"]) {
+  for (const path of ["dist/entrypoint.js", "dist/diagnose.js", "images/entrypoint"]) {
     assert.ok(copies.includes(path), `${path} in ${copies}`);
   }
   assert.ok(!copies.includes("/deno"));
@@ -176,8 +176,8 @@ Deno.test("build-image refuses an entry that exports or reads import.meta, befor
       assert.equal(status, 1);
       const errors = stderr.split("\n").filter((line) => line.startsWith("build-image: "));
       assert.deepEqual(errors, [
-        `build-image: cannot bundle ${join(dir, file)}: cannot be built as a script (${what} ` +
-        "in the bundle): an entrypoint must not export anything or read import.meta",
+        `build-image: cannot bundle ${join(dir, file)}: ${what} in the bundle: ` +
+        "an entrypoint must not export anything or read import.meta",
       ]);
     }
   });

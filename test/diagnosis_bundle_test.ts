@@ -1,7 +1,7 @@
 /**
  * The DNS diagnosis is a bundle of its own (dist/diagnose.js, scripts/build.mjs): the boot's bundle
- * and its script form hold none of it, and `KIND_ENTRYPOINT_DIAGNOSE` still runs it from both,
- * laid out as the image lays them out.
+ * holds none of it, and `KIND_ENTRYPOINT_DIAGNOSE` still runs it, laid out as the image lays them
+ * out.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -28,21 +28,19 @@ const DIAGNOSIS_MARKS = [
   "kind-entrypoint-ts DNS diagnosis",
 ];
 
-Deno.test("the boot's bundle and its script form hold none of the diagnosis; diagnose.js holds it", () => {
+Deno.test("the boot's bundle holds none of the diagnosis; diagnose.js holds it", () => {
   const diagnosis = dist("diagnose.js");
-  for (const name of ["entrypoint.js", "entrypoint.script.js"]) {
-    const boot = dist(name);
-    for (const mark of DIAGNOSIS_MARKS) {
-      assert.ok(!boot.includes(mark), `dist/${name} holds ${JSON.stringify(mark)}`);
-      assert.ok(diagnosis.includes(mark), `dist/diagnose.js lacks ${JSON.stringify(mark)}`);
-    }
+  const boot = dist("entrypoint.js");
+  for (const mark of DIAGNOSIS_MARKS) {
+    assert.ok(!boot.includes(mark), `dist/entrypoint.js holds ${JSON.stringify(mark)}`);
+    assert.ok(diagnosis.includes(mark), `dist/diagnose.js lacks ${JSON.stringify(mark)}`);
   }
 });
 
 /** A directory laid out like the image's, with an empty PATH directory beside it. */
 const dir = mkdtempSync(join(tmpdir(), "kind-diagnosis-bundle-test-"));
 globalThis.addEventListener("unload", () => rmSync(dir, { recursive: true, force: true }));
-for (const name of ["entrypoint.js", "entrypoint.script.js", "loader.js", "diagnose.js"]) {
+for (const name of ["entrypoint.js", "diagnose.js"]) {
   copyFileSync(join(REPO, "dist", name), join(dir, name));
 }
 const emptyPath = join(dir, "no-programs");
@@ -59,12 +57,10 @@ function diagnoseWith(program: string) {
   });
 }
 
-for (const program of ["entrypoint.js", "loader.js"]) {
-  Deno.test(`KIND_ENTRYPOINT_DIAGNOSE run through ${program} loads diagnose.js beside it`, () => {
-    const result = diagnoseWith(program);
-    assert.match(result.stdout, /^kind-entrypoint-ts DNS diagnosis \(KIND_ENTRYPOINT_DIAGNOSE=1\)/);
-    assert.match(result.stdout, /iptables-nft: not read \(iptables-nft-save is not in PATH\)/);
-    assert.match(result.stdout, /^verdict: /m);
-    assert.doesNotMatch(result.stderr, /ERROR/);
-  });
-}
+Deno.test("KIND_ENTRYPOINT_DIAGNOSE run through entrypoint.js loads diagnose.js beside it", () => {
+  const result = diagnoseWith("entrypoint.js");
+  assert.match(result.stdout, /^kind-entrypoint-ts DNS diagnosis \(KIND_ENTRYPOINT_DIAGNOSE=1\)/);
+  assert.match(result.stdout, /iptables-nft: not read \(iptables-nft-save is not in PATH\)/);
+  assert.match(result.stdout, /^verdict: /m);
+  assert.doesNotMatch(result.stderr, /ERROR/);
+});

@@ -311,3 +311,21 @@ Deno.test({
     );
   },
 });
+
+Deno.test("execCommand() disarms a pending alarm, so init never gets the entrypoint's SIGALRM", async () => {
+  // An alarm survives execve(2): one armed by a late SIGRTMIN+3 (lib/signals.ts) would kill
+  // init with SIGALRM a few seconds into its life, when nothing of the entrypoint is left.
+  const exec = new URL("../lib/exec.ts", import.meta.url).href;
+  const ffi = new URL("../lib/ffi.ts", import.meta.url).href;
+  const script = `import { execCommand } from ${JSON.stringify(exec)};
+import { loadLibc } from ${JSON.stringify(ffi)};
+loadLibc().alarm(1);
+await execCommand(["sh", "-c", "sleep 1.5; echo survived"]);`;
+  const result = await new Deno.Command(DENO, {
+    args: ["eval", script],
+    clearEnv: true,
+    env: testEnvironment(),
+  }).output();
+  assert.equal(new TextDecoder().decode(result.stdout), "survived\n");
+  assert.equal(result.signal, null);
+});

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { describeCodeCache, setCodeCacheStatus } from "../lib/code_cache.ts";
 import { runEntrypoint } from "../lib/main.ts";
 import { epochSeconds, peakRssKb, processAgeMillis, startTrace } from "../lib/trace.ts";
 import { FakeHost } from "../lib/fake_host.ts";
@@ -35,7 +34,6 @@ Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec
   assert.deepEqual(out, [
     "TRACE: startup took 100 ms (process start to main, ±10 ms)\n",
     "TRACE: import took 3.3 ms (runtime time origin to main)\n",
-    "TRACE: code cache: none (run as a module: Deno's own cache only)\n",
     "TRACE: main at 1000.000000\n",
     "TRACE: setup took 4.0 ms (main to the first step)\n",
     "TRACE: step mount took 12.5 ms\n",
@@ -46,26 +44,19 @@ Deno.test("startTrace() prints start-up, one line per step and VmHWM before exec
   ]);
 });
 
-Deno.test("startTrace() counts what main did before the trace as setup, not import, and says what the loader's code cache did", async () => {
+Deno.test("startTrace() counts what main did before the trace as setup, not import, ", async () => {
   const clock = 2_000_000;
   const out: string[] = [];
-  setCodeCacheStatus({ bytes: 156576, accepted: true });
-  let trace;
-  try {
-    trace = startTrace(new FakeHost(), {
-      write: (t) => out.push(t),
-      now: () => clock,
-      sinceOrigin: () => 3.5,
-      mainEnteredAt: 1.5,
-    });
-  } finally {
-    setCodeCacheStatus(undefined);
-  }
+  const trace = startTrace(new FakeHost(), {
+    write: (t) => out.push(t),
+    now: () => clock,
+    sinceOrigin: () => 3.5,
+    mainEnteredAt: 1.5,
+  });
   await trace.step("mount", () => Promise.resolve());
   trace.beforeExec();
   assert.deepEqual(out, [
     "TRACE: import took 1.5 ms (runtime time origin to main)\n",
-    "TRACE: code cache: accepted (156576 bytes)\n",
     "TRACE: main at 1999.998000\n",
     "TRACE: setup took 2.0 ms (main to the first step)\n",
     "TRACE: step mount took 0.0 ms\n",
@@ -99,16 +90,4 @@ Deno.test("peakRssKb() reads VmHWM and processAgeMillis() skips a command name w
   const stat = "1 (a) b) S" + " 0".repeat(18) + " 250 0";
   assert.equal(processAgeMillis("3.00 1.00", stat), 500);
   assert.equal(epochSeconds(1500.25), "1.500250");
-});
-
-Deno.test("describeCodeCache() tells a missing and a refused cache from a used one", () => {
-  assert.equal(
-    describeCodeCache({ bytes: 0, accepted: false }),
-    "missing (the script was compiled)",
-  );
-  assert.equal(
-    describeCodeCache({ bytes: 10, accepted: false }),
-    "rejected by V8 (10 bytes; the script was compiled)",
-  );
-  assert.equal(describeCodeCache({ bytes: 10, accepted: true }), "accepted (10 bytes)");
 });

@@ -3,8 +3,7 @@
 # the signal reset and the execve that keeps the PID) run for real by Deno's arm64 build under
 # qemu-aarch64 with an arm64 glibc sysroot (test/arm64/fetch.sh), on this machine's kernel.
 # The FFI probe (ffi_probe.ts) must print the same under arm64 as under x86_64; lookups must
-# match getent's; the bundle must exec as PID 1 with no signal left ignored or blocked; the image's
-# loader must run the script form with a code cache the arm64 build wrote.
+# match getent's; the bundle must exec as PID 1 with no signal left ignored or blocked.
 #
 # Lookups read a fixture /etc/hosts and an nsswitch.conf of `hosts: files` (bind-mounted in a
 # private mount namespace), so no name reaches DNS.
@@ -118,24 +117,4 @@ EOF2
   grep -qx 'pid 1' <<<"$output"
   grep -qxP 'SigBlk:\t0{16}' <<<"$output"
   grep -qxP 'SigIgn:\t0{16}' <<<"$output"
-}
-
-@test "the image's loader under arm64: the code cache written at exit is taken by V8 next time, and the command exec'd" {
-  # As the node image runs it (images/entrypoint): loader.js beside the script form. The cache is
-  # V8's own format, so it has to be written by the arm64 build itself, as an arm64 image build does.
-  local dir="$BATS_FILE_TMPDIR/loader"
-  mkdir -p "$dir"
-  cp "$REPO/dist/loader.js" "$REPO/dist/entrypoint.script.js" "$dir/"
-  run env KIND_ENTRYPOINT_STEPS=none KIND_ENTRYPOINT_TRACE=1 KIND_ENTRYPOINT_WRITE_CODE_CACHE=1 \
-    "$QEMU" -L "$ARM64_SYSROOT" "$ARM64_DENO" run -A "$dir/loader.js"
-  [ "$status" -eq 0 ]
-  grep -qx 'TRACE: code cache: missing (the script was compiled)' <<<"$output"
-  local bytes
-  bytes="$(wc -c <"$dir/entrypoint.script.cache")"
-  [ "$bytes" -gt 65536 ]
-  run env KIND_ENTRYPOINT_STEPS=none KIND_ENTRYPOINT_TRACE=1 \
-    "$QEMU" -L "$ARM64_SYSROOT" "$ARM64_DENO" run -A "$dir/loader.js" /bin/echo exec-ed
-  [ "$status" -eq 0 ]
-  grep -qx "TRACE: code cache: accepted ($bytes bytes)" <<<"$output"
-  grep -qx 'exec-ed' <<<"$output"
 }

@@ -92,7 +92,7 @@ teardown_file() {
   copies="$(sed -nE 's/^COPY +([^-][^ ]*( [^ ]+)*) +[^ ]+$/\1/p' "$E2E_REPO/images/Dockerfile" | tr ' ' '\n')"
   [[ -n $copies ]]
   for path in $copies; do
-    [[ $path == dist/entrypoint.script.js ]] && continue
+    [[ $path == dist/entrypoint.js ]] && continue
     grep -qxF "$path" <<<"$listing" || { echo "the Dockerfile copies $path; not packed"; return 1; }
   done
   # No TypeScript sources, tests, goldens or bench results.

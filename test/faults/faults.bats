@@ -291,6 +291,10 @@ kill_run() {
   check_fault sigkill-during-resolv-conf-write-as-pid1
 }
 
+@test "sigkill-during-shorter-resolv-conf-write-as-pid1: SIGKILL to PID 1 while /etc/resolv.conf is rewritten with a shorter text" {
+  check_fault sigkill-during-shorter-resolv-conf-write-as-pid1
+}
+
 @test "sigrtmin3-as-pid1: SIGRTMIN+3 to PID 1 while a command runs (update-alternatives)" {
   check_fault sigrtmin3-as-pid1
 }

@@ -58,6 +58,8 @@ load_scenario() {
   # shellcheck disable=SC2317
   fault_setup() { :; }
   # shellcheck disable=SC2317
+  fault_armed() { :; }
+  # shellcheck disable=SC2317
   fault_during() { :; }
   # shellcheck disable=SC2317
   fault_report() { :; }
@@ -150,37 +152,41 @@ signal_when_command_starts() {
   done
 }
 
-# signal_when_file_changes SIGNAL PID FILE: sends SIGNAL (a Python signal name) to PID as soon as
-# FILE's size or mtime changes, that is while it is being written, and then creates
-# /sbx/state/signal.sent; gives up after 25 s or when PID is gone. It creates
-# /sbx/state/watcher.ready once it holds FILE's state from before the run, for gate_until_watching.
+# signal_when_file_changes SIGNAL FILE: for fault_armed, which runs before the implementation
+# starts: notes FILE's size and mtime, says it is ready (/sbx/state/armed), and sends SIGNAL (a
+# Python signal name) to the implementation (its PID from /sbx/state/pid) as soon as FILE's size
+# or mtime changes, that is while it is being written, then creates /sbx/state/signal.sent; gives
+# up after 25 s or when the implementation is gone. Armed before the start, it cannot miss a write
+# that comes before a watcher started afterwards would be up.
 signal_when_file_changes() {
   python3 - "$@" <<'PY'
 import os, signal, sys, time
-name, pid, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name, path = sys.argv[1], sys.argv[2]
 before = os.stat(path)
-open("/sbx/state/watcher.ready", "w").close()
+open("/sbx/state/armed", "w").close()
 deadline = time.time() + 25
+pid = None
+def read_pid():
+    try:
+        with open("/sbx/state/pid") as f:
+            return int(f.read().strip())
+    except (FileNotFoundError, ValueError):
+        return None
 while time.time() < deadline:
     try:
+        pid = pid or read_pid()
         now = os.stat(path)
         if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            while pid is None and time.time() < deadline:
+                pid = read_pid()
             os.kill(pid, getattr(signal, name))
             open("/sbx/state/signal.sent", "w").close()
             break
-        os.kill(pid, 0)
+        if pid is not None:
+            os.kill(pid, 0)
     except (FileNotFoundError, ProcessLookupError):
         break
 PY
-}
-
-# gate_until_watching COMMAND: COMMAND (a program the run calls before it writes the watched file)
-# waits until signal_when_file_changes holds the file's state from before the run (at most 10 s),
-# then runs as usual. Without it a watcher that starts late sees the file already written and
-# never sends its signal.
-gate_until_watching() {
-  wrap_script "$1" "for _ in \$(seq 1000); do [[ -e /sbx/state/watcher.ready ]] && break; sleep 0.01; done
-exec '$(real_path "$1")' \"\$@\""
 }
 
 # init_waits_for_signal: /sbx/init waits (at most 10 s) for the watcher's signal before it records

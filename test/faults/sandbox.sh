@@ -258,6 +258,12 @@ run_impl() {
   # FLT_PID1=1: the implementation is PID 1 of a PID namespace of its own, as in a node, where the
   # kernel drops every signal it has no handler for (docker stop and docker kill send from outside)
   if ((FLT_PID1)); then CMD=(python3 "${FAULTS_DIR}/pid1.py" /sbx/state/pid1 "${CMD[@]}"); fi
+  # fault_armed's watcher is in place before the implementation starts (or has given up)
+  rm -f /sbx/state/pid /sbx/state/armed
+  local armed
+  fault_armed &
+  armed=$!
+  while [[ ! -e /sbx/state/armed ]] && kill -0 "$armed" 2>/dev/null; do sleep 0.01; done
   setsid "${CMD[@]}" </dev/null >/sbx/state/stdout 2>/sbx/state/stderr &
   pid=$!
   local target=$pid
@@ -276,6 +282,7 @@ run_impl() {
   done
   rc=0
   wait "$pid" 2>/dev/null || rc=$?
+  wait "$armed" 2>/dev/null || true
   if ((hung)); then rc="hung (killed after ${FLT_HANG_AFTER} s)"; fi
   echo "$rc" >/sbx/state/rc
   echo $(((${EPOCHREALTIME/./} - ${start/./}) / 1000)) >/sbx/state/ms

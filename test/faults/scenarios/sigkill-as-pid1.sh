@@ -5,26 +5,24 @@
 # never empty or cut. With FAULT_KILL_AFTER_MS set, the kill comes that many milliseconds after
 # the start instead (the kill loop in faults.bats).
 #
-# The kill lands during the change every time: iptables-save, which the network magic runs before
-# it writes resolv.conf, waits until the watcher holds the file's state from before (so the
-# watcher cannot start after the write and miss it), and init waits for the kill before it
-# records that it ran (so a kill that lands after exec still finds init "not run").
+# The kill lands during the change every time: the watcher is armed before the implementation
+# starts (fault_armed), so it cannot miss a write that comes before it is up, and init waits for
+# the kill before it records that it ran (so a kill that lands after exec still finds init "not
+# run").
 FLT_TITLE="SIGKILL to PID 1 the moment /etc/resolv.conf changes (KIND_DNS_SEARCH of 2000 characters)"
 FLT_STEPS=network_magic
 FLT_PID1=1
 FLT_ENV=("KIND_DNS_SEARCH=$(printf 'd%03d-abcdefghijklmnopqrstu.example ' $(seq 1 60) | cut -c1-2000)")
 fault_setup() {
-  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] && return 0
-  gate_until_watching iptables-save
-  init_waits_for_signal
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || init_waits_for_signal
+}
+fault_armed() {
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || signal_when_file_changes SIGKILL /etc/resolv.conf
 }
 fault_during() {
-  if [[ -n "${FAULT_KILL_AFTER_MS:-}" ]]; then
-    sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
-    kill -KILL "$1" 2>/dev/null || true
-    return 0
-  fi
-  signal_when_file_changes SIGKILL "$1" /etc/resolv.conf
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || return 0
+  sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
+  kill -KILL "$1" 2>/dev/null || true
 }
 fault_report() {
   [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || report_signal_sent SIGKILL /etc/resolv.conf

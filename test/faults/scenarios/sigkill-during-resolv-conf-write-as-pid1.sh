@@ -8,7 +8,7 @@ FLT_STEPS=network_magic
 FLT_PID1=1
 FLT_HANG_AFTER=30
 fault_setup() { huge_resolv_conf 33554432; }
-fault_during() { signal_when_file_changes SIGKILL "$1" /etc/resolv.conf; }
+fault_armed() { signal_when_file_changes SIGKILL /etc/resolv.conf; }
 fault_report() { report_signal_sent SIGKILL /etc/resolv.conf; }
 FLT_PORT_STATUS=137
 FLT_PORT_INIT="not run"

@@ -6,7 +6,7 @@ FLT_TITLE="SIGTERM while /etc/resolv.conf is being written"
 FLT_STEPS=network_magic
 FLT_HANG_AFTER=30
 fault_setup() { huge_resolv_conf 33554432; }
-fault_during() { signal_when_file_changes SIGTERM "$1" /etc/resolv.conf; }
+fault_armed() { signal_when_file_changes SIGTERM /etc/resolv.conf; }
 fault_report() { report_signal_sent SIGTERM /etc/resolv.conf; }
 FLT_PORT_STATUS=143
 FLT_PORT_INIT="not run"
