@@ -72,7 +72,10 @@ export interface WriteOptions {
   mode?: number;
   /**
    * Write a temporary file, fsync it and rename it over the target (then fsync the directory),
-   * keeping the target's mode, like `sed -i`. Without it the file is rewritten in place, which is
+   * keeping the target's mode, like `sed -i`. A process killed before the rename leaves the
+   * target as it was and the temporary `.NAME.kind-entrypoint.tmp` beside it, which the next
+   * atomic write of the same file replaces (a killed boot never counts as done, so the next one
+   * writes the same files again). Without it the file is rewritten in place, which is
    * what a bind mounted file such as Docker's /etc/resolv.conf needs (rename over a mount point
    * fails): the new text, padded with newlines to the old length, is written from offset 0 and
    * only then cut to the new length, so that a process killed after the write leaves a file

@@ -160,6 +160,16 @@ Deno.test("writeText() atomic replaces the file by rename and keeps its mode", (
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["config.toml"]);
   }));
 
+Deno.test("writeText() atomic replaces the temporary a killed write left beside the file", () =>
+  withTempDir((dir) => {
+    const file = `${dir}/resolv.conf.original`;
+    // What a SIGKILL between the temporary's write and its rename leaves.
+    Deno.writeTextFileSync(`${dir}/.resolv.conf.original.kind-entrypoint.tmp`, "half a text");
+    createHost().writeText(file, "nameserver 127.0.0.11\n", { atomic: true });
+    assert.equal(Deno.readTextFileSync(file), "nameserver 127.0.0.11\n");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["resolv.conf.original"]);
+  }));
+
 Deno.test("readText() and writeText() name the file and say why in words, like strerror", () =>
   withTempDir((dir) => {
     const host = createHost();

@@ -69,7 +69,7 @@ kill_run() {
 }
 
 @test "SIGKILL at 14 moments of a run as PID 1 leaves resolv.conf Docker's or the new one, never anything else" {
-  local blob="${BATS_TEST_TMPDIR}/run.txt" digests old new after ms counts=""
+  local blob="${BATS_TEST_TMPDIR}/run.txt" digests old new after ms damage counts=""
   # the new file: a run the kill comes too late for
   kill_run 999 "$blob"
   [[ "$(blob_section "$blob" "exit status")" == 0 ]] || { cat "$blob" >&2; return 1; }
@@ -79,7 +79,11 @@ kill_run() {
   for ms in 5 40 80 110 130 150 170 190 210 230 260 300 400 600; do
     kill_run "$ms" "$blob"
     after="$(blob_section "$blob" "resolv.conf digests (before, after)" | sed -n 2p)"
-    [[ "$(blob_section "$blob" damage)" == "(none)" ]] || { cat "$blob" >&2; return 1; }
+    # A kill between an atomic write's temporary and its rename leaves that temporary (the target
+    # is untouched, and the next boot's write of the same file replaces it: lib/host.ts,
+    # WriteOptions.atomic); anything else is damage.
+    damage="$(blob_section "$blob" damage | grep -vxE 'leftover /etc/\.resolv\.conf\.original\.kind-entrypoint\.tmp' || true)"
+    [[ "$damage" == "(none)" || -z "$damage" ]] || { cat "$blob" >&2; return 1; }
     case "$after" in
       "$old") counts+=" ${ms}ms:old" ;;
       "$new") counts+=" ${ms}ms:new" ;;
