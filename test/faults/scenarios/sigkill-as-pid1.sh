@@ -3,7 +3,8 @@
 # moment /etc/resolv.conf changes, with a KIND_DNS_SEARCH of ~2000 characters (the new file is
 # bigger than Docker's, both under a page): resolv.conf must be Docker's file or the new one,
 # never empty or cut. With FAULT_KILL_AFTER_MS set, the kill comes that many milliseconds after
-# the start instead (the kill loop in faults.bats).
+# the start instead (the kill loop in faults.bats), and with FAULT_KILL_AFTER_MS=none there is
+# no kill (the loop's run that writes the new file, whatever the machine's speed).
 #
 # The kill lands during the change every time: iptables-save, which the network magic runs before
 # it writes resolv.conf, waits until the watcher holds the file's state from before (so the
@@ -19,6 +20,7 @@ fault_setup() {
   init_waits_for_signal
 }
 fault_during() {
+  if [[ "${FAULT_KILL_AFTER_MS:-}" == none ]]; then return 0; fi
   if [[ -n "${FAULT_KILL_AFTER_MS:-}" ]]; then
     sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
     kill -KILL "$1" 2>/dev/null || true
