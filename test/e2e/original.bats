@@ -63,7 +63,7 @@ teardown_file() {
 
 @test "control: without the entrypoint, pod DNS through the host IP fails" {
   # The node's own resolver works, so the failure below is the missing rewrite, not the network.
-  run docker exec "$NODE_BARE" dig +short +time=2 +tries=1 @127.0.0.11 "$NODE_B"
+  run docker exec "$NODE_BARE" dig +short +time=5 +tries=1 @127.0.0.11 "$NODE_B"
   [ "$output" = "$(e2e_node_ip "$NODE_B")" ]
   run e2e_pod_dns_check "$NODE_BARE" "$HOST_IP" "$NODE_B"
   [ "$status" -ne 0 ]
