@@ -26,10 +26,16 @@ setup() {
     --host-record=kind-worker,172.18.0.3 --host-record=kind-worker,172.18.0.4 \
     --cname=alias.kind-worker,kind-worker --local=/test/ 3>&- &
   dnsmasq_pid=$!
-  for _ in $(seq 50); do
-    ip netns exec "$netns" dig +short +time=1 +tries=1 @127.0.0.1 kind-control-plane >/dev/null && break
+  # polls (at most 30 s: dnsmasq starts late on a loaded machine) until dnsmasq answers, and fails
+  # the test if it never does; it asks for kind-worker, so that a query for kind-control-plane in
+  # dnsmasq's log is the test's own
+  local ready=""
+  for _ in $(seq 300); do
+    ready="$(ip netns exec "$netns" dig +short +time=1 +tries=1 @127.0.0.1 kind-worker 2>/dev/null)" &&
+      grep -qx 172.18.0.3 <<<"$ready" && return 0
     sleep 0.1
   done
+  fail "dnsmasq did not answer within 30 s" "$(cat "$log" 2>/dev/null)"
 }
 
 teardown() {

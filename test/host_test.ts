@@ -14,8 +14,8 @@ Deno.test("run() keeps a call's own bound, and the host's bound replaces every c
       ...bound,
     });
     assert.equal(answer.result?.timedOut, true);
-    // 200 ms and the grace period, far from the 10 s default or the call's 60 s
-    assert.ok(answer.ms < 4000);
+    // 200 ms and the 1 s grace period, with room for a loaded machine, under the 10 s default
+    assert.ok(answer.ms < 8000);
     // Tolerated, but a hang is worth a line in the node's log.
     assert.equal(answer.stderr, "WARN: Command `sleep 30` timed out after 200 ms\n");
   }

@@ -78,11 +78,9 @@ EOF
 }
 
 @test "the custom image's dry run plans its files and update-ca-certificates, changing nothing" {
-  local i plan
-  for ((i = 0; i < 100; i++)); do
-    [[ "$(docker exec "$NODE_FRESH" cat /proc/1/comm 2>/dev/null)" == sleep ]] && break
-    sleep 0.1
-  done
+  local plan
+  # The shim has done its work once PID 1 is sleep; a node still starting fails here, by name.
+  e2e_wait_pid1 "$NODE_FRESH" sleep
   run docker exec -e KIND_ENTRYPOINT_DRY_RUN=1 "$NODE_FRESH" /usr/local/bin/entrypoint /sbin/init
   [ "$status" -eq 0 ]
   plan="$output"
@@ -109,7 +107,8 @@ EOF
 
 @test "a mirror that is not a URL stops the boot with one ERROR line and exit status 1" {
   local status_code logs
-  status_code="$(timeout 30 docker wait "$NODE_BAD")"
+  # a bound for a node that never stops, far above a loaded machine's start-up
+  status_code="$(timeout 120 docker wait "$NODE_BAD")"
   logs="$(e2e_logs "$NODE_BAD")"
   printf '%s\n' "$logs"
   [ "$status_code" -eq 1 ]

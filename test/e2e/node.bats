@@ -145,13 +145,16 @@ EOF
   [ "$(docker exec "$NODE_C" cat /kind/old-ipv4)" = "$new" ]
 }
 
-@test "docker stop shuts a port node down through systemd within seconds" {
-  local start elapsed
-  start=$(date +%s%N)
-  docker stop -t 10 "$NODE_B" >/dev/null
-  elapsed=$((($(date +%s%N) - start) / 1000000))
-  echo "docker stop took ${elapsed} ms"
-  ((elapsed < 5000))
+@test "docker stop shuts a port node down through systemd, not docker's SIGKILL" {
+  # Had the stop signal been ignored, docker would SIGKILL the node at the end of the grace period
+  # and record exit status 137; systemd's halt exits otherwise. The status says so however long a
+  # loaded machine takes (a bound on the time taken would be a race), so the grace period is long.
+  docker stop -t 120 "$NODE_B" >/dev/null
+  [ "$(docker inspect -f '{{.State.Running}}' "$NODE_B")" = false ]
+  local status
+  status="$(docker inspect -f '{{.State.ExitCode}}' "$NODE_B")"
+  echo "exit status ${status}"
+  [ "$status" != 137 ]
 }
 
 @test "no packet from the port's nodes tried to leave the machine" {

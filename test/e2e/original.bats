@@ -63,7 +63,7 @@ teardown_file() {
 
 @test "control: without the entrypoint, pod DNS through the host IP fails" {
   # The node's own resolver works, so the failure below is the missing rewrite, not the network.
-  run docker exec "$NODE_BARE" dig +short +time=2 +tries=1 @127.0.0.11 "$NODE_B"
+  run docker exec "$NODE_BARE" dig +short +time=5 +tries=1 @127.0.0.11 "$NODE_B"
   [ "$output" = "$(e2e_node_ip "$NODE_B")" ]
   run e2e_pod_dns_check "$NODE_BARE" "$HOST_IP" "$NODE_B"
   [ "$status" -ne 0 ]
@@ -81,15 +81,16 @@ teardown_file() {
   e2e_pod_dns_check "$NODE_A" "$HOST_IP" "$NODE_B"
 }
 
-@test "docker stop shuts an original node down through systemd within seconds" {
-  local start elapsed
-  start=$(date +%s%N)
-  docker stop -t 10 "$NODE_B" >/dev/null
-  elapsed=$((($(date +%s%N) - start) / 1000000))
-  echo "docker stop took ${elapsed} ms"
-  # 10 s would mean the stop signal was ignored and docker fell back to SIGKILL.
-  ((elapsed < 5000))
+@test "docker stop shuts an original node down through systemd, not docker's SIGKILL" {
+  # Had the stop signal been ignored, docker would SIGKILL the node at the end of the grace period
+  # and record exit status 137; systemd's halt exits otherwise. The status says so however long a
+  # loaded machine takes (a bound on the time taken would be a race), so the grace period is long.
+  docker stop -t 120 "$NODE_B" >/dev/null
   [ "$(docker inspect -f '{{.State.Running}}' "$NODE_B")" = false ]
+  local status
+  status="$(docker inspect -f '{{.State.ExitCode}}' "$NODE_B")"
+  echo "exit status ${status}"
+  [ "$status" != 137 ]
 }
 
 @test "no packet from the original's nodes tried to leave the machine" {

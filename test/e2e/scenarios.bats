@@ -114,8 +114,9 @@ check_scenario() { scn_check scenarios.bats "$1"; }
   state="$(scn_state iptables-legacy port)"
   awk '/^### / { on = ($0 == "### iptables-nft-save") } on' <<<"$state" |
     grep -qx -- '-A PREROUTING -d <host-ip>/32 -j DOCKER_OUTPUT'
-  # The node itself asks Docker's DNS through the host IP, as its resolv.conf says.
-  run docker exec "$node" dig +short +time=2 +tries=1 "@$HOST_IP" "$(scn_node default port)"
+  # The node itself asks Docker's DNS through the host IP, as its resolv.conf says (one try of 5 s:
+  # Docker's resolver on a loaded machine).
+  run docker exec "$node" dig +short +time=5 +tries=1 "@$HOST_IP" "$(scn_node default port)"
   [[ $status -eq 0 && $output =~ ^[0-9.]+$ ]]
   if scn_have_original; then
     # kind's bash leaves Docker's nft rules on 127.0.0.11 while resolv.conf points at the host IP.

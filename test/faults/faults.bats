@@ -63,15 +63,16 @@ check_fault() {
   }
 }
 
-# kill_run DELAY_MS BLOB: the sigkill-as-pid1 scenario with the SIGKILL DELAY_MS after the start.
+# kill_run DELAY_MS BLOB: the sigkill-as-pid1 scenario with the SIGKILL DELAY_MS after the start
+# (none: no kill).
 kill_run() {
   FAULT_KILL_AFTER_MS=$1 run_scenario port sigkill-as-pid1 "$2"
 }
 
 @test "SIGKILL at 14 moments of a run as PID 1 leaves resolv.conf Docker's or the new one, never anything else" {
   local blob="${BATS_TEST_TMPDIR}/run.txt" digests old new after ms damage counts=""
-  # the new file: a run the kill comes too late for
-  kill_run 999 "$blob"
+  # the new file: a run without a kill (a kill after a fixed delay may still land on a loaded machine)
+  kill_run none "$blob"
   [[ "$(blob_section "$blob" "exit status")" == 0 ]] || { cat "$blob" >&2; return 1; }
   digests="$(blob_section "$blob" "resolv.conf digests (before, after)")"
   old="$(sed -n 1p <<<"$digests")" new="$(sed -n 2p <<<"$digests")"
@@ -79,11 +80,12 @@ kill_run() {
   for ms in 5 40 80 110 130 150 170 190 210 230 260 300 400 600; do
     kill_run "$ms" "$blob"
     after="$(blob_section "$blob" "resolv.conf digests (before, after)" | sed -n 2p)"
-    # A kill between an atomic write's temporary and its rename leaves that temporary (the target
-    # is untouched, and the next boot's write of the same file replaces it: lib/host.ts,
-    # WriteOptions.atomic); anything else is damage.
-    damage="$(blob_section "$blob" damage | grep -vxE 'leftover /etc/\.resolv\.conf\.original\.kind-entrypoint\.tmp' || true)"
-    [[ "$damage" == "(none)" || -z "$damage" ]] || { cat "$blob" >&2; return 1; }
+    # A kill between the creation and the rename of resolv.conf.original's temp file leaves that
+    # file behind whatever the entrypoint does (SIGKILL cannot be caught), and which moment the
+    # kill finds depends on the machine's speed: it is reported, not failed. Any other damage fails.
+    damage="$(blob_section "$blob" damage | grep -v -e '^(none)$' -e '^leftover /etc/\.resolv\.conf\.original\.' || true)"
+    [[ -z "$damage" ]] || { cat "$blob" >&2; return 1; }
+    if blob_section "$blob" damage | grep -q '^leftover '; then counts+=" ${ms}ms:leftover-temp"; fi
     case "$after" in
       "$old") counts+=" ${ms}ms:old" ;;
       "$new") counts+=" ${ms}ms:new" ;;

@@ -133,19 +133,26 @@ sys.stdout.buffer.write(head + body)
 ' "$1" >/etc/resolv.conf
 }
 
-# slow_update_alternatives: update-alternatives marks that it started, waits 0.5 s, then runs.
+# slow_update_alternatives: update-alternatives marks that it started, then waits (at most 30 s)
+# until signal_when_command_starts has sent its signal, then runs: the signal lands while the
+# command runs however late the watcher is scheduled.
 slow_update_alternatives() {
   local real
   real="$(real_path update-alternatives)"
-  wrap_script update-alternatives "touch /sbx/state/command.started; sleep 0.5; exec ${real} \"\$@\""
+  wrap_script update-alternatives "touch /sbx/state/command.started
+for _ in \$(seq 3000); do [[ -e /sbx/state/signal.sent ]] && break; sleep 0.01; done
+exec ${real} \"\$@\""
 }
 
 # signal_when_command_starts SIGNAL PID: sends SIGNAL (a kill -s name) to PID once the command
-# slow_update_alternatives wrapped has started (waits at most 5 s).
+# slow_update_alternatives wrapped has started (waits at most 30 s), then creates
+# /sbx/state/signal.sent.
 signal_when_command_starts() {
-  for _ in $(seq 1 500); do
+  local deadline=$((${EPOCHREALTIME/./} + 30000000))
+  while ((${EPOCHREALTIME/./} < deadline)); do
     if [[ -e /sbx/state/command.started ]]; then
       kill -s "$1" "$2"
+      : >/sbx/state/signal.sent
       return 0
     fi
     sleep 0.01
@@ -187,6 +194,89 @@ while time.time() < deadline:
     except (FileNotFoundError, ProcessLookupError):
         break
 PY
+}
+
+# signal_at_write_open SIGNAL PID FILE: sends SIGNAL (a Python signal name) to PID the moment a
+# process opens FILE for writing, after the open (and its O_TRUNC) and before the first byte is
+# written, and then creates /sbx/state/signal.sent. The outcome does not depend on timing: a
+# fanotify permission event holds the opener inside open(2) while the watcher sends it SIGSTOP,
+# the open then completes, and SIGNAL goes to PID only once the opener is stopped; SIGCONT
+# follows (a stopped process without a handler dies of SIGNAL at once, one with a handler takes
+# it when it runs again). PID is expected to be the opener (the signal does not go to a child that
+# writes for it). Gives up after 25 s or when PID is gone. It creates /sbx/state/watcher.ready once
+# it watches, for gate_until_watching.
+signal_at_write_open() {
+  python3 - "$@" <<'PY'
+import ctypes, os, select, signal, struct, sys, time
+name, pid, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+libc = ctypes.CDLL(None, use_errno=True)
+FAN_CLOEXEC, FAN_CLASS_CONTENT, FAN_REPORT_TID = 0x1, 0x4, 0x100
+FAN_MARK_ADD, FAN_OPEN_PERM, FAN_ALLOW, AT_FDCWD = 0x1, 0x10000, 0x1, -100
+SYS_OPEN, SYS_OPENAT = 2, 257  # x86_64
+fan = libc.fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT | FAN_REPORT_TID, os.O_RDONLY | os.O_CLOEXEC)
+if fan < 0 or libc.fanotify_mark(fan, FAN_MARK_ADD, ctypes.c_uint64(FAN_OPEN_PERM), AT_FDCWD, path.encode()) < 0:
+    sys.exit("signal_at_write_open: fanotify: " + os.strerror(ctypes.get_errno()))
+open("/sbx/state/watcher.ready", "w").close()
+
+def opens_for_writing(tid):
+    # the opener waits inside open(2): its arguments are in /proc/TID/syscall
+    try:
+        fields = open(f"/proc/{tid}/syscall").read().split()
+    except OSError:
+        return False
+    nr = int(fields[0]) if fields[0].lstrip("-").isdigit() else -1
+    flags = {SYS_OPEN: 2, SYS_OPENAT: 3}.get(nr)
+    return flags is not None and int(fields[flags], 16) & os.O_ACCMODE != os.O_RDONLY
+
+def kill(target, sig):
+    try:
+        os.kill(target, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+def stopped(tid):
+    try:
+        return open(f"/proc/{tid}/stat").read().rsplit(")", 1)[1].split()[0] in "tT"
+    except OSError:
+        return True
+
+deadline = time.time() + 25
+done = False
+while not done and time.time() < deadline:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        break
+    if not select.select([fan], [], [], 0.05)[0]:
+        continue
+    buf = os.read(fan, 4096)
+    while buf:
+        length, _, _, _, _, fd, tid = struct.unpack_from("=IBBHQii", buf)
+        buf = buf[length:]
+        writer = not done and opens_for_writing(tid)
+        if writer:
+            writer = kill(tid, signal.SIGSTOP)
+        os.write(fan, struct.pack("=iI", fd, FAN_ALLOW))
+        os.close(fd)
+        if writer:
+            until = time.time() + 10
+            while not stopped(tid) and time.time() < until:
+                time.sleep(0.001)
+            if kill(pid, getattr(signal, name)):
+                open("/sbx/state/signal.sent", "w").close()
+            kill(tid, signal.SIGCONT)
+            done = True
+PY
+}
+
+# gate_until_watching COMMAND: COMMAND (a program the run calls before it writes the watched file)
+# waits until the watcher (signal_when_file_changes, signal_at_write_open) is ready (at most 10 s),
+# then runs as usual. Without it a watcher that starts late sees the file already written and
+# never sends its signal.
+gate_until_watching() {
+  wrap_script "$1" "for _ in \$(seq 1000); do [[ -e /sbx/state/watcher.ready ]] && break; sleep 0.01; done
+exec '$(real_path "$1")' \"\$@\""
 }
 
 # init_waits_for_signal: /sbx/init waits (at most 10 s) for the watcher's signal before it records

@@ -144,7 +144,8 @@ start_resolvers() {
       --log-facility="/sbx/dnsmasq-${proto}.log" </dev/null >/dev/null 2>&1 &
     PIDS+=" $!"
   done
-  for _ in $(seq 1 300); do
+  # at most 30 s: a bound on a loaded machine's speed is a failure, not a wait
+  for _ in $(seq 1 3000); do
     if ss -Hlnu "sport = :${UDP_PORT}" | grep -q . && ss -Hlnt "sport = :${TCP_PORT}" | grep -q .; then
       return 0
     fi

@@ -26,7 +26,8 @@ new_netns_holder() {
   self="$(readlink /proc/self/ns/net)"
   unshare --net sleep 3600 </dev/null >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 1 200); do
+  # at most 30 s: a bound on a loaded machine's speed is a failure, not a wait
+  for _ in $(seq 1 3000); do
     if [[ -e /proc/${pid}/ns/net && "$(readlink "/proc/${pid}/ns/net")" != "$self" ]]; then
       echo "$pid"
       return 0

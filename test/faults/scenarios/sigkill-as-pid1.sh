@@ -3,7 +3,8 @@
 # moment /etc/resolv.conf changes, with a KIND_DNS_SEARCH of ~2000 characters (the new file is
 # bigger than Docker's, both under a page): resolv.conf must be Docker's file or the new one,
 # never empty or cut. With FAULT_KILL_AFTER_MS set, the kill comes that many milliseconds after
-# the start instead (the kill loop in faults.bats).
+# the start instead (the kill loop in faults.bats), and with FAULT_KILL_AFTER_MS=none there is
+# no kill (the loop's run that writes the new file, whatever the machine's speed).
 #
 # The kill lands during the change every time: the watcher is armed before the implementation
 # starts (fault_armed), so it cannot miss a write that comes before it is up, and init waits for
@@ -20,7 +21,7 @@ fault_armed() {
   [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || signal_when_file_changes SIGKILL /etc/resolv.conf
 }
 fault_during() {
-  [[ -n "${FAULT_KILL_AFTER_MS:-}" ]] || return 0
+  [[ -n "${FAULT_KILL_AFTER_MS:-}" && "${FAULT_KILL_AFTER_MS}" != none ]] || return 0
   sleep "$(printf '0.%03d' "$FAULT_KILL_AFTER_MS")"
   kill -KILL "$1" 2>/dev/null || true
 }
