@@ -1,5 +1,5 @@
 /**
- * For the tests that run the built entrypoint as a program (exec_test.ts, loader_test.ts): where
+ * For the tests that run the built entrypoint as a program (exec_test.ts and others): where
  * it is, building it once per test process, and the environment it is started with.
  */
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ export const DENO = join(REPO, "node_modules/.bin/deno");
 
 let built = false;
 
-/** Runs scripts/build.mjs (dist/: the bundle, its script form and the loader) once. */
+/** Runs scripts/build.mjs (dist/: the entrypoint's, the diagnosis's and the relay's bundles) once. */
 export function buildBundle(): void {
   if (built) return;
   const result = spawnSync("node", ["scripts/build.mjs"], { cwd: REPO, encoding: "utf8" });
