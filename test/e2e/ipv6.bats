@@ -83,22 +83,8 @@ ipv4_of() {
   docker inspect -f "{{(index .NetworkSettings.Networks \"$E2E_NETWORK\").IPAddress}}" "$1"
 }
 
-# pod6 NODE: an IPv6-only pod in NODE, netns pod6: a veth, fd00:10:244:7::2/64 and a default
-# route via the node side; no IPv4 at all. `nodad` skips duplicate address detection.
-pod6() {
-  docker exec -i "$1" bash -s <<'EOF'
-set -euo pipefail
-[[ -e /run/netns/pod6 ]] && exit 0
-ip netns add pod6
-ip link add veth-pod6 type veth peer name eth0 netns pod6
-ip -6 addr add fd00:10:244:7::1/64 dev veth-pod6 nodad
-ip link set veth-pod6 up
-ip -n pod6 -6 addr add fd00:10:244:7::2/64 dev eth0 nodad
-ip -n pod6 link set lo up
-ip -n pod6 link set eth0 up
-ip -n pod6 -6 route add default via fd00:10:244:7::1
-EOF
-}
+# pod6 NODE: the IPv6-only pod of e2e_pod6 (lib.sh).
+pod6() { e2e_pod6 "$1"; }
 
 # pod46 NODE: a dual-stack pod in NODE: lib.sh's IPv4 pod (netns pod) with IPv6 added.
 pod46() {

@@ -72,18 +72,9 @@ fail() {
 @test "podman: an IPv6-only pod resolves another node's name through the node's nameservers" {
   # The pod's IPv6 egress is masqueraded to the node's address, as a CNI's would be: aardvark-dns
   # answers the address the query came from, which the podman network routes to the node only.
-  e2e_cli exec -i "$NODE" bash -s <<'EOF'
-set -euo pipefail
-ip netns add pod6
-ip link add veth-pod6 type veth peer name eth0 netns pod6
-ip -6 addr add fd00:10:244:7::1/64 dev veth-pod6 nodad
-ip link set veth-pod6 up
-ip -n pod6 -6 addr add fd00:10:244:7::2/64 dev eth0 nodad
-ip -n pod6 link set lo up
-ip -n pod6 link set eth0 up
-ip -n pod6 -6 route add default via fd00:10:244:7::1
-ip6tables -t nat -A POSTROUTING -s fd00:10:244:7::/64 ! -d fd00:10:244:7::/64 -j MASQUERADE
-EOF
+  e2e_pod6 "$NODE"
+  e2e_cli exec "$NODE" \
+    ip6tables -t nat -A POSTROUTING -s fd00:10:244:7::/64 ! -d fd00:10:244:7::/64 -j MASQUERADE
   local want i
   want="$(e2e_podman inspect -f "{{(index .NetworkSettings.Networks \"$E2E_PODMAN_NETWORK\").GlobalIPv6Address}}" "$PEER")"
   [[ -n $want ]] || fail "the peer has no IPv6 address"

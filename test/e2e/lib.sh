@@ -448,6 +448,24 @@ e2e_pod_dns_check() {
   printf '%s\n' "$out"
 }
 
+# e2e_pod6 NODE: an IPv6-only pod in NODE (the engine's, E2E_ENGINE), netns pod6: a veth,
+# fd00:10:244:7::2/64 and a default route via the node side fd00:10:244:7::1; no IPv4 at all.
+# `nodad` skips duplicate address detection. Idempotent.
+e2e_pod6() {
+  e2e_cli exec -i "$1" bash -s <<'EOF'
+set -euo pipefail
+[[ -e /run/netns/pod6 ]] && exit 0
+ip netns add pod6
+ip link add veth-pod6 type veth peer name eth0 netns pod6
+ip -6 addr add fd00:10:244:7::1/64 dev veth-pod6 nodad
+ip link set veth-pod6 up
+ip -n pod6 -6 addr add fd00:10:244:7::2/64 dev eth0 nodad
+ip -n pod6 link set lo up
+ip -n pod6 link set eth0 up
+ip -n pod6 -6 route add default via fd00:10:244:7::1
+EOF
+}
+
 # The results table of the container scenarios (scenarios.bats, rerun.bats, dry_run.bats): each
 # test records its row, each file its wall time, and the whole is rewritten on every record, so
 # the file always holds the latest result of every row. It lives outside the work tree so a test
