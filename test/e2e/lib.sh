@@ -448,6 +448,19 @@ e2e_pod_dns_check() {
   printf '%s\n' "$out"
 }
 
+# e2e_stops_through_systemd NODE: `docker stop` ends NODE through systemd, not docker's SIGKILL.
+# Had the stop signal been ignored, docker would SIGKILL the node at the end of the grace period
+# and record exit status 137; systemd's halt exits otherwise. The status says so however long a
+# loaded machine takes (a bound on the time taken would be a race), so the grace period is long.
+e2e_stops_through_systemd() {
+  local status
+  docker stop -t 120 "$1" >/dev/null
+  [[ "$(docker inspect -f '{{.State.Running}}' "$1")" == false ]] || return 1
+  status="$(docker inspect -f '{{.State.ExitCode}}' "$1")"
+  echo "exit status ${status}"
+  [[ "$status" != 137 ]]
+}
+
 # e2e_pod6 NODE: an IPv6-only pod in NODE (the engine's, E2E_ENGINE), netns pod6: a veth,
 # fd00:10:244:7::2/64 and a default route via the node side fd00:10:244:7::1; no IPv4 at all.
 # `nodad` skips duplicate address detection. Idempotent.
