@@ -137,10 +137,12 @@ export function startRelay(options: RelayOptions): Relay {
     return upstream;
   };
 
-  // Answers from the upstream: only from its address and port, and only to a query in flight
-  // with the same ID and question.
-  async function receiveAnswers(upstream: Upstream): Promise<void> {
-    const { socket, pending } = upstream;
+  // Each datagram `socket` receives, into one reused buffer, handed to `handle` before the next
+  // receive; a failed receive is skipped, and ends the loop once the relay is closed.
+  async function eachDatagram(
+    socket: Deno.DatagramConn,
+    handle: (message: Uint8Array, from: Deno.NetAddr) => Promise<void>,
+  ): Promise<void> {
     const buffer = new Uint8Array(MAX_MESSAGE_SIZE);
     while (!closed) {
       let received: [Uint8Array, Deno.Addr];
@@ -150,49 +152,46 @@ export function startRelay(options: RelayOptions): Relay {
         if (closed) return;
         continue;
       }
-      const [answer, from] = received;
-      const source = from as Deno.NetAddr;
-      if (source.port !== target.port || !sameAddress(source.hostname, target.hostname)) continue;
+      await handle(received[0], received[1] as Deno.NetAddr);
+    }
+  }
+
+  // Answers from the upstream: only from its address and port, and only to a query in flight
+  // with the same ID and question.
+  function receiveAnswers(upstream: Upstream): Promise<void> {
+    const { socket, pending } = upstream;
+    return eachDatagram(socket, async (answer, source) => {
+      if (source.port !== target.port || !sameAddress(source.hostname, target.hostname)) return;
       const id = messageId(answer);
       const query = pending[id];
-      if (!query || !answers(answer, query.query, query.questionEnd)) continue;
+      if (!query || !answers(answer, query.query, query.questionEnd)) return;
       pending[id] = undefined;
       upstream.count--;
       inFlight--;
       stats.answered++;
       // Sent before the buffer is reused for the next datagram.
       await reply(answer, query.client);
-    }
+    });
   }
 
-  async function receiveQueries(): Promise<void> {
-    const buffer = new Uint8Array(MAX_MESSAGE_SIZE);
-    while (!closed) {
-      let received: [Uint8Array, Deno.Addr];
-      try {
-        received = await listener.receive(buffer);
-      } catch {
-        if (closed) return;
-        continue;
-      }
-      const [message, from] = received;
-      const client = from as Deno.NetAddr;
+  function receiveQueries(): Promise<void> {
+    return eachDatagram(listener, async (message, client) => {
       stats.udpQueries++;
       const verdict = judgeQuery(message);
       if (verdict.action === "drop") {
         stats.dropped++;
-        continue;
+        return;
       }
       if (verdict.action === "servfail") {
         stats.servfails++;
         await reply(servfail(message), client);
-        continue;
+        return;
       }
       const id = messageId(message);
       const upstream = inFlight < MAX_UDP_IN_FLIGHT ? upstreamWithout(id) : undefined;
       if (!upstream) {
         stats.dropped++;
-        continue;
+        return;
       }
       const query = message.slice();
       upstream.pending[id] = {
@@ -213,7 +212,7 @@ export function startRelay(options: RelayOptions): Relay {
         stats.servfails++;
         await reply(servfail(query), client);
       }
-    }
+    });
   }
 
   // Queries the upstream left unanswered get SERVFAIL once their time is up.
