@@ -12,7 +12,7 @@
  * This module is the versioned surface (package.json's version follows semver for it); every
  * other module is internal and may change in any release.
  */
-import { type BootStep, STEPS } from "./lib/steps.ts";
+import { type BootStep, STEPS } from "./lib/boot/steps.ts";
 
 /** kind's steps in kind's order; entrypoint.ts runs exactly these. */
 export const KIND_STEPS: readonly Step[] = STEPS;
@@ -20,10 +20,10 @@ export const KIND_STEPS: readonly Step[] = STEPS;
 /** A boot step: a name and a `run` that reads and changes the node through the host it gets. */
 export type Step = BootStep;
 
-export { insertAfter, insertBefore, replaceStep } from "./lib/compose.ts";
-export { main } from "./lib/start.ts";
+export { insertAfter, insertBefore, replaceStep } from "./lib/boot/compose.ts";
+export { main } from "./lib/boot/main.ts";
 export { CommandError, EntrypointError } from "./lib/errors.ts";
-export type { BootContext as StepContext } from "./lib/steps.ts";
+export type { BootContext as StepContext } from "./lib/boot/steps.ts";
 // The host, as capabilities: a step's `run` names the ones it uses in its parameter type.
 export type {
   Announcements,
@@ -52,6 +52,6 @@ export type {
   Trial,
   Trials,
   WriteOptions,
-} from "./lib/host.ts";
-export type { MountOp } from "./lib/mount_op.ts";
+} from "./lib/host/host.ts";
+export type { MountOp } from "./lib/host/mount_op.ts";
 export type { LogLevel } from "./lib/log.ts";

@@ -1,13 +1,13 @@
 /**
- * kind-dns-relay: the DNS relay a node of a cluster with IPv6 runs (lib/relay/server.ts), started
+ * kind-dns-relay: the DNS relay a node of a cluster with IPv6 runs (lib/dns/relay/server.ts), started
  * by systemd (images/kind-dns-relay.service) with the settings the entrypoint wrote
- * (lib/relay/node.ts). Run it as `deno run --unstable-net --allow-net --allow-env relay.js`.
+ * (lib/dns/relay/node.ts). Run it as `deno run --unstable-net --allow-net --allow-env relay.js`.
  * A setting it cannot use ends it with status 2, a socket it cannot open with status 1; systemd
  * starts it again either way.
  */
 import { formatLogLine } from "./lib/log.ts";
-import { parseRelayEnv } from "./lib/relay/config.ts";
-import { startRelay } from "./lib/relay/server.ts";
+import { parseRelayEnv } from "./lib/dns/relay/config.ts";
+import { startRelay } from "./lib/dns/relay/server.ts";
 
 const config = parseRelayEnv((name) => Deno.env.get(name));
 if (!config.ok) {

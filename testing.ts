@@ -8,9 +8,9 @@
  * assert.deepEqual(host.effects, [{ type: "write", path: "/etc/my.conf", data: "..." }]);
  * ```
  */
-import { runDryRun } from "./lib/dry_run.ts";
-import type { Host, Queries } from "./lib/host.ts";
-import { reportFailure, runEntrypoint } from "./lib/main.ts";
+import { runDryRun } from "./lib/boot/dry_run.ts";
+import type { Host, Queries } from "./lib/host/host.ts";
+import { reportFailure, runEntrypoint } from "./lib/boot/run.ts";
 import type { Step } from "./mod.ts";
 
 export {
@@ -19,7 +19,7 @@ export {
   type FakeEvent,
   FakeHost,
   type FakeHostOptions,
-} from "./lib/fake_host.ts";
+} from "./lib/host/fake.ts";
 
 /** How a run of composed steps ended: the exit status and the command it would have exec'd. */
 export interface BootResult {

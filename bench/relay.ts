@@ -1,6 +1,6 @@
 /**
  * What the DNS relay costs (`npm run bench -- --relay`), on loopback with the fake upstream of the
- * tests (test/fake_upstream.ts), each in its own process: the relay is dist/relay.js run as the
+ * tests (test/support/fake_upstream.ts), each in its own process: the relay is dist/relay.js run as the
  * node's unit runs it, pinned to one CPU (`taskset`), listening on ::1 and forwarding to the fake
  * upstream on 127.0.0.1, with the unit's Deno flags; the queries come from this process (on the
  * other CPU where there is one).
@@ -16,7 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
-import { buildQuery } from "../lib/dns_message.ts";
+import { buildQuery } from "../lib/dns/message.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 const deno = `${repo}node_modules/.bin/deno`;
@@ -106,7 +106,7 @@ const upstream = await startWithLine(
     "--unstable-net",
     "--allow-net",
     "--no-config",
-    `${repo}test/fake_upstream.ts`,
+    `${repo}test/support/fake_upstream.ts`,
   ],
   "stdout",
 );

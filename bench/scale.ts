@@ -14,9 +14,9 @@
  * Usage: deno run -A bench/scale.ts [--out FILE] [--sizes 10,1000,100000]
  */
 import { parseArgs } from "node:util";
-import { enableNetworkMagic } from "../lib/network_magic.ts";
-import { parseIptablesSave, rewriteDockerDnsRules } from "../lib/nat_rules.ts";
-import { FakeHost } from "../lib/fake_host.ts";
+import { enableNetworkMagic } from "../lib/dns/network_magic.ts";
+import { parseIptablesSave, rewriteDockerDnsRules } from "../lib/dns/nat_rules.ts";
+import { FakeHost } from "../lib/host/fake.ts";
 
 const HOST_IP = "172.18.0.1";
 

@@ -5,7 +5,7 @@
 // makes comes from here, so a custom entrypoint gets exactly the default's settings.
 //
 // Beside an entrypoint (the default or ENTRY) go `diagnose.js`, the DNS diagnosis
-// (lib/diagnose.ts), which lib/start.ts imports only when KIND_ENTRYPOINT_DIAGNOSE is set: a boot
+// (lib/dns/diagnose/diagnose.ts), which lib/boot/main.ts imports only when KIND_ENTRYPOINT_DIAGNOSE is set: a boot
 // neither reads nor compiles it; and `relay.js`, the DNS relay of nodes with IPv6 (relay.ts),
 // which systemd runs on its own.
 import { build } from "esbuild";
@@ -24,16 +24,18 @@ const modulesDir = dirname(dirname(createRequire(import.meta.url).resolve("esbui
 export const DIAGNOSIS_BUNDLE = "diagnose.js";
 
 /**
- * lib/start.ts's `import("./diagnose.ts")` stays a dynamic import, of the diagnosis bundle beside
+ * lib/boot/main.ts's `import("../dns/diagnose/diagnose.ts")` stays a dynamic import, of the diagnosis bundle beside
  * the entrypoint's (resolved against the bundle's URL), instead of taking the diagnosis into
- * every boot's bundle. In the npm package the import is lib/start.js's, of the compiled
+ * every boot's bundle. In the npm package the import is lib/boot/main.js's, of the compiled
  * `./diagnose.js`.
  */
 const diagnosisApart = {
   name: "diagnosis-apart",
   setup(build) {
-    build.onResolve({ filter: /^\.\/diagnose\.[jt]s$/ }, (args) => {
-      if (args.kind !== "dynamic-import" || !/[/\\]lib[/\\]start\.[jt]s$/.test(args.importer)) {
+    build.onResolve({ filter: /^\.\.\/dns\/diagnose\/diagnose\.[jt]s$/ }, (args) => {
+      if (
+        args.kind !== "dynamic-import" || !/[/\\]lib[/\\]boot[/\\]main\.[jt]s$/.test(args.importer)
+      ) {
         return undefined;
       }
       return { path: `./${DIAGNOSIS_BUNDLE}`, external: true };
@@ -102,9 +104,9 @@ function shownPath(file) {
   return inRepo.startsWith("..") || isAbsolute(inRepo) ? path : inRepo;
 }
 
-/** The DNS diagnosis (lib/diagnose.ts), into `diagnose.js` in `dir`, beside an entrypoint. */
+/** The DNS diagnosis (lib/dns/diagnose/diagnose.ts), into `diagnose.js` in `dir`, beside an entrypoint. */
 export async function bundleDiagnosis(dir) {
-  await bundle("lib/diagnose.ts", join(dir, DIAGNOSIS_BUNDLE));
+  await bundle("lib/dns/diagnose/diagnose.ts", join(dir, DIAGNOSIS_BUNDLE));
 }
 
 /**

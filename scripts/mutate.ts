@@ -24,10 +24,9 @@ type Outcome =
   | { kind: "survived" }
   | { kind: "stale"; why: string };
 
-/** The test files run for a mutant: lib/x.ts's test/x_test.ts, if any, and the mutant's extras. */
+/** The test files run for a mutant: lib/x.ts's lib/x_test.ts beside it, if any, and the mutant's extras. */
 export function testsFor(mutant: Mutant, exists: (path: string) => boolean): string[] {
-  const name = mutant.file.replace(/^lib\//, "").replace(/\.ts$/, "");
-  const own = `test/${name}_test.ts`;
+  const own = mutant.file.replace(/\.ts$/, "_test.ts");
   return [...new Set([...(exists(own) ? [own] : []), ...(mutant.tests ?? [])])];
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { REPO } from "./bundle.ts";
+import { REPO } from "./support/bundle.ts";
 
 Deno.test("scripts/build.mjs names a bundle outside the repository by its absolute path, wherever it runs", () => {
   const dir = Deno.makeTempDirSync();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildBundle, DENO, REPO, testEnvironment } from "./bundle.ts";
+import { buildBundle, DENO, REPO, testEnvironment } from "./support/bundle.ts";
 
 /** Every module specifier the text of a bundle still imports or requires at run time. */
 function importedSpecifiers(code: string): string[] {
@@ -26,7 +26,7 @@ Deno.test("the boot bundle imports nothing at run time but the diagnosis: no nod
   assert.deepEqual(importedSpecifiers(code), ["./diagnose.js"]);
   assert.doesNotMatch(code, /node_modules\/zx\b|ProcessPromise/, "zx is not bundled in either");
   assert.doesNotMatch(code, /\bcreateRequire\b/);
-  // Deno runs these on node:timers: their first call loads Node.js compatibility (lib/timer.ts).
+  // Deno runs these on node:timers: their first call loads Node.js compatibility (lib/host/timer.ts).
   assert.doesNotMatch(code, /\b(setTimeout|setInterval)\s*\(/);
 });
 

@@ -8,14 +8,14 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildBundle, DENO, REPO, testEnvironment } from "./bundle.ts";
+import { buildBundle, DENO, REPO, testEnvironment } from "./support/bundle.ts";
 
 buildBundle();
 
 const dist = (name: string) => readFileSync(join(REPO, "dist", name), "utf8");
 
 /**
- * Names and strings only the diagnosis has (lib/diagnose.ts, lib/netns.ts): its functions, its
+ * Names and strings only the diagnosis has (lib/dns/diagnose/diagnose.ts, lib/dns/diagnose/netns.ts): its functions, its
  * namespace's and report's words.
  */
 const DIAGNOSIS_MARKS = [

@@ -47,7 +47,7 @@ for scenario in "${scenarios[@]}"; do
       {
         echo "# Expected differences of the port from kind's original in scenario ${scenario} (${backend}):"
         echo "# \"-\" lines are the original's state, \"+\" lines the port's, each group with its reason."
-        echo "# Checked by test/network_magic.bats against the live original or ${original#"${REPO_DIR}/"}."
+        echo "# Checked by test/kernel/network_magic.bats against the live original or ${original#"${REPO_DIR}/"}."
         echo
         echo "# why: TODO"
         blob_changes "$original" "${out}.blob"

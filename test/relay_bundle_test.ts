@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildQuery, parseResponse } from "../lib/dns_message.ts";
-import { buildBundle, DENO, REPO } from "./bundle.ts";
-import { startFakeUpstream } from "./fake_upstream.ts";
+import { buildQuery, parseResponse } from "../lib/dns/message.ts";
+import { buildBundle, DENO, REPO } from "./support/bundle.ts";
+import { startFakeUpstream } from "./support/fake_upstream.ts";
 
 const RELAY = join(REPO, "dist/relay.js");
 

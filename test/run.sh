@@ -71,7 +71,7 @@ for tier in "${tiers[@]}"; do
   case $tier in
     unit) run_unit ;;
     kernel)
-      mapfile -t files < <(ls test/*.bats 2>/dev/null)
+      mapfile -t files < <(ls test/kernel/*.bats 2>/dev/null)
       if [[ ${#files[@]} -eq 0 ]]; then result="no bats files"; else
         node scripts/build.mjs
         run_bats "${files[@]}"

@@ -10,9 +10,9 @@
  * nothing may ask DNS).
  */
 import * as fs from "node:fs";
-import { filesystemName, loadSyscalls } from "../../lib/syscalls.ts";
-import { lookupAddress } from "../../lib/resolve.ts";
-import { type MountOp } from "../../lib/host.ts";
+import { filesystemName, loadSyscalls } from "../../lib/host/syscalls.ts";
+import { lookupAddress } from "../../lib/host/resolve.ts";
+import { type MountOp } from "../../lib/host/host.ts";
 
 const [dir, ...names] = Deno.args;
 const syscalls = loadSyscalls();

@@ -183,7 +183,7 @@ relay_pid() {
   pod6 "$NODE"
   local addr port
   addr="$(ipv6_of "$NODE")"
-  # The fake upstream (test/fake_upstream.ts) on the node's 127.0.0.1, and a second relay from the
+  # The fake upstream (test/support/fake_upstream.ts) on the node's 127.0.0.1, and a second relay from the
   # image's bundle on port 5353 in front of it; both stopped by killing their process groups.
   port="$(docker exec "$NODE" bash -c '
     export DENO_DIR=/tmp/e2e-deno DENO_NO_UPDATE_CHECK=1

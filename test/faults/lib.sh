@@ -4,7 +4,7 @@
 
 FAULTS_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-# kind's function for each step name of lib/steps.ts, in kind's order.
+# kind's function for each step name of lib/boot/steps.ts, in kind's order.
 STEP_FUNCTIONS=(
   userns:validate_userns containerd:configure_containerd proxy:configure_proxy mount:fix_mount
   cgroup:fix_cgroup machine_id:fix_machine_id product_name:fix_product_name

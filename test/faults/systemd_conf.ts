@@ -2,7 +2,7 @@
  * A strict reader of systemd manager configuration files (system.conf and its drop-ins), written
  * after systemd 252's conf-parser.c, extract-word.c (EXTRACT_UNQUOTE | EXTRACT_CUNESCAPE) and
  * escape.c, for checking what `DefaultEnvironment=` systemd would take from a file without
- * booting systemd. Used by test/proxy_test.ts and the fault suite (`deno run` it on a file).
+ * booting systemd. Used by lib/steps/proxy_test.ts and the fault suite (`deno run` it on a file).
  */
 
 /** What systemd would make of a manager configuration file. */

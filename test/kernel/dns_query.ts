@@ -1,12 +1,12 @@
 /**
- * Test driver for test/dns_probe.bats: asks SERVER for NAME (type A) over TRANSPORT with the
- * boot check's own code (lib/dns_probe.ts, lib/dns_message.ts) and prints what it parsed the way
+ * Test driver for test/kernel/dns_probe.bats: asks SERVER for NAME (type A) over TRANSPORT with the
+ * boot check's own code (lib/dns/probe.ts, lib/dns/message.ts) and prints what it parsed the way
  * `dig +noall +comments +answer` shows it: `status: X`, then one `NAME TTL IN TYPE DATA` line per
  * record, or `error: ...` when there was no answer.
  * Usage: dns_query.ts SERVER NAME UDP|TCP
  */
-import { CLASS_IN, TYPE_A, TYPE_CNAME } from "../../lib/dns_message.ts";
-import { loadProbe, type Transport } from "../../lib/dns_probe.ts";
+import { CLASS_IN, TYPE_A, TYPE_CNAME } from "../../lib/dns/message.ts";
+import { loadProbe, type Transport } from "../../lib/dns/probe.ts";
 
 const [server, name, transport] = Deno.args;
 const probe = loadProbe();

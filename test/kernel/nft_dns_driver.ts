@@ -4,10 +4,10 @@
  * planned wiring it runs the nftables rewrite unconditionally, so the sandbox can show that a
  * machine without Docker's table gets no `nft -f`.
  */
-import { findDockerHostIp } from "../../lib/docker_host_ip.ts";
-import { createHost } from "../../lib/real_host.ts";
-import { rewriteNatRules, writeResolvConf } from "../../lib/network_magic.ts";
-import { rewriteNftDockerDns } from "../../lib/nft_dns.ts";
+import { findDockerHostIp } from "../../lib/dns/docker_host_ip.ts";
+import { createHost } from "../../lib/host/real.ts";
+import { rewriteNatRules, writeResolvConf } from "../../lib/dns/network_magic.ts";
+import { rewriteNftDockerDns } from "../../lib/dns/nft_dns.ts";
 
 const host = createHost();
 const { address } = await findDockerHostIp(host);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pod DNS through Docker's embedded-DNS NAT on the real kernel, for Docker's nftables firewall
 # backend (28.3+/29) and, as a control, its iptables backend. Prints one state blob ("## ..."
-# sections) that test/nft_dns.bats asserts on.
+# sections) that test/kernel/nft_dns.bats asserts on.
 #
 #   test/kernel/nft_dns_sandbox.sh IMPL BACKEND [RUNS]
 #

@@ -1,0 +1,224 @@
+/**
+ * The steps of kind's entrypoint, in kind's order. The order matters: kind runs the configure*
+ * steps first so that nothing started later races with them.
+ */
+import { fixCgroup } from "../steps/cgroups.ts";
+import { configureContainerd } from "../steps/containerd.ts";
+import { type BootCheck, startDnsCheck } from "../dns/check.ts";
+import type { StartProbe } from "../dns/probe.ts";
+import type { Host, RunResult } from "../host/host.ts";
+import {
+  type IptablesDumps,
+  type IptablesMode,
+  selectIptables,
+  startIptablesDumps,
+} from "../steps/iptables_mode.ts";
+import { fixMachineId } from "../steps/machine_id.ts";
+import { fixMount } from "../steps/mounts.ts";
+import { enableNetworkMagic } from "../dns/network_magic.ts";
+import { fixProductName, fixProductUuid } from "../steps/product.ts";
+import { configureProxy } from "../steps/proxy.ts";
+import { after } from "../host/timer.ts";
+import { validateUserns } from "../steps/userns.ts";
+
+/** What every step learns before the first one runs (the public part of a step's context). */
+export interface BootContext {
+  /** Running in a non-initial user namespace (rootless Docker/Podman). */
+  readonly userns: boolean;
+  /**
+   * The entrypoint already ran in this container boot (see lib/boot/rerun.ts): steps that kind's
+   * bash would repeat harmfully (machine-id, stacked bind mounts) leave their work alone.
+   */
+  readonly rerun?: boolean;
+}
+
+/** What the steps learn before they run, and what one step's prefetch leaves for its run. */
+export interface StepContext extends BootContext {
+  /** select_iptables' rule dumps, started by its prefetch. */
+  iptablesDumps?: IptablesDumps;
+  /**
+   * The selected backend's IPv4 dump, taken before the first step: network_magic's
+   * `iptables-save` would print the same (no step in between touches netfilter; Docker wrote its
+   * rules before the container started), so it is not run a second time.
+   */
+  iptablesSaved?: RunResult;
+  /** The backend select_iptables chose. */
+  iptablesMode?: IptablesMode;
+  /** Set by dns_check's prefetch: the DNS check is to run, so network_magic starts it. */
+  dnsCheckWanted?: boolean;
+  /** The DNS check network_magic started, for dns_check to finish. */
+  dnsCheck?: BootCheck;
+  /**
+   * Loads the DNS prober for the check after the network magic (lib/dns/check.ts); absent in a
+   * dry run, which sends no probe (the rules it would check were not really rewritten).
+   */
+  loadProbe?: () => StartProbe | undefined;
+}
+
+/**
+ * A boot step (mod.ts's `Step`): its name, and what it does through the host. A step's `run`
+ * declares in its parameter type the host capabilities it reads and changes; it gets the real
+ * host, or in a dry run one whose changes only record plan entries.
+ */
+export interface BootStep {
+  /** For `KIND_ENTRYPOINT_STEPS` and error lines: lower-case letters, digits, underscores. */
+  readonly name: string;
+  /**
+   * The function of kind's bash entrypoint this step ports; its `ERROR:` lines start with it.
+   * Steps of one's own leave it out and their name is used.
+   */
+  readonly original?: string;
+  /** Does the step's work; a throw stops the boot with one `ERROR:` line. */
+  run(host: Host, context: BootContext): void | Promise<void>;
+}
+
+/** A step as the runner sees it: the contract plus what only built-in steps use. */
+export interface Step extends BootStep {
+  run(host: Host, context: StepContext): void | Promise<void>;
+  /**
+   * Starts read-only work of this step before the first step runs, so that it overlaps the
+   * steps before it; only for work whose result cannot depend on what those steps change.
+   */
+  prefetch?(host: Host, context: StepContext): void;
+}
+
+/** The name a step's `ERROR:` lines start with: kind's function, or the step's own name. */
+export function stepLabel(step: BootStep): string {
+  return step.original ?? step.name;
+}
+
+/** Every step, in the order kind runs them. */
+export const STEPS: readonly Step[] = [
+  {
+    name: "userns",
+    original: "validate_userns",
+    run: (host, context) => Promise.resolve(validateUserns(host, context)),
+  },
+  {
+    name: "containerd",
+    original: "configure_containerd",
+    run: (host, context) => configureContainerd(host, context),
+  },
+  {
+    name: "proxy",
+    original: "configure_proxy",
+    run: (host) => Promise.resolve(configureProxy(host)),
+  },
+  { name: "mount", original: "fix_mount", run: (host, context) => fixMount(host, context) },
+  { name: "cgroup", original: "fix_cgroup", run: (host, context) => fixCgroup(host, context) },
+  {
+    name: "machine_id",
+    original: "fix_machine_id",
+    run: (host, context) => fixMachineId(host, context),
+  },
+  {
+    name: "product_name",
+    original: "fix_product_name",
+    run: (host, context) => fixProductName(host, context),
+  },
+  {
+    name: "product_uuid",
+    original: "fix_product_uuid",
+    run: (host, context) => fixProductUuid(host, context),
+  },
+  {
+    name: "iptables",
+    original: "select_iptables",
+    // The dumps only read the netfilter rule sets, and no step before select_iptables touches
+    // netfilter (they write files, mounts and the machine-id), so they count what they would
+    // count at kind's point in the order; their program starts overlap earlier steps.
+    prefetch: (host, context) => {
+      context.iptablesDumps = startIptablesDumps(host);
+    },
+    run: async (host, context) => {
+      const { mode, saved } = await selectIptables(host, context.iptablesDumps);
+      context.iptablesMode = mode;
+      context.iptablesSaved = saved;
+    },
+  },
+  {
+    name: "network_magic",
+    original: "enable_network_magic",
+    run: async (host, context) => {
+      const loadProbe = context.dnsCheckWanted ? context.loadProbe : undefined;
+      await enableNetworkMagic(host, {
+        saved: context.iptablesSaved,
+        afterResolvConf: loadProbe && ((magic) => {
+          context.dnsCheck = startDnsCheck(host, magic, {
+            start: loadedOrFailing(loadProbe),
+            iptablesMode: context.iptablesMode,
+          });
+        }),
+      });
+    },
+  },
+  {
+    // Not in kind's script (so no `original`): waits for the answers to the queries network_magic
+    // sent the nameserver it wrote (lib/dns/check.ts), and warns when there are none.
+    name: "dns_check",
+    prefetch: (host, context) => {
+      context.dnsCheckWanted = true;
+      // The probe's first run costs more than its round trips (compiling, first FFI calls): a
+      // rehearsal that sends nothing runs it while the main thread waits for an earlier step's
+      // program (a timer fires only then), so the check itself costs about the round trips.
+      // Nothing may escape a timer (it would be an uncaught exception before exec): a prober
+      // that throws here is said in one WARN line.
+      if (context.loadProbe) {
+        after(0, () => {
+          try {
+            context.loadProbe?.()?.rehearse?.();
+          } catch (error) {
+            host.log("WARN", `DNS: the check's rehearsal failed: ${(error as Error).message}`);
+          }
+        });
+      }
+    },
+    run: (_host, context) => context.dnsCheck?.finish(),
+  },
+];
+
+/**
+ * `load()`, or, when loading throws (a libc binding that fails), a prober that throws the same
+ * error when started: the DNS check then says in its WARN line that it could not run, and the
+ * boot goes on, as it does for every other failure of the check.
+ */
+function loadedOrFailing(load: () => StartProbe | undefined): StartProbe | undefined {
+  try {
+    return load();
+  } catch (error) {
+    return () => {
+      throw error;
+    };
+  }
+}
+
+/** The `KIND_ENTRYPOINT_STEPS` value that runs no step at all (only detection and exec). */
+export const NO_STEPS = "none";
+
+/**
+ * Step names from `KIND_ENTRYPOINT_STEPS` (comma or space separated); undefined means all, and
+ * `none` alone selects no step, for running only the exec (tests of the exec itself).
+ */
+export function selectSteps(
+  value: string | undefined,
+  steps: readonly BootStep[] = STEPS,
+): Set<string> | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const names = new Set(value.split(/[\s,]+/).filter(Boolean));
+  if (names.has(NO_STEPS)) {
+    if (names.size > 1) {
+      throw new Error(`KIND_ENTRYPOINT_STEPS=${NO_STEPS} cannot be combined with step names`);
+    }
+    return new Set();
+  }
+  const known = new Set(steps.map((step) => step.name));
+  const unknown = [...names].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `KIND_ENTRYPOINT_STEPS names unknown steps: ${unknown.join(", ")} (known: ${
+        [...known].join(", ")
+      }, or ${NO_STEPS})`,
+    );
+  }
+  return names;
+}

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { renderResolvConf, replaceAddress } from "./resolv_conf.ts";
+
+const HOST = "172.18.0.1";
+
+/** resolv.conf as Docker writes it on a user-defined network. */
+const DOCKER = `nameserver 127.0.0.11
+search corp.example
+options ndots:0
+
+# Based on host file: '/etc/resolv.conf' (internal resolver)
+# ExtServers: [host(10.255.255.53)]
+# Overrides: []
+# Option ndots from: internal
+`;
+
+const cases: Array<
+  { name: string; original: string; search: string | undefined; expected: string }
+> = [
+  {
+    name: "keeps every line but the address when KIND_DNS_SEARCH is unset",
+    original: DOCKER,
+    search: undefined,
+    expected: DOCKER.replace("127.0.0.11", HOST),
+  },
+  {
+    name: "drops search lines when KIND_DNS_SEARCH is empty",
+    original: DOCKER,
+    search: "",
+    expected: DOCKER.replace("127.0.0.11", HOST).replace("search corp.example\n", ""),
+  },
+  {
+    name: "writes the given search line first when KIND_DNS_SEARCH is set",
+    original: DOCKER,
+    search: "a.example b.example",
+    expected: "search a.example b.example\n" +
+      DOCKER.replace("127.0.0.11", HOST).replace("search corp.example\n", ""),
+  },
+  {
+    name: "adds the final newline a file without one lacks",
+    original: "nameserver 127.0.0.11",
+    search: undefined,
+    expected: `nameserver ${HOST}\n`,
+  },
+  {
+    name: "collapses trailing blank lines into one newline, as $(...) and echo do",
+    original: "nameserver 127.0.0.11\n\n\n\n",
+    search: undefined,
+    expected: `nameserver ${HOST}\n`,
+  },
+  {
+    name: "turns an empty file into one empty line, as echo does",
+    original: "",
+    search: undefined,
+    expected: "\n",
+  },
+  {
+    name: "drops lines that merely start with search, as grep -v ^search does",
+    original: "searchdomains x\nnameserver 127.0.0.11\n search kept.example\n",
+    search: "",
+    expected: `nameserver ${HOST}\n search kept.example\n`,
+  },
+  {
+    name: "drops domain lines when KIND_DNS_SEARCH is set, so they cannot override it",
+    original: "domain podman.example\nnameserver 127.0.0.11\n",
+    search: "a.example",
+    expected: `search a.example\nnameserver ${HOST}\n`,
+  },
+  {
+    name: "writes a search line alone when the file held only search lines",
+    original: "search old.example\n",
+    search: "new.example",
+    expected: "search new.example\n",
+  },
+  {
+    name: "keeps characters that would break a sed expression in KIND_DNS_SEARCH",
+    original: "nameserver 127.0.0.11\n",
+    search: "a/b.example c&d.example e\\f",
+    expected: `search a/b.example c&d.example e\\f\nnameserver ${HOST}\n`,
+  },
+  {
+    name: "turns line breaks in KIND_DNS_SEARCH into spaces so no line can be injected",
+    original: "nameserver 127.0.0.11\n",
+    search: "a.example\nnameserver 1.2.3.4",
+    expected: `search a.example nameserver 1.2.3.4\nnameserver ${HOST}\n`,
+  },
+  {
+    name: "leaves 127.0.0.110 alone",
+    original: "nameserver 127.0.0.110\n",
+    search: undefined,
+    expected: "nameserver 127.0.0.110\n",
+  },
+];
+
+for (const { name, original, search, expected } of cases) {
+  Deno.test(`renderResolvConf() ${name}`, () => {
+    const result = renderResolvConf({ original, hostIp: HOST, dnsSearch: search });
+    assert.ok(result.ok);
+    assert.equal(result.content, expected);
+  });
+}
+
+Deno.test("renderResolvConf() warns when KIND_DNS_SEARCH holds line breaks, showing the line it writes", () => {
+  const result = renderResolvConf({
+    original: "nameserver 127.0.0.11\n",
+    hostIp: HOST,
+    dnsSearch: "good.test\nnameserver 6.6.6.6",
+  });
+  assert.ok(result.ok);
+  assert.equal(result.content, `search good.test nameserver 6.6.6.6\nnameserver ${HOST}\n`);
+  assert.deepEqual(result.warnings, [
+    'KIND_DNS_SEARCH contains line breaks; writing them as spaces: "search good.test nameserver 6.6.6.6"',
+  ]);
+});
+
+Deno.test("renderResolvConf() refuses to produce an empty file from search lines and an empty KIND_DNS_SEARCH", () => {
+  const result = renderResolvConf({
+    original: "search a\nsearch b\n",
+    hostIp: HOST,
+    dnsSearch: "",
+  });
+  assert.equal(result.ok, false);
+});
+
+Deno.test("replaceAddress() replaces only whole addresses", () => {
+  assert.equal(
+    replaceAddress("127.0.0.11 1127.0.0.11 127.0.0.111 127.0.0.11:53", "127.0.0.11", "X"),
+    "X 1127.0.0.11 127.0.0.111 X:53",
+  );
+});
