@@ -187,7 +187,7 @@ relay_pid() {
   # image's bundle on port 5353 in front of it; both stopped by killing their process groups.
   port="$(docker exec "$NODE" bash -c '
     export DENO_DIR=/tmp/e2e-deno DENO_NO_UPDATE_CHECK=1
-    setsid /usr/local/bin/deno run --unstable-net --allow-net --no-config /e2e-test/fake_upstream.ts \
+    setsid /usr/local/bin/deno run --unstable-net --allow-net --no-config /e2e-test/support/fake_upstream.ts \
       >/tmp/fake-upstream.port 2>/tmp/fake-upstream.err </dev/null & echo $! >/tmp/fake-upstream.pid
     for i in $(seq 100); do [[ -s /tmp/fake-upstream.port ]] && break; sleep 0.1; done
     cat /tmp/fake-upstream.port')"
