@@ -41,6 +41,12 @@ export const NODE_TAG = "kind-entrypoint-ts/node:latest";
 export const STANDIN_TAG = "kind-entrypoint-ts/standin-not-for-kind:latest";
 /** The label test/e2e/base-image.sh puts on the debootstrap stand-in base. */
 export const STANDIN_LABEL = "kind-entrypoint-ts.e2e";
+/**
+ * The label saying which build made an image: `checkout` (`npm run image` and the test bed, which
+ * `npm run clean` removes) or `package` (the package's build-image, a user's image, never removed).
+ * It is set on every build, so it is never the one inherited from the base.
+ */
+export const BUILD_LABEL = "kind-entrypoint-ts.build";
 /** The file in the build context holding the entry's bundle. */
 const BUNDLE = "dist/entrypoint.js";
 
@@ -423,6 +429,8 @@ export async function buildImage(
         "kind-entrypoint-ts.image=node",
         "--label",
         `kind-entrypoint-ts.version=${version}`,
+        "--label",
+        `${BUILD_LABEL}=${checkout ? "checkout" : "package"}`,
       ],
       ...(standin ? ["--label", "kind-entrypoint-ts.standin=true"] : []),
       ...(options.entry === undefined ? [] : [

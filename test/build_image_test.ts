@@ -298,5 +298,6 @@ Deno.test("npm run image in a checkout still fills options not given from IMAGE,
       "DENO_IMAGE=registry/deno:7",
     ]);
     assert.ok(argv.includes(`kind-entrypoint-ts.entry=${basename(project)}/entrypoint.ts`));
+    assert.ok(argv.includes("kind-entrypoint-ts.build=checkout"), argv.join(" "));
   });
 });

@@ -2,7 +2,8 @@
 # A user's repository: the packed npm package (`npm pack` of this checkout) installed offline
 # into an empty directory outside the checkout, a step of its own with a test on the fake host,
 # its types checked, and the image built with the package's command on the test bed's stand-in
-# base and booted: the step's file is on the node. docs/package.md's "Using it" is this path.
+# base and booted: the step's file is on the node; `npm run clean` would leave that image (the
+# user's). docs/package.md's "Using it" is this path.
 #
 # npm's cache must hold the package's dependencies (`npm run setup` puts them there): the
 # install runs with --offline, so nothing is asked of the registry.
@@ -178,4 +179,20 @@ EOF
   [ "$status" -eq 0 ]
   [ "$output" = "$MOTD" ]
   [ "$(e2e_logs "$NODE" | grep -c '^ERROR: ')" -eq 0 ]
+}
+
+@test "npm run clean leaves the image the package built, though it is built on the test bed's stand-in" {
+  local id log="$BATS_TEST_TMPDIR/removed"
+  id="$(docker images -q "$IMAGE")"
+  [ -n "$id" ]
+  # Recorded, not carried out (e2e_clean_recorded): the rest of the test bed stays for other files.
+  E2E_CACHE_DIR="$BATS_TEST_TMPDIR/cache" E2E_SUBID_FILES="$BATS_TEST_TMPDIR/none" \
+    run e2e_clean_recorded "$log"
+  echo "$output"
+  # clean takes the egress guard out with the rest; the file's teardown expects it.
+  e2e_egress_guard_on
+  [ "$status" -eq 0 ]
+  grep -q '^docker rmi ' "$log"
+  if grep -F "$id" "$log"; then return 1; fi
+  e2e_image_exists "$IMAGE"
 }
