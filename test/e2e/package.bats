@@ -78,6 +78,16 @@ teardown_file() {
     "$(grep -c '^@test' "$BATS_TEST_FILENAME")"
 }
 
+# about ACTUAL DOCUMENTED UNIT: fails unless a figure the docs give as "about DOCUMENTED" is within
+# a fifth of ACTUAL.
+about() {
+  local actual=$1 documented=$2 unit=$3
+  ((actual * 5 >= documented * 4 && actual * 5 <= documented * 6)) || {
+    echo "docs/package.md says about $documented $unit; it is $actual"
+    return 1
+  }
+}
+
 @test "the tarball holds the API with its types, the command and the image's files, and no tests" {
   local listing
   listing="$(tar -tzf "$TARBALL" | sed 's|^package/||' | sort)"
@@ -98,6 +108,17 @@ teardown_file() {
   done
   # No TypeScript sources, tests, goldens or bench results.
   ! grep -E '(^|/)(test|bench|golden|testdata)/|_test\.|\.bats$|[^d]\.ts$' <<<"$listing"
+}
+
+@test "docs/package.md's sizes are those of the tarball and of the Deno it installs" {
+  local doc="$E2E_REPO/docs/package.md" figures mb
+  figures="$(sed -nE 's/.*\(about ([0-9]+) files, a ([0-9]+) kB tarball\).*/\1 \2/p' "$doc")"
+  [[ -n $figures ]]
+  about "$(tar -tzf "$TARBALL" | grep -vc '/$')" "${figures% *}" files
+  about "$(($(stat -c %s "$TARBALL") / 1000))" "${figures#* }" kB
+  mb="$(sed -nE 's/.*brings its binary for the platform \(about ([0-9]+) MB.*/\1/p' "$doc")"
+  [[ -n $mb ]]
+  about "$(du -sm "$PROJECT"/node_modules/@deno/linux-* | awk '{ s += $1 } END { print s }')" "$mb" MB
 }
 
 @test "the project's own test of its step runs on the fake host of the installed package" {
