@@ -4,8 +4,10 @@
  * project's esbuild settings (scripts/build.mjs) into a build context holding only what
  * images/Dockerfile copies, and `docker build` makes the image.
  *
- * Options come from the command line; in a checkout the variables ENTRY, IMAGE, BASE_IMAGE and
- * DENO_IMAGE stand in for the options not given (the test bed passes them that way).
+ * Options come from the command line, relative paths from the working directory. Only `npm run
+ * image` in a checkout also reads the variables ENTRY, IMAGE, BASE_IMAGE and DENO_IMAGE for the
+ * options not given (the test bed passes them that way), with ENTRY taken from where npm was
+ * started: the package's bin never reads them, so a CI's own IMAGE cannot become the tag.
  *
  * Without access to Docker Hub, and no --base/--deno-image given, the Dockerfile's default
  * images cannot be pulled. In a checkout the build then uses the test bed's offline stand-ins (a
@@ -39,6 +41,12 @@ export const NODE_TAG = "kind-entrypoint-ts/node:latest";
 export const STANDIN_TAG = "kind-entrypoint-ts/standin-not-for-kind:latest";
 /** The label test/e2e/base-image.sh puts on the debootstrap stand-in base. */
 export const STANDIN_LABEL = "kind-entrypoint-ts.e2e";
+/**
+ * The label saying which build made an image: `checkout` (`npm run image` and the test bed, which
+ * `npm run clean` removes) or `package` (the package's build-image, a user's image, never removed).
+ * It is set on every build, so it is never the one inherited from the base.
+ */
+export const BUILD_LABEL = "kind-entrypoint-ts.build";
 /** The file in the build context holding the entry's bundle. */
 const BUNDLE = "dist/entrypoint.js";
 
@@ -214,6 +222,11 @@ export function packageRoot(from: string = fileURLToPath(import.meta.url)): stri
   throw new BuildImageError(`no kind-entrypoint-ts package.json above ${from}`);
 }
 
+/** Whether `root` is a checkout of the project (with the test bed), not the installed package. */
+export function isCheckout(root: string): boolean {
+  return existsSync(join(root, "test/e2e/lib.sh")) && existsSync(join(root, "entrypoint.ts"));
+}
+
 const sh = $({ quiet: true, nothrow: true, verbose: false });
 
 /** The last non-empty line of a command's stderr, to quote in a one-line error. */
@@ -362,8 +375,7 @@ export async function buildImage(
   options: BuildOptions,
   root: string = packageRoot(),
 ): Promise<string> {
-  const checkout = existsSync(join(root, "test/e2e/lib.sh")) &&
-    existsSync(join(root, "entrypoint.ts"));
+  const checkout = isCheckout(root);
   if (options.entry === undefined && !checkout) {
     throw new BuildImageError(
       "--entry is required: the file that calls main() from kind-entrypoint-ts (see --help)",
@@ -417,6 +429,8 @@ export async function buildImage(
         "kind-entrypoint-ts.image=node",
         "--label",
         `kind-entrypoint-ts.version=${version}`,
+        "--label",
+        `${BUILD_LABEL}=${checkout ? "checkout" : "package"}`,
       ],
       ...(standin ? ["--label", "kind-entrypoint-ts.standin=true"] : []),
       ...(options.entry === undefined ? [] : [
@@ -439,12 +453,17 @@ export async function buildImage(
 }
 
 /**
- * The command: `build-image [options]`. Returns the exit status; a failure is one
- * `build-image: ...` line on stderr.
+ * The command: `build-image [options]`, as the package's bin runs it: options from the command
+ * line only, relative paths from the working directory. `npm run image` passes a checkout's
+ * `cwd` (where npm was started) and `env` (the fallbacks of parseCommandLine). Returns the exit
+ * status; a failure is one `build-image: ...` line on stderr.
  */
 export async function main(
   argv: readonly string[],
-  { cwd = process.env.INIT_CWD ?? process.cwd(), env = process.env } = {},
+  { cwd = process.cwd(), env = {} }: {
+    cwd?: string;
+    env?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<number> {
   try {
     const options = parseCommandLine(argv, { cwd, env });
@@ -462,4 +481,11 @@ export async function main(
   }
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv.slice(2));
+if (import.meta.main) {
+  // `npm run image`: npm starts it in the checkout's root and says in INIT_CWD where it was run.
+  const checkout = isCheckout(packageRoot());
+  process.exitCode = await main(
+    process.argv.slice(2),
+    checkout ? { cwd: process.env.INIT_CWD ?? process.cwd(), env: process.env } : {},
+  );
+}

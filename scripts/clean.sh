@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Puts the machine back to what it was before the test bed ran (`npm run clean`): removes what
 # this project made, found by its labels and names, and nothing else of the machine's:
-#   - Docker and podman containers (with their anonymous volumes), networks and images labelled
-#     kind-entrypoint-ts.e2e or kind-entrypoint-ts.image (the test bed's and `npm run image`'s);
+#   - Docker and podman containers (with their anonymous volumes) and networks labelled
+#     kind-entrypoint-ts.e2e, and the images the test bed and `npm run image` built (labelled
+#     kind-entrypoint-ts.e2e or kind-entrypoint-ts.build=checkout; never one the package's
+#     build-image built, kind-entrypoint-ts.build=package: that is a user's image);
 #   - the test bed's egress guard rule in DOCKER-USER, if a run was cut short;
-#   - the `containers:2147483647:2147483648` line the podman tier adds to /etc/subuid and
-#     /etc/subgid (only that exact line);
+#   - the `containers:2147483647:2147483648` line, from the files of /etc/subuid and /etc/subgid
+#     the podman tier added it to (its marker in the cache says which); a line it found there
+#     stays;
 #   - with --caches, the download and build caches under ~/.cache/kind-entrypoint-ts
 #     (debootstrap's packages, Deno's arm64 build, the arm64 glibc).
 # Left as they are: installed Debian packages, dpkg's arm64 architecture, node_modules, dist/.
@@ -38,14 +41,9 @@ else
   if iptables -n -L DOCKER-USER >/dev/null 2>&1; then e2e_egress_guard_off >/dev/null 2>&1 || true; fi
   say "removed the test bed's containers, networks and images (Docker and podman)"
 fi
-for file in /etc/subuid /etc/subgid; do
-  if [[ -f $file ]] && grep -qxF "$E2E_SUBID_LINE" "$file"; then
-    grep -vxF "$E2E_SUBID_LINE" "$file" >"$file.kets-clean" || true
-    cat "$file.kets-clean" >"$file"
-    rm -f "$file.kets-clean"
-    say "removed $E2E_SUBID_LINE from $file"
-  fi
-done
+while IFS= read -r file; do
+  say "removed $E2E_SUBID_LINE from $file"
+done < <(e2e_subid_remove_added)
 if ((caches)); then
   rm -rf "$E2E_CACHE_DIR"
   say "removed $E2E_CACHE_DIR"

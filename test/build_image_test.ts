@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   builderBannerFilter,
@@ -26,6 +26,50 @@ function command(args: string[], env: Record<string, string> = {}) {
     env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root", ...env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Runs `build-image ARGS` as the package's bin does (`main(args)`, nothing else) in `cwd`, with
+ * `env` over a PATH whose `docker` only records what `docker build` was asked and then fails it.
+ * Returns the command's result and the build's argv (empty when docker build was not reached).
+ */
+function binWithRecordingDocker(
+  args: string[],
+  { cwd, env, script }: { cwd: string; env: Record<string, string>; script?: string },
+) {
+  const bin = mkdtempSync(join(tmpdir(), "build-image-docker-"));
+  const log = join(bin, "build.argv");
+  writeFileSync(
+    join(bin, "docker"),
+    `#!/bin/bash\n[[ $1 == build ]] || exit 0\nprintf '%s\\n' "$@" >${log}\nexit 1\n`,
+    { mode: 0o755 },
+  );
+  const driver = script === undefined
+    ? [
+      ...["eval", "--config", join(REPO, "deno.json")],
+      `import { main } from "${SCRIPT}"; process.exitCode = await main(Deno.args);`,
+    ]
+    : ["run", "-A", script];
+  const result = spawnSync(Deno.execPath(), [...driver, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: {
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...env,
+      PATH: `${bin}:${Deno.env.get("PATH") ?? ""}`,
+    },
+  });
+  let argv: string[] = [];
+  try {
+    argv = readFileSync(log, "utf8").trimEnd().split("\n");
+  } catch { /* docker build was not reached */ }
+  rmSync(bin, { recursive: true, force: true });
+  return { status: result.status, stderr: result.stderr, argv };
+}
+
+/** The value after `flag` in `argv`, for each time it occurs. */
+function flagValues(argv: string[], flag: string): string[] {
+  return argv.flatMap((word, i) => i > 0 && argv[i - 1] === flag ? [word] : []);
 }
 
 /** A scratch directory with `files` in it, removed after `body`. */
@@ -202,5 +246,58 @@ Deno.test("build-image says so in one line when docker is not on PATH", async ()
       stderr.split("\n").filter((line) => line.startsWith("build-image: ")).join("\n"),
       "build-image: docker not found on PATH: the image is built with Docker",
     );
+  });
+});
+
+const ENTRY_TEXT =
+  `import { KIND_STEPS, main } from "kind-entrypoint-ts";\nawait main(KIND_STEPS);\n`;
+
+Deno.test("the package's build-image takes its flags and the directory it runs in, not IMAGE, BASE_IMAGE, DENO_IMAGE or INIT_CWD", async () => {
+  await withFiles({ "entrypoint.ts": "export const wrong = 1;\n" }, (project) => {
+    Deno.mkdirSync(join(project, "images"));
+    writeFileSync(join(project, "images/entrypoint.ts"), ENTRY_TEXT);
+    const { status, stderr, argv } = binWithRecordingDocker(["--entry", "./entrypoint.ts"], {
+      cwd: join(project, "images"),
+      env: {
+        IMAGE: "registry/ci:7",
+        BASE_IMAGE: "registry/base:7",
+        DENO_IMAGE: "registry/deno:7",
+        ENTRY: "other.ts",
+        // As npm sets it for `cd images && kind-entrypoint-ts build-image ...` in an npm script.
+        INIT_CWD: project,
+      },
+    });
+    assert.equal(status, 1, stderr);
+    const { base, denoImage } = dockerfileDefaults(DOCKERFILE);
+    assert.deepEqual(flagValues(argv, "-t"), ["kind-entrypoint-ts/custom-images:latest"]);
+    assert.deepEqual(flagValues(argv, "--build-arg"), [
+      `BASE_IMAGE=${base}`,
+      `DENO_IMAGE=${denoImage}`,
+    ]);
+    assert.ok(argv.includes("kind-entrypoint-ts.entry=images/entrypoint.ts"), argv.join(" "));
+  });
+});
+
+Deno.test("npm run image in a checkout still fills options not given from IMAGE, BASE_IMAGE and DENO_IMAGE", async () => {
+  await withFiles({ "entrypoint.ts": ENTRY_TEXT }, (project) => {
+    const { status, stderr, argv } = binWithRecordingDocker([], {
+      cwd: REPO,
+      script: SCRIPT,
+      env: {
+        ENTRY: "entrypoint.ts",
+        INIT_CWD: project,
+        IMAGE: "registry/ci:7",
+        BASE_IMAGE: "registry/base:7",
+        DENO_IMAGE: "registry/deno:7",
+      },
+    });
+    assert.equal(status, 1, stderr);
+    assert.deepEqual(flagValues(argv, "-t"), ["registry/ci:7"]);
+    assert.deepEqual(flagValues(argv, "--build-arg"), [
+      "BASE_IMAGE=registry/base:7",
+      "DENO_IMAGE=registry/deno:7",
+    ]);
+    assert.ok(argv.includes(`kind-entrypoint-ts.entry=${basename(project)}/entrypoint.ts`));
+    assert.ok(argv.includes("kind-entrypoint-ts.build=checkout"), argv.join(" "));
   });
 });

@@ -20,6 +20,7 @@ import {
 } from "./host.ts";
 import { formatLogLine } from "../log.ts";
 import { after, type Timer } from "./timer.ts";
+import { candidatePaths } from "./exec.ts";
 
 /** After SIGTERM, how long a timed-out command has before its process group gets SIGKILL. */
 export const KILL_GRACE_MS = 1_000;
@@ -126,7 +127,10 @@ export async function runBounded(
       detached: true,
     }).spawn();
   } catch (error) {
-    return { ...notStarted(command, error), timedOut: false };
+    const plain = error instanceof Deno.errors.NotFound
+      ? plainFileInPath(command, Deno.env.get("PATH"))
+      : undefined;
+    return { ...notStarted(command, error, plain), timedOut: false };
   }
   if (options.input !== undefined) feed(child.stdin, options.input);
   const stdout = collect(child.stdout);
@@ -204,8 +208,31 @@ function signalGroup(pid: number, signal: Deno.Signal): void {
   } catch { /* already gone */ }
 }
 
-/** bash's status for a program it cannot start, and why. */
-export function notStarted(command: string, error: unknown): ProgramOutput {
+/**
+ * The first file of PATH's entries named `command` without any execute bit, when none of them
+ * could be run: bash then tries to execute it and fails with "Permission denied". A directory
+ * does not count, nor an executable whose interpreter is missing (bash says 127 for that).
+ */
+function plainFileInPath(command: string, searchPath: string | undefined): string | undefined {
+  if (command.includes("/")) return undefined;
+  return candidatePaths(command, searchPath).find((path) => {
+    try {
+      const stat = Deno.statSync(path);
+      return stat.isFile && ((stat.mode ?? 0) & 0o111) === 0;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * bash's status for a program it cannot start, and why; `plainFile` is the non-executable file
+ * PATH led to instead of the program, named in the reason as bash names it.
+ */
+export function notStarted(command: string, error: unknown, plainFile?: string): ProgramOutput {
+  if (plainFile !== undefined) {
+    return { exitCode: 126, stdout: "", stderr: `${command}: ${plainFile}: Permission denied\n` };
+  }
   if (error instanceof Deno.errors.NotFound) {
     return { exitCode: 127, stdout: "", stderr: `${command}: command not found\n` };
   }

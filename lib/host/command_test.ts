@@ -168,6 +168,41 @@ Deno.test("runCommand() answers like bash for a program that cannot be started: 
   }
 });
 
+Deno.test("runCommand() answers 126 Permission denied, as bash does, for a name found in PATH but not executable", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = Deno.env.get("PATH");
+  try {
+    Deno.mkdirSync(`${dir}/plain`);
+    Deno.mkdirSync(`${dir}/later`);
+    Deno.writeTextFileSync(`${dir}/plain/kind-not-executable`, "#!/bin/sh\n");
+    Deno.writeTextFileSync(`${dir}/plain/kind-shadowed`, "#!/bin/sh\nexit 3\n");
+    Deno.writeTextFileSync(`${dir}/later/kind-shadowed`, "#!/bin/sh\nexit 4\n", { mode: 0o755 });
+    Deno.env.set("PATH", `${dir}/plain:${dir}/later:${path}`);
+    const denied = await runBounded(["kind-not-executable"], { timeoutMs: 1000 });
+    assert.deepEqual([denied.exitCode, denied.stderr], [
+      126,
+      `kind-not-executable: ${dir}/plain/kind-not-executable: Permission denied\n`,
+    ]);
+    await assert.rejects(runCommand(["kind-not-executable"], {}, capture()), {
+      message:
+        `Command \`kind-not-executable\` could not be run: ${dir}/plain/kind-not-executable: Permission denied`,
+      exitCode: 126,
+    });
+    Deno.writeTextFileSync(`${dir}/later/kind-bad-interpreter`, "#!/nonexistent/sh\n", {
+      mode: 0o755,
+    });
+    const badInterpreter = await runBounded(["kind-bad-interpreter"], { timeoutMs: 1000 });
+    assert.equal(badInterpreter.exitCode, 127);
+    // An executable file later in PATH wins over a plain one before it.
+    const shadowed = await runBounded(["kind-shadowed"], { timeoutMs: 1000 });
+    assert.equal(shadowed.exitCode, 4);
+  } finally {
+    if (path === undefined) Deno.env.delete("PATH");
+    else Deno.env.set("PATH", path);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("runBounded() starts the program in a session of its own", async () => {
   const result = await runBounded(["sh", "-c", "cut -d' ' -f6 /proc/$$/stat; echo $$"], {
     timeoutMs: 2000,

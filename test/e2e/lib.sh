@@ -5,8 +5,8 @@
 # are plain scripts should `set -euo pipefail` themselves. Functions print results on stdout and
 # progress on stderr, and return non-zero on failure.
 #
-# Everything created here carries the label kind-entrypoint-ts.e2e, so e2e_cleanup_all can
-# find it. Nothing here sends traffic beyond loopback, the nodes' namespaces and docker bridges.
+# Everything created here carries the label kind-entrypoint-ts.e2e (images built with
+# scripts/build-image.ts: kind-entrypoint-ts.build=checkout), so e2e_cleanup_all can find it. Nothing here sends traffic beyond loopback, the nodes' namespaces and docker bridges.
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 E2E_REPO="$(cd "$E2E_DIR/../.." && pwd)"
@@ -320,38 +320,85 @@ e2e_rm() {
   fi
 }
 
+# Prints the ids of the images the test bed and `npm run image` made, newest first (an image
+# before the image it was built on), under the engine named by $1 (docker or podman). Those are
+# the images labelled $E2E_LABEL or kind-entrypoint-ts.build=checkout, but not an image the
+# package's build-image made (kind-entrypoint-ts.build=package): that is a user's, even when it was
+# built on the test bed's stand-in base and so inherited its label.
+e2e_own_images() {
+  local id build
+  local -a ids
+  mapfile -t ids < <({
+    E2E_ENGINE=$1 e2e_cli images -q --filter "label=$E2E_LABEL"
+    E2E_ENGINE=$1 e2e_cli images -q --filter "label=kind-entrypoint-ts.build=checkout"
+  } 2>/dev/null | awk '!seen[$0]++')
+  for id in "${ids[@]}"; do
+    build="$(E2E_ENGINE=$1 e2e_cli image inspect \
+      -f '{{index .Config.Labels "kind-entrypoint-ts.build"}}' "$id" 2>/dev/null)" || continue
+    [[ $build == package ]] || printf '%s\n' "$id"
+  done
+}
+
 # Removes every container (with its anonymous volumes) and network this library created, under
 # Docker and podman; keeps the images, which are the expensive part. `e2e_cleanup_all --images`
-# removes those as well: everything carrying the test bed's label or the image build's
-# (kind-entrypoint-ts.image), nothing else of the machine's.
+# removes those as well (e2e_own_images), one by one: an image a user built on one of them stays,
+# and so does the image under it (the engine refuses; a line says so).
 e2e_cleanup_all() {
   local -a ids
-  local label
+  local engine id
   mapfile -t ids < <(docker ps -aq --filter "label=$E2E_LABEL")
   e2e_rm "${ids[@]}"
   mapfile -t ids < <(docker network ls -q --filter "label=$E2E_LABEL")
   ((${#ids[@]})) && docker network rm "${ids[@]}" >/dev/null
+  local -a engines=(docker)
   # The podman tier's nodes, network and images, when podman is there.
   if command -v podman >/dev/null; then
+    engines+=(podman)
     mapfile -t ids < <(e2e_podman ps -aq --filter "label=$E2E_LABEL" 2>/dev/null)
     ((${#ids[@]})) && E2E_ENGINE=podman e2e_rm "${ids[@]}"
     mapfile -t ids < <(e2e_podman network ls -q --filter "label=$E2E_LABEL" 2>/dev/null)
     ((${#ids[@]})) && e2e_podman network rm "${ids[@]}" >/dev/null 2>&1
-    if [[ ${1:-} == --images ]]; then
-      for label in "$E2E_LABEL" kind-entrypoint-ts.image; do
-        mapfile -t ids < <(e2e_podman images -q --filter "label=$label" 2>/dev/null | awk '!seen[$0]++')
-        ((${#ids[@]})) && e2e_podman rmi -f "${ids[@]}" >/dev/null 2>&1
-      done
-    fi
   fi
   if [[ ${1:-} == --images ]]; then
-    for label in "$E2E_LABEL" kind-entrypoint-ts.image; do
-      # Newest first (as listed), so that an image goes before the image it was built on.
-      mapfile -t ids < <(docker images -q --filter "label=$label" | awk '!seen[$0]++')
-      ((${#ids[@]})) && docker rmi -f "${ids[@]}" >/dev/null
+    for engine in "${engines[@]}"; do
+      mapfile -t ids < <(e2e_own_images "$engine")
+      for id in "${ids[@]}"; do
+        E2E_ENGINE=$engine e2e_cli rmi -f "$id" >/dev/null 2>&1 ||
+          e2e_log "kept $engine image $id: other images are built on it"
+      done
     done
   fi
   return 0
+}
+
+# e2e_clean_recorded LOG [IMAGE_ID...]: runs `npm run clean` (scripts/clean.sh) with docker and
+# podman wrapped, for a test that must leave the shared test bed in place: listings and inspects
+# reach the engines; each call that would remove something (rm, rmi, network rm) is appended to
+# LOG as `ENGINE ARGS...` and carried out only when every image it names is one of IMAGE_IDs.
+e2e_clean_recorded() {
+  local log=$1 bin engine real status=0
+  shift
+  bin="$(mktemp -d)"
+  for engine in docker podman; do
+    real="$(command -v "$engine")" || continue
+    cat >"$bin/$engine" <<EOF
+#!/usr/bin/env bash
+case "\$1 \${2:-}" in
+  "rm "* | "rmi "* | "network rm" | "image rm")
+    echo "$engine \$*" >>"$log"
+    [[ \$1 == rmi ]] || exit 0
+    for word in "\${@:2}"; do
+      [[ \$word == -* || " $* " == *" \$word "* ]] || exit 0
+    done
+    exec "$real" "\$@" ;;
+esac
+exec "$real" "\$@"
+EOF
+    chmod +x "$bin/$engine"
+  done
+  PATH="$bin:$PATH" bash "$E2E_REPO/scripts/clean.sh" || status=$?
+  rm -rf "$bin"
+  return "$status"
 }
 
 # Prints the container's logs without the tty's carriage returns and terminal escape sequences

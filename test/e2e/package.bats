@@ -2,7 +2,8 @@
 # A user's repository: the packed npm package (`npm pack` of this checkout) installed offline
 # into an empty directory outside the checkout, a step of its own with a test on the fake host,
 # its types checked, and the image built with the package's command on the test bed's stand-in
-# base and booted: the step's file is on the node. docs/package.md's "Using it" is this path.
+# base and booted: the step's file is on the node; `npm run clean` would leave that image (the
+# user's). docs/package.md's "Using it" is this path.
 #
 # npm's cache must hold the package's dependencies (`npm run setup` puts them there): the
 # install runs with --offline, so nothing is asked of the registry.
@@ -77,6 +78,16 @@ teardown_file() {
     "$(grep -c '^@test' "$BATS_TEST_FILENAME")"
 }
 
+# about ACTUAL DOCUMENTED UNIT: fails unless a figure the docs give as "about DOCUMENTED" is within
+# a fifth of ACTUAL.
+about() {
+  local actual=$1 documented=$2 unit=$3
+  ((actual * 5 >= documented * 4 && actual * 5 <= documented * 6)) || {
+    echo "docs/package.md says about $documented $unit; it is $actual"
+    return 1
+  }
+}
+
 @test "the tarball holds the API with its types, the command and the image's files, and no tests" {
   local listing
   listing="$(tar -tzf "$TARBALL" | sed 's|^package/||' | sort)"
@@ -97,6 +108,17 @@ teardown_file() {
   done
   # No TypeScript sources, tests, goldens or bench results.
   ! grep -E '(^|/)(test|bench|golden|testdata)/|_test\.|\.bats$|[^d]\.ts$' <<<"$listing"
+}
+
+@test "docs/package.md's sizes are those of the tarball and of the Deno it installs" {
+  local doc="$E2E_REPO/docs/package.md" figures mb
+  figures="$(sed -nE 's/.*\(about ([0-9]+) files, a ([0-9]+) kB tarball\).*/\1 \2/p' "$doc")"
+  [[ -n $figures ]]
+  about "$(tar -tzf "$TARBALL" | grep -vc '/$')" "${figures% *}" files
+  about "$(($(stat -c %s "$TARBALL") / 1000))" "${figures#* }" kB
+  mb="$(sed -nE 's/.*brings its binary for the platform \(about ([0-9]+) MB.*/\1/p' "$doc")"
+  [[ -n $mb ]]
+  about "$(du -sm "$PROJECT"/node_modules/@deno/linux-* | awk '{ s += $1 } END { print s }')" "$mb" MB
 }
 
 @test "the project's own test of its step runs on the fake host of the installed package" {
@@ -178,4 +200,20 @@ EOF
   [ "$status" -eq 0 ]
   [ "$output" = "$MOTD" ]
   [ "$(e2e_logs "$NODE" | grep -c '^ERROR: ')" -eq 0 ]
+}
+
+@test "npm run clean leaves the image the package built, though it is built on the test bed's stand-in" {
+  local id log="$BATS_TEST_TMPDIR/removed"
+  id="$(docker images -q "$IMAGE")"
+  [ -n "$id" ]
+  # Recorded, not carried out (e2e_clean_recorded): the rest of the test bed stays for other files.
+  E2E_CACHE_DIR="$BATS_TEST_TMPDIR/cache" E2E_SUBID_FILES="$BATS_TEST_TMPDIR/none" \
+    run e2e_clean_recorded "$log"
+  echo "$output"
+  # clean takes the egress guard out with the rest; the file's teardown expects it.
+  e2e_egress_guard_on
+  [ "$status" -eq 0 ]
+  grep -q '^docker rmi ' "$log"
+  if grep -F "$id" "$log"; then return 1; fi
+  e2e_image_exists "$IMAGE"
 }

@@ -23,6 +23,10 @@
 E2E_PODMAN_NETWORK=${E2E_PODMAN_NETWORK:-kets-podman}
 # The subordinate ids --userns=auto hands out (2^31 upwards, as podman's documentation does).
 E2E_SUBID_LINE=containers:2147483647:2147483648
+# Where that line goes, and the marker naming the files the tier added it to (what `npm run
+# clean` may take out again: the same line written by anyone else stays).
+E2E_SUBID_FILES=${E2E_SUBID_FILES:-/etc/subuid /etc/subgid}
+E2E_SUBID_MARKER=$E2E_CACHE_DIR/podman-subid-added
 
 # Checks that podman and its network helpers are installed and that --userns=auto has ids to
 # hand out. Fails with one line naming what is missing (the podman tier is part of the suite:
@@ -41,13 +45,38 @@ e2e_podman_ready() {
       return 1
     }
   done
-  for file in /etc/subuid /etc/subgid; do
-    grep -q '^containers:' "$file" 2>/dev/null || echo "$E2E_SUBID_LINE" >>"$file" || {
+  e2e_subid_ensure || return 1
+  e2e_podman_aardvark_settled
+}
+
+# Adds $E2E_SUBID_LINE to each of $E2E_SUBID_FILES that has no `containers:` line, and records
+# that file in $E2E_SUBID_MARKER.
+e2e_subid_ensure() {
+  local file
+  for file in $E2E_SUBID_FILES; do
+    grep -q '^containers:' "$file" 2>/dev/null && continue
+    mkdir -p "$(dirname "$E2E_SUBID_MARKER")" && echo "$file" >>"$E2E_SUBID_MARKER" &&
+      echo "$E2E_SUBID_LINE" >>"$file" || {
       e2e_log "cannot add $E2E_SUBID_LINE to $file (podman's --userns=auto needs it): run as root"
       return 1
     }
   done
-  e2e_podman_aardvark_settled
+}
+
+# Takes $E2E_SUBID_LINE out of the files $E2E_SUBID_MARKER names (e2e_subid_ensure added it
+# there), then the marker; prints each file it changed.
+e2e_subid_remove_added() {
+  local file
+  [[ -f $E2E_SUBID_MARKER ]] || return 0
+  while IFS= read -r file; do
+    [[ -f $file ]] && grep -qxF "$E2E_SUBID_LINE" "$file" || continue
+    # Rewritten in place (not replaced), so the file keeps its owner and mode.
+    grep -vxF "$E2E_SUBID_LINE" "$file" >"$file.kets-clean" || true
+    cat "$file.kets-clean" >"$file"
+    rm -f "$file.kets-clean"
+    printf '%s\n' "$file"
+  done < <(sort -u "$E2E_SUBID_MARKER")
+  rm -f "$E2E_SUBID_MARKER"
 }
 
 # With no podman container left, waits (at most 5 s) until the last run's network teardown is
