@@ -12,14 +12,14 @@ import { createHost, createQueries, type HostOptions } from "../host/real.ts";
 import { releaseCacheMount } from "./launcher.ts";
 import { reportFailure, runEntrypoint, type RunOptions } from "./run.ts";
 import { deferStopSignals, stopRequested } from "./signals.ts";
-import type { Step } from "./steps.ts";
+import type { KindStep } from "./steps.ts";
 import { readSwitches } from "./switches.ts";
 
 /**
  * Runs `steps` in order and execs the command line (the process's arguments, e.g. `/sbin/init`).
  * It returns only by exiting: 0 after a dry run or with no command, else the failing step's status.
  */
-export async function main(steps: readonly Step[]): Promise<never> {
+export async function main(steps: readonly KindStep[]): Promise<never> {
   // For the trace: what follows counts as setup, what came before as import.
   const entered = performance.now();
   if (typeof (globalThis as { Deno?: unknown }).Deno !== "object") refuseRuntime();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runEntrypoint } from "./run.ts";
-import { type StepContext, STEPS } from "./steps.ts";
+import { type KindContext, STEPS } from "./steps.ts";
 import { FakeHost } from "../host/fake.ts";
 
 function host(steps: string) {
@@ -52,14 +52,14 @@ Deno.test("runEntrypoint() starts no dump when select_iptables is not selected",
 Deno.test("dns_check's prefetch: a rehearsal that throws in its timer becomes one WARN line", async () => {
   const node = new FakeHost();
   const step = STEPS.find((candidate) => candidate.name === "dns_check")!;
-  const context: StepContext = {
+  const context: KindContext = {
     loadProbe: () =>
       Object.assign(() => ({ finish: () => [] }), {
         rehearse: () => {
           throw new Error("rehearsal broke");
         },
       }),
-  } as unknown as StepContext;
+  } as unknown as KindContext;
   step.prefetch!(node, context);
   // The rehearsal's timer fires; an exception escaping it would fail this test as uncaught.
   await new Promise((resolve) => setTimeout(resolve, 20));

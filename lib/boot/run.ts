@@ -3,7 +3,8 @@ import { EntrypointError, inStep } from "../errors.ts";
 import type { Host, Log } from "../host/host.ts";
 import { throwIfStopRequested } from "./signals.ts";
 import { checkSteps } from "./compose.ts";
-import { type Step, type StepContext, stepLabel, STEPS } from "./steps.ts";
+import { type KindContext, type KindStep, STEPS } from "./steps.ts";
+import { stepLabel } from "../steps/step.ts";
 import { readSwitch } from "./switches.ts";
 import { detectUserns } from "../steps/userns.ts";
 import { detectRerun, markBoot } from "./rerun.ts";
@@ -30,9 +31,9 @@ export interface StepObserver {
 export interface RunOptions {
   observer?: StepObserver;
   /** The steps to run, in order (default: kind's, `STEPS`). */
-  steps?: readonly Step[];
+  steps?: readonly KindStep[];
   /** Loads the DNS prober for the check after the network magic; a dry run passes none. */
-  loadProbe?: StepContext["loadProbe"];
+  loadProbe?: KindContext["loadProbe"];
 }
 
 /** Exit status when the runtime cannot exec at all (bash's status for "cannot execute"). */
@@ -63,7 +64,7 @@ export async function runEntrypoint(
   }
   // Before any step, as kind's bash: its first log line, and steps branch on the answer.
   const boot = detectRerun(host);
-  const context: StepContext = {
+  const context: KindContext = {
     userns: detectUserns(host),
     rerun: boot.rerun,
     loadProbe: options.loadProbe,

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { EntrypointError } from "../errors.ts";
 import { type ExecFn, reportFailure, runEntrypoint } from "./run.ts";
 import { BOOT_MARKER, PID1_STAT } from "./rerun.ts";
-import { selectSteps, STEPS } from "./steps.ts";
+import { STEPS } from "./steps.ts";
+import { selectSteps } from "./switches.ts";
 import { FakeHost, type FakeHostOptions } from "../host/fake.ts";
 
 const SAVE = Deno.readTextFileSync(
@@ -189,12 +190,12 @@ Deno.test("runEntrypoint() prints kind's own error line for undelegated controll
 });
 
 Deno.test("selectSteps() takes names, none, or nothing", () => {
-  assert.equal(selectSteps(undefined), undefined);
-  assert.equal(selectSteps(" "), undefined);
-  assert.deepEqual(selectSteps("none"), new Set());
-  assert.deepEqual(selectSteps("mount, proxy"), new Set(["mount", "proxy"]));
-  assert.throws(() => selectSteps("none,mount"), /cannot be combined/);
-  assert.throws(() => selectSteps("mounts"), /unknown steps: mounts/);
+  assert.equal(selectSteps(undefined, STEPS), undefined);
+  assert.equal(selectSteps(" ", STEPS), undefined);
+  assert.deepEqual(selectSteps("none", STEPS), new Set());
+  assert.deepEqual(selectSteps("mount, proxy", STEPS), new Set(["mount", "proxy"]));
+  assert.throws(() => selectSteps("none,mount", STEPS), /cannot be combined/);
+  assert.throws(() => selectSteps("mounts", STEPS), /unknown steps: mounts/);
 });
 
 Deno.test("runEntrypoint() sends the DNS check's queries once resolv.conf is written, and warns before starting init", async () => {

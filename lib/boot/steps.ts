@@ -19,21 +19,11 @@ import { enableNetworkMagic } from "../dns/network_magic.ts";
 import { fixProductName, fixProductUuid } from "../steps/product.ts";
 import { configureProxy } from "../steps/proxy.ts";
 import { after } from "../host/timer.ts";
+import type { Step, StepContext } from "../steps/step.ts";
 import { validateUserns } from "../steps/userns.ts";
 
-/** What every step learns before the first one runs (the public part of a step's context). */
-export interface BootContext {
-  /** Running in a non-initial user namespace (rootless Docker/Podman). */
-  readonly userns: boolean;
-  /**
-   * The entrypoint already ran in this container boot (see lib/boot/rerun.ts): steps that kind's
-   * bash would repeat harmfully (machine-id, stacked bind mounts) leave their work alone.
-   */
-  readonly rerun?: boolean;
-}
-
 /** What the steps learn before they run, and what one step's prefetch leaves for its run. */
-export interface StepContext extends BootContext {
+export interface KindContext extends StepContext {
   /** select_iptables' rule dumps, started by its prefetch. */
   iptablesDumps?: IptablesDumps;
   /**
@@ -55,40 +45,18 @@ export interface StepContext extends BootContext {
   loadProbe?: () => StartProbe | undefined;
 }
 
-/**
- * A boot step (mod.ts's `Step`): its name, and what it does through the host. A step's `run`
- * declares in its parameter type the host capabilities it reads and changes; it gets the real
- * host, or in a dry run one whose changes only record plan entries.
- */
-export interface BootStep {
-  /** For `KIND_ENTRYPOINT_STEPS` and error lines: lower-case letters, digits, underscores. */
-  readonly name: string;
-  /**
-   * The function of kind's bash entrypoint this step ports; its `ERROR:` lines start with it.
-   * Steps of one's own leave it out and their name is used.
-   */
-  readonly original?: string;
-  /** Does the step's work; a throw stops the boot with one `ERROR:` line. */
-  run(host: Host, context: BootContext): void | Promise<void>;
-}
-
-/** A step as the runner sees it: the contract plus what only built-in steps use. */
-export interface Step extends BootStep {
-  run(host: Host, context: StepContext): void | Promise<void>;
+/** A step as the runner sees it: the public `Step` plus what only kind's own steps use. */
+export interface KindStep extends Step {
+  run(host: Host, context: KindContext): void | Promise<void>;
   /**
    * Starts read-only work of this step before the first step runs, so that it overlaps the
    * steps before it; only for work whose result cannot depend on what those steps change.
    */
-  prefetch?(host: Host, context: StepContext): void;
-}
-
-/** The name a step's `ERROR:` lines start with: kind's function, or the step's own name. */
-export function stepLabel(step: BootStep): string {
-  return step.original ?? step.name;
+  prefetch?(host: Host, context: KindContext): void;
 }
 
 /** Every step, in the order kind runs them. */
-export const STEPS: readonly Step[] = [
+export const STEPS: readonly KindStep[] = [
   {
     name: "userns",
     original: "validate_userns",
@@ -190,35 +158,4 @@ function loadedOrFailing(load: () => StartProbe | undefined): StartProbe | undef
       throw error;
     };
   }
-}
-
-/** The `KIND_ENTRYPOINT_STEPS` value that runs no step at all (only detection and exec). */
-export const NO_STEPS = "none";
-
-/**
- * Step names from `KIND_ENTRYPOINT_STEPS` (comma or space separated); undefined means all, and
- * `none` alone selects no step, for running only the exec (tests of the exec itself).
- */
-export function selectSteps(
-  value: string | undefined,
-  steps: readonly BootStep[] = STEPS,
-): Set<string> | undefined {
-  if (value === undefined || value.trim() === "") return undefined;
-  const names = new Set(value.split(/[\s,]+/).filter(Boolean));
-  if (names.has(NO_STEPS)) {
-    if (names.size > 1) {
-      throw new Error(`KIND_ENTRYPOINT_STEPS=${NO_STEPS} cannot be combined with step names`);
-    }
-    return new Set();
-  }
-  const known = new Set(steps.map((step) => step.name));
-  const unknown = [...names].filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    throw new Error(
-      `KIND_ENTRYPOINT_STEPS names unknown steps: ${unknown.join(", ")} (known: ${
-        [...known].join(", ")
-      }, or ${NO_STEPS})`,
-    );
-  }
-  return names;
 }
