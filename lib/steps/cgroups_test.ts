@@ -790,8 +790,8 @@ for i in $(seq "$RUNS"); do
     (set -o errexit -o nounset -o pipefail; eval "$(functions)"; fix_cgroup) 2>/tmp/stderr
   else
     (cd /repo && DENO_DIR=/tmp/deno /deno eval --config /repo/deno.json --no-lock "
-      import { createHost } from 'file:///repo/lib/real_host.ts';
-      import { applyCgroupFixes } from 'file:///repo/lib/cgroups.ts';
+      import { createHost } from 'file:///repo/lib/host/real.ts';
+      import { applyCgroupFixes } from 'file:///repo/lib/steps/cgroups.ts';
       try {
         await applyCgroupFixes(createHost(), { skipExisting: Deno.env.get('SKIP') === '1' });
       } catch (error) {
