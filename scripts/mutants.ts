@@ -397,8 +397,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "main-exec-status",
     file: "lib/boot/run.ts",
-    search: "EXIT_EXEC_UNSUPPORTED = 126",
-    replace: "EXIT_EXEC_UNSUPPORTED = 1",
+    search: "{ exitCode: EXIT_CANNOT_EXECUTE }",
+    replace: "{ exitCode: 1 }",
     why: "a runtime that cannot exec exits 1, not bash's 126",
     tests: ["lib/host/exec_test.ts"],
   },

@@ -10,14 +10,14 @@
  */
 import { unifiedDiff } from "./diff.ts";
 import { EntrypointError } from "../errors.ts";
-import { type ExecFn, reportFailure, runEntrypoint, type RunOptions } from "./run.ts";
+import { type BootOptions, type ExecFn, reportFailure, run } from "./run.ts";
 import { mountInfoAfter } from "../host/mountinfo.ts";
 import {
   type Host,
   mountArgv,
   type PathKind,
   type Queries,
-  type RunOptions as CommandOptions,
+  type RunOptions,
   type RunResult,
 } from "../host/host.ts";
 
@@ -101,7 +101,7 @@ export function createDryRun(real: Queries): DryRun {
       return modes.get(file) ?? real.mode(file);
     },
     // Changes: plan entries only.
-    run(argv: readonly string[], options: CommandOptions = {}): Promise<RunResult> {
+    run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
       let entry = `run ${shellWords(argv)}`;
       if (options.input !== undefined) {
         entry += options.diffAgainst !== undefined
@@ -162,7 +162,7 @@ export function createDryRun(real: Queries): DryRun {
 export async function runDryRun(
   real: Queries,
   argv: readonly string[],
-  options: RunOptions = {},
+  options: BootOptions = {},
 ): Promise<{ status: number; plan: string }> {
   const dryRun = createDryRun(real);
   const planExec: ExecFn = (command) => {
@@ -172,7 +172,7 @@ export async function runDryRun(
   let status = 0;
   try {
     // No DNS probe: the rules it would check were not rewritten (and a probe is no change).
-    await runEntrypoint(dryRun.host, argv, planExec, { ...options, loadProbe: undefined });
+    await run(dryRun.host, argv, planExec, { ...options, loadProbe: undefined });
     dryRun.plan.end ??= "exit 0 (no command to exec)";
   } catch (error) {
     status = reportFailure(real, error);

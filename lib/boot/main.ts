@@ -7,10 +7,11 @@
 import { STANDARD_STREAMS } from "../host/command.ts";
 import { loadStartProbe } from "../dns/probe.ts";
 import { runDryRun } from "./dry_run.ts";
-import { execCommand, execUnsupportedReason, EXIT_CANNOT_EXECUTE } from "../host/exec.ts";
+import { EXIT_CANNOT_EXECUTE } from "../exit_status.ts";
+import { execCommand, execUnsupportedReason } from "../host/exec.ts";
 import { createHost, createQueries, type HostOptions } from "../host/real.ts";
 import { releaseCacheMount } from "./launcher.ts";
-import { reportFailure, runEntrypoint, type RunOptions } from "./run.ts";
+import { type BootOptions, reportFailure, run } from "./run.ts";
 import { deferStopSignals, stopRequested } from "./signals.ts";
 import type { KindStep } from "./steps.ts";
 import { readSwitches } from "./switches.ts";
@@ -41,7 +42,7 @@ export async function main(steps: readonly KindStep[]): Promise<never> {
       commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS,
     };
     queries = createQueries(hostOptions);
-    const options: RunOptions = { steps };
+    const options: BootOptions = { steps };
     if (switches.KIND_ENTRYPOINT_TRACE) {
       // Loaded only when asked for: the trace is no part of a normal boot.
       const { startTrace } = await import("./trace.ts");
@@ -66,7 +67,7 @@ export async function main(steps: readonly KindStep[]): Promise<never> {
       status = result.status;
     } else {
       // Only a real run sends the DNS check's probe (the dry run drops it as well).
-      await runEntrypoint(host(), argv, execCommand, { ...options, loadProbe: loadStartProbe });
+      await run(host(), argv, execCommand, { ...options, loadProbe: loadStartProbe });
     }
   } catch (error) {
     status = reportFailure(queries, error);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runEntrypoint } from "./run.ts";
+import { run } from "./run.ts";
 import { type KindContext, STEPS } from "./steps.ts";
 import { FakeHost } from "../host/fake.ts";
 
@@ -22,9 +22,9 @@ const noExec = Object.assign(() => Promise.resolve(undefined as never), {
   unsupported: () => undefined,
 });
 
-Deno.test("runEntrypoint() starts select_iptables' dumps before the first step, logs unchanged", async () => {
+Deno.test("run() starts select_iptables' dumps before the first step, logs unchanged", async () => {
   const node = host("machine_id,iptables");
-  await runEntrypoint(node, [], noExec);
+  await run(node, [], noExec);
   const runs = node.events.flatMap((e) => e.type === "run" ? [e.argv[0]] : []);
   assert.deepEqual(runs, [
     "iptables-legacy-save",
@@ -42,9 +42,9 @@ Deno.test("runEntrypoint() starts select_iptables' dumps before the first step, 
   ]);
 });
 
-Deno.test("runEntrypoint() starts no dump when select_iptables is not selected", async () => {
+Deno.test("run() starts no dump when select_iptables is not selected", async () => {
   const node = host("machine_id");
-  await runEntrypoint(node, [], noExec);
+  await run(node, [], noExec);
   const runs = node.events.flatMap((e) => e.type === "run" ? [e.argv[0]] : []);
   assert.deepEqual(runs, ["systemd-machine-id-setup"]);
 });
