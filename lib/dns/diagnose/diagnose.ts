@@ -13,7 +13,8 @@ import { DOCKER_EMBEDDED_DNS_IP } from "../docker_dns.ts";
 import { gatewayFromRoutes } from "../docker_host_ip.ts";
 import { detectRuntime, nameserversOf, probeWords, type Runtime, searchOf } from "../check.ts";
 import { addressesOf } from "../message.ts";
-import { kernelProbe, loadKernel, type ProbeRequest, type ProbeResult } from "../probe.ts";
+import { kernelProbe, type ProbeRequest, type ProbeResult } from "../probe.ts";
+import { loadKernel } from "../sockets.ts";
 import type {
   CommandChanges,
   CommandQueries,
