@@ -439,24 +439,24 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "dryrun-intention",
-    file: "lib/boot/dry_run.ts",
+    file: "lib/host/dry_run.ts",
     search: "const out = first ? `would ${base}` : base;",
     replace: "const out = `would ${base}`;",
     why: "every verb of an announcement reads `would`",
   },
   {
     id: "dryrun-shell-quote",
-    file: "lib/boot/dry_run.ts",
+    file: "lib/host/dry_run.ts",
     search: "word.replace(/'/g, `'\\\\''`)",
     replace: "word",
     why: "a quote in a planned command breaks its shell quoting",
   },
   {
     id: "diff-context",
-    file: "lib/boot/diff.ts",
+    file: "lib/host/diff.ts",
     search: "const context = 3;",
     replace: "const context = 2;",
     why: "the plan's diffs have 2 lines of context, not 3",
-    tests: ["lib/boot/dry_run_test.ts"],
+    tests: ["lib/host/dry_run_test.ts"],
   },
 ];

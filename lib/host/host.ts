@@ -14,7 +14,7 @@
  *
  * `Queries` is every query capability and `Changes` every change capability; a `Host` is both.
  * A step asks only for the capabilities it uses (`host: FileQueries & FileChanges & Log`), so
- * unit tests pass a fake that records every command and write. A dry run (lib/boot/dry_run.ts) is
+ * unit tests pass a fake that records every command and write. A dry run (lib/host/dry_run.ts) is
  * built from `Queries` alone: it never holds a real change, so it cannot make one.
  *
  * This module is types and pure helpers only; the real host of this process is lib/host/real.ts,

@@ -15,7 +15,7 @@ import {
   mentionsAny,
   mountPointsOf,
 } from "./cgroups.ts";
-import { createDryRun } from "../boot/dry_run.ts";
+import { createDryRun } from "../host/dry_run.ts";
 import { CommandError, EntrypointError } from "../errors.ts";
 import { findmntSourceTargetLines, parseMountInfo } from "../host/mountinfo.ts";
 import { type FakeEvent, FakeHost, type FakeHostOptions } from "../host/fake.ts";
@@ -703,7 +703,7 @@ function changeLines(host: FakeHost): string[] {
   });
 }
 
-// A dry run reads the mount table with its planned mounts (lib/boot/dry_run.ts), so it plans what a
+// A dry run reads the mount table with its planned mounts (lib/host/dry_run.ts), so it plans what a
 // real run does even where the step reads the table again after its own mounts and umounts.
 for (
   const [name, scenario] of [

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createDryRun, formatPlan } from "../../boot/dry_run.ts";
+import { formatPlan } from "../../boot/dry_run.ts";
+import { createDryRun } from "../../host/dry_run.ts";
 import { enableNetworkMagic } from "../network_magic.ts";
 import {
   addRelayNameserver,
