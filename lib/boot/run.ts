@@ -9,6 +9,7 @@ import { stepLabel } from "../steps/step.ts";
 import { readSwitch } from "./switches.ts";
 import { detectUserns } from "../steps/userns.ts";
 import { detectRerun, markBoot } from "./rerun.ts";
+import { newHandoffs } from "./handoffs.ts";
 
 /** Replaces the process with `argv` (see lib/host/exec.ts); never returns on success. */
 export interface ExecFn {
@@ -66,6 +67,7 @@ export async function run(
     userns: detectUserns(host),
     rerun: boot.rerun,
     loadProbe: options.loadProbe,
+    handoffs: newHandoffs(),
   };
   // Read-only work of later steps starts now and overlaps the earlier ones (see Step.prefetch).
   for (const step of steps) if (!only || only.has(step.name)) step.prefetch?.(host, context);

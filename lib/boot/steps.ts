@@ -4,15 +4,11 @@
  */
 import { fixCgroup } from "../steps/cgroups.ts";
 import { configureContainerd } from "../steps/containerd.ts";
-import { type BootCheck, startDnsCheck } from "../dns/check.ts";
+import { startDnsCheck } from "../dns/check.ts";
+import type { Handoffs } from "./handoffs.ts";
 import type { StartProbe } from "../dns/probe.ts";
-import type { Host, RunResult } from "../host/host.ts";
-import {
-  type IptablesDumps,
-  type IptablesMode,
-  selectIptables,
-  startIptablesDumps,
-} from "../steps/iptables_mode.ts";
+import type { Host } from "../host/host.ts";
+import { selectIptables, startIptablesDumps } from "../steps/iptables_mode.ts";
 import { fixMachineId } from "../steps/machine_id.ts";
 import { fixMount } from "../steps/mounts.ts";
 import { enableNetworkMagic } from "../dns/network_magic.ts";
@@ -22,27 +18,15 @@ import { after } from "../host/timer.ts";
 import type { Step, StepContext } from "../steps/step.ts";
 import { validateUserns } from "../steps/userns.ts";
 
-/** What the steps learn before they run, and what one step's prefetch leaves for its run. */
+/** What kind's steps learn before they run: the public context, the handoffs, the prober. */
 export interface KindContext extends StepContext {
-  /** select_iptables' rule dumps, started by its prefetch. */
-  iptablesDumps?: IptablesDumps;
-  /**
-   * The selected backend's IPv4 dump, taken before the first step: network_magic's
-   * `iptables-save` would print the same (no step in between touches netfilter; Docker wrote its
-   * rules before the container started), so it is not run a second time.
-   */
-  iptablesSaved?: RunResult;
-  /** The backend select_iptables chose. */
-  iptablesMode?: IptablesMode;
-  /** Set by dns_check's prefetch: the DNS check is to run, so network_magic starts it. */
-  dnsCheckWanted?: boolean;
-  /** The DNS check network_magic started, for dns_check to finish. */
-  dnsCheck?: BootCheck;
+  /** What one step hands a later one (lib/boot/handoffs.ts). */
+  readonly handoffs: Handoffs;
   /**
    * Loads the DNS prober for the check after the network magic (lib/dns/check.ts); absent in a
    * dry run, which sends no probe (the rules it would check were not really rewritten).
    */
-  loadProbe?: () => StartProbe | undefined;
+  readonly loadProbe?: () => StartProbe | undefined;
 }
 
 /** A step as the runner sees it: the public `Step` plus what only kind's own steps use. */
@@ -95,27 +79,24 @@ export const STEPS: readonly KindStep[] = [
     // The dumps only read the netfilter rule sets, and no step before select_iptables touches
     // netfilter (they write files, mounts and the machine-id), so they count what they would
     // count at kind's point in the order; their program starts overlap earlier steps.
-    prefetch: (host, context) => {
-      context.iptablesDumps = startIptablesDumps(host);
-    },
-    run: async (host, context) => {
-      const { mode, saved } = await selectIptables(host, context.iptablesDumps);
-      context.iptablesMode = mode;
-      context.iptablesSaved = saved;
+    prefetch: (host, { handoffs }) => handoffs.iptablesDumps.give(startIptablesDumps(host)),
+    run: async (host, { handoffs }) => {
+      handoffs.iptables.give(await selectIptables(host, handoffs.iptablesDumps.take()));
     },
   },
   {
     name: "network_magic",
     original: "enable_network_magic",
-    run: async (host, context) => {
-      const loadProbe = context.dnsCheckWanted ? context.loadProbe : undefined;
+    run: async (host, { handoffs, loadProbe }) => {
+      const probe = handoffs.dnsCheckWanted.take() ? loadProbe : undefined;
+      const iptables = handoffs.iptables.take();
       await enableNetworkMagic(host, {
-        saved: context.iptablesSaved,
-        afterResolvConf: loadProbe && ((magic) => {
-          context.dnsCheck = startDnsCheck(host, magic, {
-            start: loadedOrFailing(loadProbe),
-            iptablesMode: context.iptablesMode,
-          });
+        saved: iptables?.saved,
+        afterResolvConf: probe && ((magic) => {
+          handoffs.dnsCheck.give(startDnsCheck(host, magic, {
+            start: loadedOrFailing(probe),
+            iptablesMode: iptables?.mode,
+          }));
         }),
       });
     },
@@ -125,7 +106,7 @@ export const STEPS: readonly KindStep[] = [
     // sent the nameserver it wrote (lib/dns/check.ts), and warns when there are none.
     name: "dns_check",
     prefetch: (host, context) => {
-      context.dnsCheckWanted = true;
+      context.handoffs.dnsCheckWanted.give(true);
       // The probe's first run costs more than its round trips (compiling, first FFI calls): a
       // rehearsal that sends nothing runs it while the main thread waits for an earlier step's
       // program (a timer fires only then), so the check itself costs about the round trips.
@@ -141,7 +122,7 @@ export const STEPS: readonly KindStep[] = [
         });
       }
     },
-    run: (_host, context) => context.dnsCheck?.finish(),
+    run: (_host, { handoffs }) => handoffs.dnsCheck.take()?.finish(),
   },
 ];
 

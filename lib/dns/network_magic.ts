@@ -53,7 +53,7 @@ export interface NetworkMagic {
 
 /**
  * kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. `saved`: what
- * `iptables-save` prints, when select_iptables already has it (see StepContext.iptablesSaved);
+ * `iptables-save` prints, when select_iptables already has it (lib/boot/handoffs.ts);
  * `afterResolvConf`: called once the rules and resolv.conf are written (the DNS check starts).
  */
 export async function enableNetworkMagic(
