@@ -5,7 +5,8 @@
  */
 import { DOCKER_EMBEDDED_DNS_IP } from "../docker_dns.ts";
 import { gatewayFromRoutes } from "../docker_host_ip.ts";
-import { detectRuntime, nameserversOf, type Runtime, searchOf } from "../check.ts";
+import { detectRuntime, type Runtime } from "../check.ts";
+import { parseResolvConf, type ResolvConf } from "../resolv_conf.ts";
 import type { ProbeResult } from "../probe.ts";
 import type {
   CommandChanges,
@@ -67,11 +68,8 @@ export function parseNftDnsRules(listing: string): Pick<BackendRules, "rules" | 
   return { rules, prerouting };
 }
 
-/** What resolv.conf says. */
-export interface ResolvConfView {
-  nameservers: string[];
-  search: string[];
-}
+/** What resolv.conf says, as the report shows it. */
+export type ResolvConfView = ResolvConf;
 
 /** route_localnet, which pods' DNAT to 127.0.0.11 needs (unset when unreadable). */
 export interface RouteLocalnet {
@@ -142,8 +140,7 @@ export function readNumber(host: DiagnoseHost, file: string): number | undefined
 /** The nameservers and search list of a resolv.conf, or undefined when there is none. */
 export function readResolvConf(host: DiagnoseHost, file: string): ResolvConfView | undefined {
   if (host.kind(file) !== "file") return undefined;
-  const text = host.readText(file);
-  return { nameservers: nameserversOf(text), search: searchOf(text) };
+  return parseResolvConf(host.readText(file));
 }
 
 /** Docker's DNS rules as each firewall backend holds them (iptables-nft, -legacy, nftables). */
