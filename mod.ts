@@ -12,18 +12,19 @@
  * This module is the versioned surface (package.json's version follows semver for it); every
  * other module is internal and may change in any release.
  */
-import { type BootStep, STEPS } from "./lib/boot/steps.ts";
+import { STEPS } from "./lib/boot/steps.ts";
+import type { Step } from "./lib/steps/step.ts";
 
 /** kind's steps in kind's order; entrypoint.ts runs exactly these. */
 export const KIND_STEPS: readonly Step[] = STEPS;
 
 /** A boot step: a name and a `run` that reads and changes the node through the host it gets. */
-export type Step = BootStep;
+export type { Step };
 
 export { insertAfter, insertBefore, replaceStep } from "./lib/boot/compose.ts";
 export { main } from "./lib/boot/main.ts";
 export { CommandError, EntrypointError } from "./lib/errors.ts";
-export type { BootContext as StepContext } from "./lib/boot/steps.ts";
+export type { StepContext } from "./lib/steps/step.ts";
 // The host, as capabilities: a step's `run` names the ones it uses in its parameter type.
 export type {
   Announcements,

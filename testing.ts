@@ -10,7 +10,7 @@
  */
 import { runDryRun } from "./lib/boot/dry_run.ts";
 import type { Host, Queries } from "./lib/host/host.ts";
-import { reportFailure, runEntrypoint } from "./lib/boot/run.ts";
+import { reportFailure, run } from "./lib/boot/run.ts";
 import type { Step } from "./mod.ts";
 
 export {
@@ -39,7 +39,7 @@ export async function boot(
 ): Promise<BootResult> {
   let exec: readonly string[] | undefined;
   try {
-    await runEntrypoint(host, argv, (command) => {
+    await run(host, argv, (command) => {
       exec = command;
       return Promise.resolve(undefined as never);
     }, { steps });

@@ -15,8 +15,8 @@ buildBundle();
 const dist = (name: string) => readFileSync(join(REPO, "dist", name), "utf8");
 
 /**
- * Names and strings only the diagnosis has (lib/dns/diagnose/diagnose.ts, lib/dns/diagnose/netns.ts): its functions, its
- * namespace's and report's words.
+ * Names and strings only the diagnosis has (lib/dns/diagnose/): its functions, its namespace's and
+ * report's words.
  */
 const DIAGNOSIS_MARKS = [
   "function renderReport(",

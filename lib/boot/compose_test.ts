@@ -62,5 +62,5 @@ Deno.test("KIND_ENTRYPOINT_STEPS takes the names of a composed entrypoint's own 
     new Set(["containerd", "registry_mirror"]),
   );
   // kind's entrypoint has no such step.
-  assert.throws(() => readSwitches(env), /unknown steps: registry_mirror/);
+  assert.throws(() => readSwitches(env, KIND_STEPS), /unknown steps: registry_mirror/);
 });

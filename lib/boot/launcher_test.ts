@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CACHE_MOUNT_ENV, releaseCacheMount } from "./launcher.ts";
 import { readSwitches } from "./switches.ts";
+import { STEPS } from "./steps.ts";
 import { buildBundle, DENO, REPO, testEnvironment } from "../../test/support/bundle.ts";
 
 Deno.test("releaseCacheMount() does nothing when the launcher mounted nothing", () => {
@@ -18,10 +19,13 @@ Deno.test("releaseCacheMount() calls umount2 on the named directory and says why
 });
 
 Deno.test("readSwitches() takes the launcher's cache mount as an absolute path only", () => {
-  assert.deepEqual(readSwitches({ [CACHE_MOUNT_ENV]: "/usr/local/lib/x" }), {
+  assert.deepEqual(readSwitches({ [CACHE_MOUNT_ENV]: "/usr/local/lib/x" }, STEPS), {
     [CACHE_MOUNT_ENV]: "/usr/local/lib/x",
   });
-  assert.throws(() => readSwitches({ [CACHE_MOUNT_ENV]: "relative" }), /not an absolute path/);
+  assert.throws(
+    () => readSwitches({ [CACHE_MOUNT_ENV]: "relative" }, STEPS),
+    /not an absolute path/,
+  );
 });
 
 /** How the image's launcher (images/entrypoint) started Deno: its arguments and environment. */

@@ -7,19 +7,20 @@
 import { STANDARD_STREAMS } from "../host/command.ts";
 import { loadStartProbe } from "../dns/probe.ts";
 import { runDryRun } from "./dry_run.ts";
-import { execCommand, execUnsupportedReason, EXIT_CANNOT_EXECUTE } from "../host/exec.ts";
+import { EXIT_CANNOT_EXECUTE } from "../exit_status.ts";
+import { execCommand, execUnsupportedReason } from "../host/exec.ts";
 import { createHost, createQueries, type HostOptions } from "../host/real.ts";
 import { releaseCacheMount } from "./launcher.ts";
-import { reportFailure, runEntrypoint, type RunOptions } from "./run.ts";
+import { type BootOptions, reportFailure, run } from "./run.ts";
 import { deferStopSignals, stopRequested } from "./signals.ts";
-import type { Step } from "./steps.ts";
+import type { KindStep } from "./steps.ts";
 import { readSwitches } from "./switches.ts";
 
 /**
  * Runs `steps` in order and execs the command line (the process's arguments, e.g. `/sbin/init`).
  * It returns only by exiting: 0 after a dry run or with no command, else the failing step's status.
  */
-export async function main(steps: readonly Step[]): Promise<never> {
+export async function main(steps: readonly KindStep[]): Promise<never> {
   // For the trace: what follows counts as setup, what came before as import.
   const entered = performance.now();
   if (typeof (globalThis as { Deno?: unknown }).Deno !== "object") refuseRuntime();
@@ -41,7 +42,7 @@ export async function main(steps: readonly Step[]): Promise<never> {
       commandTimeoutMs: switches.KIND_ENTRYPOINT_COMMAND_TIMEOUT_MS,
     };
     queries = createQueries(hostOptions);
-    const options: RunOptions = { steps };
+    const options: BootOptions = { steps };
     if (switches.KIND_ENTRYPOINT_TRACE) {
       // Loaded only when asked for: the trace is no part of a normal boot.
       const { startTrace } = await import("./trace.ts");
@@ -66,7 +67,7 @@ export async function main(steps: readonly Step[]): Promise<never> {
       status = result.status;
     } else {
       // Only a real run sends the DNS check's probe (the dry run drops it as well).
-      await runEntrypoint(host(), argv, execCommand, { ...options, loadProbe: loadStartProbe });
+      await run(host(), argv, execCommand, { ...options, loadProbe: loadStartProbe });
     }
   } catch (error) {
     status = reportFailure(queries, error);

@@ -19,11 +19,6 @@ export function parseStartTime(stat: string): string | undefined {
   return startTime && /^\d+$/.test(startTime) ? startTime : undefined;
 }
 
-/** What a step knows of an earlier run: true when the entrypoint already ran in this boot. */
-export interface Rerun {
-  rerun?: boolean;
-}
-
 /** This boot's identity and whether the entrypoint already ran in it. */
 export interface BootState {
   boot: string | undefined;

@@ -1,12 +1,15 @@
 /** The entrypoint as a function of a host, so that tests can run all of it against a fake. */
 import { EntrypointError, inStep } from "../errors.ts";
+import { EXIT_CANNOT_EXECUTE } from "../exit_status.ts";
 import type { Host, Log } from "../host/host.ts";
 import { throwIfStopRequested } from "./signals.ts";
 import { checkSteps } from "./compose.ts";
-import { type Step, type StepContext, stepLabel, STEPS } from "./steps.ts";
+import { type KindContext, type KindStep, STEPS } from "./steps.ts";
+import { stepLabel } from "../steps/step.ts";
 import { readSwitch } from "./switches.ts";
 import { detectUserns } from "../steps/userns.ts";
 import { detectRerun, markBoot } from "./rerun.ts";
+import { newHandoffs } from "./handoffs.ts";
 
 /** Replaces the process with `argv` (see lib/host/exec.ts); never returns on success. */
 export interface ExecFn {
@@ -26,17 +29,14 @@ export interface StepObserver {
   beforeExec?(): void;
 }
 
-/** Options of `runEntrypoint`. */
-export interface RunOptions {
+/** Options of `run`. */
+export interface BootOptions {
   observer?: StepObserver;
   /** The steps to run, in order (default: kind's, `STEPS`). */
-  steps?: readonly Step[];
+  steps?: readonly KindStep[];
   /** Loads the DNS prober for the check after the network magic; a dry run passes none. */
-  loadProbe?: StepContext["loadProbe"];
+  loadProbe?: KindContext["loadProbe"];
 }
-
-/** Exit status when the runtime cannot exec at all (bash's status for "cannot execute"). */
-export const EXIT_EXEC_UNSUPPORTED = 126;
 
 /**
  * Runs every step in order (kind's, unless `options.steps` says otherwise), logs `starting init`
@@ -44,11 +44,11 @@ export const EXIT_EXEC_UNSUPPORTED = 126;
  * arguments does nothing and the script ends), so only a run with a command needs a runtime that
  * can exec.
  */
-export async function runEntrypoint(
+export async function run(
   host: Host,
   argv: readonly string[],
   exec: ExecFn,
-  options: RunOptions = {},
+  options: BootOptions = {},
 ): Promise<void> {
   const steps = options.steps ?? STEPS;
   try {
@@ -59,14 +59,15 @@ export async function runEntrypoint(
   const only = readSwitch(host, "KIND_ENTRYPOINT_STEPS", steps);
   if (argv.length > 0) {
     const unsupported = exec.unsupported?.();
-    if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_EXEC_UNSUPPORTED });
+    if (unsupported) throw new EntrypointError(unsupported, { exitCode: EXIT_CANNOT_EXECUTE });
   }
   // Before any step, as kind's bash: its first log line, and steps branch on the answer.
   const boot = detectRerun(host);
-  const context: StepContext = {
+  const context: KindContext = {
     userns: detectUserns(host),
     rerun: boot.rerun,
     loadProbe: options.loadProbe,
+    handoffs: newHandoffs(),
   };
   // Read-only work of later steps starts now and overlaps the earlier ones (see Step.prefetch).
   for (const step of steps) if (!only || only.has(step.name)) step.prefetch?.(host, context);
@@ -74,9 +75,9 @@ export async function runEntrypoint(
     if (only && !only.has(step.name)) continue;
     // A SIGTERM/SIGINT during a step takes effect here, never halfway through a write.
     throwIfStopRequested(`before ${stepLabel(step)}`);
-    const run = async () => await step.run(host, context);
+    const runStep = async () => await step.run(host, context);
     try {
-      await (options.observer ? options.observer.step(step.name, run) : run());
+      await (options.observer ? options.observer.step(step.name, runStep) : runStep());
     } catch (error) {
       throw inStep(stepLabel(step), error);
     }

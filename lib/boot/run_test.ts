@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { EntrypointError } from "../errors.ts";
-import { type ExecFn, reportFailure, runEntrypoint } from "./run.ts";
+import { type ExecFn, reportFailure, run } from "./run.ts";
 import { BOOT_MARKER, PID1_STAT } from "./rerun.ts";
-import { selectSteps, STEPS } from "./steps.ts";
+import { STEPS } from "./steps.ts";
+import { selectSteps } from "./switches.ts";
 import { FakeHost, type FakeHostOptions } from "../host/fake.ts";
 
 const SAVE = Deno.readTextFileSync(
@@ -73,10 +74,10 @@ Deno.test("STEPS lists kind's functions in kind's order, then the DNS check (not
   ]);
 });
 
-Deno.test("runEntrypoint() logs kind's lines in kind's order and then execs the command", async () => {
+Deno.test("run() logs kind's lines in kind's order and then execs the command", async () => {
   const host = node();
   const exec = recordingExec();
-  await runEntrypoint(host, ["/sbin/init", "--log-level=info"], exec);
+  await run(host, ["/sbin/init", "--log-level=info"], exec);
   assert.deepEqual(host.logs, [
     "INFO: ensuring we can execute mount/umount even with userns-remap",
     "INFO: remounting /sys read-only",
@@ -91,7 +92,7 @@ Deno.test("runEntrypoint() logs kind's lines in kind's order and then execs the 
   assert.deepEqual(exec.calls, [["/sbin/init", "--log-level=info"]]);
 });
 
-Deno.test("runEntrypoint() reports the user namespace before any step", async () => {
+Deno.test("run() reports the user namespace before any step", async () => {
   const host = node({
     files: {
       "/proc/self/uid_map": "         0       1000          1\n         1     100000      65536\n",
@@ -99,7 +100,7 @@ Deno.test("runEntrypoint() reports the user namespace before any step", async ()
         "Max open files            1024                 1024                 files\n",
     },
   });
-  await runEntrypoint(host, [], recordingExec());
+  await run(host, [], recordingExec());
   assert.deepEqual(host.logs.slice(0, 3), [
     "INFO: running in a user namespace (experimental)",
     "WARN: UserNS: expected RLIMIT_NOFILE to be at least 64000, got 1024",
@@ -108,12 +109,12 @@ Deno.test("runEntrypoint() reports the user namespace before any step", async ()
   assert.equal(host.files.get("/etc/containerd/config.toml"), 'snapshotter = "overlayfs"\n');
 });
 
-Deno.test("runEntrypoint() refuses a runtime that cannot exec before changing anything", async () => {
+Deno.test("run() refuses a runtime that cannot exec before changing anything", async () => {
   const host = node();
   const exec = recordingExec(
     "Cannot exec: this runtime (Node.js v20.0.0) cannot replace its process; run the entrypoint with deno run -A",
   );
-  await assert.rejects(runEntrypoint(host, ["/sbin/init"], exec), (error: unknown) => {
+  await assert.rejects(run(host, ["/sbin/init"], exec), (error: unknown) => {
     assert.ok(error instanceof EntrypointError);
     // bash's status for a command it cannot execute
     assert.equal(error.exitCode, 126);
@@ -124,21 +125,21 @@ Deno.test("runEntrypoint() refuses a runtime that cannot exec before changing an
   assert.deepEqual(exec.calls, []);
 });
 
-Deno.test("runEntrypoint() without a command runs the steps and ends, like bash's bare exec", async () => {
+Deno.test("run() without a command runs the steps and ends, like bash's bare exec", async () => {
   const host = node({ env: { KIND_ENTRYPOINT_STEPS: "proxy" } });
   const exec = recordingExec("cannot exec here");
-  await runEntrypoint(host, [], exec);
+  await run(host, [], exec);
   assert.deepEqual(host.logs, ["INFO: starting init"]);
   assert.deepEqual(exec.calls, []);
 });
 
-Deno.test("runEntrypoint() records the boot after a whole run only, not after KIND_ENTRYPOINT_STEPS' part", async () => {
+Deno.test("run() records the boot after a whole run only, not after KIND_ENTRYPOINT_STEPS' part", async () => {
   const stat = "1 (entrypoint) S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242 0\n";
   const part = node({ env: { KIND_ENTRYPOINT_STEPS: "proxy" }, files: { [PID1_STAT]: stat } });
-  await runEntrypoint(part, ["/sbin/init"], recordingExec());
+  await run(part, ["/sbin/init"], recordingExec());
   assert.equal(part.files.get(BOOT_MARKER), undefined);
   const whole = node({ files: { [PID1_STAT]: stat } });
-  await runEntrypoint(whole, ["/sbin/init"], recordingExec());
+  await run(whole, ["/sbin/init"], recordingExec());
   assert.equal(whole.files.get(BOOT_MARKER), "4242\n");
 });
 
@@ -152,18 +153,18 @@ Deno.test("reportFailure() logs one ERROR line and returns the failure's status,
   ]);
 });
 
-Deno.test("runEntrypoint() with KIND_ENTRYPOINT_STEPS=none changes nothing and execs", async () => {
+Deno.test("run() with KIND_ENTRYPOINT_STEPS=none changes nothing and execs", async () => {
   const host = node({ env: { KIND_ENTRYPOINT_STEPS: "none" } });
   const exec = recordingExec();
-  await runEntrypoint(host, ["/sbin/init"], exec);
+  await run(host, ["/sbin/init"], exec);
   assert.deepEqual(host.events, [{ type: "log", level: "INFO", message: "starting init" }]);
   assert.deepEqual(exec.calls, [["/sbin/init"]]);
 });
 
-Deno.test("runEntrypoint() stops at a failing step with its status, naming kind's function", async () => {
+Deno.test("run() stops at a failing step with its status, naming kind's function", async () => {
   const host = node({ failingMounts: ["mount --make-rshared /"] });
   const exec = recordingExec();
-  await assert.rejects(runEntrypoint(host, ["/sbin/init"], exec), (error: unknown) => {
+  await assert.rejects(run(host, ["/sbin/init"], exec), (error: unknown) => {
     assert.ok(error instanceof EntrypointError);
     assert.equal(error.exitCode, 32);
     assert.match(error.message, /^fix_mount: Command `mount --make-rshared \/` exited/);
@@ -173,14 +174,14 @@ Deno.test("runEntrypoint() stops at a failing step with its status, naming kind'
   assert.deepEqual(exec.calls, []);
 });
 
-Deno.test("runEntrypoint() prints kind's own error line for undelegated controllers", async () => {
+Deno.test("run() prints kind's own error line for undelegated controllers", async () => {
   const host = node({
     files: {
       "/proc/self/uid_map": "         0       1000          1\n",
       "/sys/fs/cgroup/cgroup.controllers": "cpuset io memory pids\n",
     },
   });
-  await assert.rejects(runEntrypoint(host, ["/sbin/init"], recordingExec()), (error: unknown) => {
+  await assert.rejects(run(host, ["/sbin/init"], recordingExec()), (error: unknown) => {
     assert.ok(error instanceof EntrypointError);
     assert.equal(error.message, "UserNS: cpu controller needs to be delegated");
     assert.equal(error.exitCode, 1);
@@ -189,19 +190,19 @@ Deno.test("runEntrypoint() prints kind's own error line for undelegated controll
 });
 
 Deno.test("selectSteps() takes names, none, or nothing", () => {
-  assert.equal(selectSteps(undefined), undefined);
-  assert.equal(selectSteps(" "), undefined);
-  assert.deepEqual(selectSteps("none"), new Set());
-  assert.deepEqual(selectSteps("mount, proxy"), new Set(["mount", "proxy"]));
-  assert.throws(() => selectSteps("none,mount"), /cannot be combined/);
-  assert.throws(() => selectSteps("mounts"), /unknown steps: mounts/);
+  assert.equal(selectSteps(undefined, STEPS), undefined);
+  assert.equal(selectSteps(" ", STEPS), undefined);
+  assert.deepEqual(selectSteps("none", STEPS), new Set());
+  assert.deepEqual(selectSteps("mount, proxy", STEPS), new Set(["mount", "proxy"]));
+  assert.throws(() => selectSteps("none,mount", STEPS), /cannot be combined/);
+  assert.throws(() => selectSteps("mounts", STEPS), /unknown steps: mounts/);
 });
 
-Deno.test("runEntrypoint() sends the DNS check's queries once resolv.conf is written, and warns before starting init", async () => {
+Deno.test("run() sends the DNS check's queries once resolv.conf is written, and warns before starting init", async () => {
   const host = node();
   const exec = recordingExec();
   let startedAfter: unknown;
-  await runEntrypoint(host, ["/sbin/init"], exec, {
+  await run(host, ["/sbin/init"], exec, {
     loadProbe: () => (request) => {
       startedAfter = host.events[host.events.length - 1];
       assert.equal(request.server, "172.18.0.1");
@@ -220,10 +221,10 @@ Deno.test("runEntrypoint() sends the DNS check's queries once resolv.conf is wri
   assert.equal(logs[logs.length - 1], "INFO: starting init");
 });
 
-Deno.test("runEntrypoint() goes on to init when loading the DNS prober throws, with one WARN line", async () => {
+Deno.test("run() goes on to init when loading the DNS prober throws, with one WARN line", async () => {
   const host = node();
   const exec = recordingExec();
-  await runEntrypoint(host, ["/sbin/init"], exec, {
+  await run(host, ["/sbin/init"], exec, {
     loadProbe: () => {
       throw new Error("Cannot bind libc: no such symbol");
     },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EntrypointError } from "../errors.ts";
-import { runEntrypoint } from "./run.ts";
+import { run } from "./run.ts";
 import {
   deferStopSignals,
   noteStopSignal,
@@ -28,7 +28,7 @@ Deno.test("throwIfStopRequested() stops with 128 + the signal's number and says 
   noteStopSignal(undefined);
 });
 
-Deno.test("runEntrypoint() finishes the running step, then stops before the next one", async () => {
+Deno.test("run() finishes the running step, then stops before the next one", async () => {
   noteStopSignal(undefined);
   const host = new FakeHost({
     env: { KIND_ENTRYPOINT_STEPS: "proxy,mount" },
@@ -42,7 +42,7 @@ Deno.test("runEntrypoint() finishes the running step, then stops before the next
   };
   let execed = false;
   await assert.rejects(
-    runEntrypoint(host, ["/sbin/init"], () => {
+    run(host, ["/sbin/init"], () => {
       execed = true;
       return Promise.resolve(undefined as never);
     }),

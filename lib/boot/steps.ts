@@ -4,91 +4,43 @@
  */
 import { fixCgroup } from "../steps/cgroups.ts";
 import { configureContainerd } from "../steps/containerd.ts";
-import { type BootCheck, startDnsCheck } from "../dns/check.ts";
+import { startDnsCheck } from "../dns/check.ts";
+import type { Handoffs } from "./handoffs.ts";
 import type { StartProbe } from "../dns/probe.ts";
-import type { Host, RunResult } from "../host/host.ts";
-import {
-  type IptablesDumps,
-  type IptablesMode,
-  selectIptables,
-  startIptablesDumps,
-} from "../steps/iptables_mode.ts";
+import type { Host } from "../host/host.ts";
+import { selectIptables, startIptablesDumps } from "../steps/iptables_mode.ts";
 import { fixMachineId } from "../steps/machine_id.ts";
 import { fixMount } from "../steps/mounts.ts";
 import { enableNetworkMagic } from "../dns/network_magic.ts";
 import { fixProductName, fixProductUuid } from "../steps/product.ts";
 import { configureProxy } from "../steps/proxy.ts";
 import { after } from "../host/timer.ts";
+import type { Step, StepContext } from "../steps/step.ts";
 import { validateUserns } from "../steps/userns.ts";
 
-/** What every step learns before the first one runs (the public part of a step's context). */
-export interface BootContext {
-  /** Running in a non-initial user namespace (rootless Docker/Podman). */
-  readonly userns: boolean;
-  /**
-   * The entrypoint already ran in this container boot (see lib/boot/rerun.ts): steps that kind's
-   * bash would repeat harmfully (machine-id, stacked bind mounts) leave their work alone.
-   */
-  readonly rerun?: boolean;
-}
-
-/** What the steps learn before they run, and what one step's prefetch leaves for its run. */
-export interface StepContext extends BootContext {
-  /** select_iptables' rule dumps, started by its prefetch. */
-  iptablesDumps?: IptablesDumps;
-  /**
-   * The selected backend's IPv4 dump, taken before the first step: network_magic's
-   * `iptables-save` would print the same (no step in between touches netfilter; Docker wrote its
-   * rules before the container started), so it is not run a second time.
-   */
-  iptablesSaved?: RunResult;
-  /** The backend select_iptables chose. */
-  iptablesMode?: IptablesMode;
-  /** Set by dns_check's prefetch: the DNS check is to run, so network_magic starts it. */
-  dnsCheckWanted?: boolean;
-  /** The DNS check network_magic started, for dns_check to finish. */
-  dnsCheck?: BootCheck;
+/** What kind's steps learn before they run: the public context, the handoffs, the prober. */
+export interface KindContext extends StepContext {
+  /** What one step hands a later one (lib/boot/handoffs.ts). */
+  readonly handoffs: Handoffs;
   /**
    * Loads the DNS prober for the check after the network magic (lib/dns/check.ts); absent in a
    * dry run, which sends no probe (the rules it would check were not really rewritten).
    */
-  loadProbe?: () => StartProbe | undefined;
+  readonly loadProbe?: () => StartProbe | undefined;
 }
 
-/**
- * A boot step (mod.ts's `Step`): its name, and what it does through the host. A step's `run`
- * declares in its parameter type the host capabilities it reads and changes; it gets the real
- * host, or in a dry run one whose changes only record plan entries.
- */
-export interface BootStep {
-  /** For `KIND_ENTRYPOINT_STEPS` and error lines: lower-case letters, digits, underscores. */
-  readonly name: string;
-  /**
-   * The function of kind's bash entrypoint this step ports; its `ERROR:` lines start with it.
-   * Steps of one's own leave it out and their name is used.
-   */
-  readonly original?: string;
-  /** Does the step's work; a throw stops the boot with one `ERROR:` line. */
-  run(host: Host, context: BootContext): void | Promise<void>;
-}
-
-/** A step as the runner sees it: the contract plus what only built-in steps use. */
-export interface Step extends BootStep {
-  run(host: Host, context: StepContext): void | Promise<void>;
+/** A step as the runner sees it: the public `Step` plus what only kind's own steps use. */
+export interface KindStep extends Step {
+  run(host: Host, context: KindContext): void | Promise<void>;
   /**
    * Starts read-only work of this step before the first step runs, so that it overlaps the
    * steps before it; only for work whose result cannot depend on what those steps change.
    */
-  prefetch?(host: Host, context: StepContext): void;
-}
-
-/** The name a step's `ERROR:` lines start with: kind's function, or the step's own name. */
-export function stepLabel(step: BootStep): string {
-  return step.original ?? step.name;
+  prefetch?(host: Host, context: KindContext): void;
 }
 
 /** Every step, in the order kind runs them. */
-export const STEPS: readonly Step[] = [
+export const STEPS: readonly KindStep[] = [
   {
     name: "userns",
     original: "validate_userns",
@@ -127,27 +79,24 @@ export const STEPS: readonly Step[] = [
     // The dumps only read the netfilter rule sets, and no step before select_iptables touches
     // netfilter (they write files, mounts and the machine-id), so they count what they would
     // count at kind's point in the order; their program starts overlap earlier steps.
-    prefetch: (host, context) => {
-      context.iptablesDumps = startIptablesDumps(host);
-    },
-    run: async (host, context) => {
-      const { mode, saved } = await selectIptables(host, context.iptablesDumps);
-      context.iptablesMode = mode;
-      context.iptablesSaved = saved;
+    prefetch: (host, { handoffs }) => handoffs.iptablesDumps.give(startIptablesDumps(host)),
+    run: async (host, { handoffs }) => {
+      handoffs.iptables.give(await selectIptables(host, handoffs.iptablesDumps.take()));
     },
   },
   {
     name: "network_magic",
     original: "enable_network_magic",
-    run: async (host, context) => {
-      const loadProbe = context.dnsCheckWanted ? context.loadProbe : undefined;
+    run: async (host, { handoffs, loadProbe }) => {
+      const probe = handoffs.dnsCheckWanted.take() ? loadProbe : undefined;
+      const iptables = handoffs.iptables.take();
       await enableNetworkMagic(host, {
-        saved: context.iptablesSaved,
-        afterResolvConf: loadProbe && ((magic) => {
-          context.dnsCheck = startDnsCheck(host, magic, {
-            start: loadedOrFailing(loadProbe),
-            iptablesMode: context.iptablesMode,
-          });
+        saved: iptables?.saved,
+        afterResolvConf: probe && ((magic) => {
+          handoffs.dnsCheck.give(startDnsCheck(host, magic, {
+            start: loadedOrFailing(probe),
+            iptablesMode: iptables?.mode,
+          }));
         }),
       });
     },
@@ -157,7 +106,7 @@ export const STEPS: readonly Step[] = [
     // sent the nameserver it wrote (lib/dns/check.ts), and warns when there are none.
     name: "dns_check",
     prefetch: (host, context) => {
-      context.dnsCheckWanted = true;
+      context.handoffs.dnsCheckWanted.give(true);
       // The probe's first run costs more than its round trips (compiling, first FFI calls): a
       // rehearsal that sends nothing runs it while the main thread waits for an earlier step's
       // program (a timer fires only then), so the check itself costs about the round trips.
@@ -173,7 +122,7 @@ export const STEPS: readonly Step[] = [
         });
       }
     },
-    run: (_host, context) => context.dnsCheck?.finish(),
+    run: (_host, { handoffs }) => handoffs.dnsCheck.take()?.finish(),
   },
 ];
 
@@ -190,35 +139,4 @@ function loadedOrFailing(load: () => StartProbe | undefined): StartProbe | undef
       throw error;
     };
   }
-}
-
-/** The `KIND_ENTRYPOINT_STEPS` value that runs no step at all (only detection and exec). */
-export const NO_STEPS = "none";
-
-/**
- * Step names from `KIND_ENTRYPOINT_STEPS` (comma or space separated); undefined means all, and
- * `none` alone selects no step, for running only the exec (tests of the exec itself).
- */
-export function selectSteps(
-  value: string | undefined,
-  steps: readonly BootStep[] = STEPS,
-): Set<string> | undefined {
-  if (value === undefined || value.trim() === "") return undefined;
-  const names = new Set(value.split(/[\s,]+/).filter(Boolean));
-  if (names.has(NO_STEPS)) {
-    if (names.size > 1) {
-      throw new Error(`KIND_ENTRYPOINT_STEPS=${NO_STEPS} cannot be combined with step names`);
-    }
-    return new Set();
-  }
-  const known = new Set(steps.map((step) => step.name));
-  const unknown = [...names].filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    throw new Error(
-      `KIND_ENTRYPOINT_STEPS names unknown steps: ${unknown.join(", ")} (known: ${
-        [...known].join(", ")
-      }, or ${NO_STEPS})`,
-    );
-  }
-  return names;
 }

@@ -7,7 +7,7 @@
  */
 import { EntrypointError } from "../errors.ts";
 import type { Environment } from "../host/host.ts";
-import { type BootStep, selectSteps, STEPS } from "./steps.ts";
+import type { Step } from "../steps/step.ts";
 
 /** One switch: what it accepts (for error messages and the README) and how its value is read. */
 export interface Switch<T> {
@@ -16,7 +16,7 @@ export interface Switch<T> {
    * The value, or an `Error` saying what is wrong with it. Never called for unset or empty.
    * `steps` are the steps of this entrypoint (kind's, or a custom entrypoint's).
    */
-  parse(value: string, steps: readonly BootStep[]): T;
+  parse(value: string, steps: readonly Step[]): T;
 }
 
 /** A switch that is on with `1`: nothing else is guessed at (`true`, `on`, `0`, `false`, ...). */
@@ -34,7 +34,7 @@ export const SWITCHES = {
   KIND_ENTRYPOINT_DRY_RUN: ON,
   /** Per-step times on stderr (lib/boot/trace.ts). */
   KIND_ENTRYPOINT_TRACE: ON,
-  /** Run only these steps (lib/boot/steps.ts). */
+  /** Run only these steps (`selectSteps` below). */
   KIND_ENTRYPOINT_STEPS: {
     accepts: "step names separated by commas or spaces, or none",
     // Undefined (every step) for a value of only spaces.
@@ -87,7 +87,7 @@ const PREFIX = "KIND_ENTRYPOINT_";
 export function readSwitch<K extends SwitchName>(
   env: Environment,
   name: K,
-  steps: readonly BootStep[] = STEPS,
+  steps: readonly Step[],
 ): Switches[K] | undefined {
   const value = env.env(name);
   if (value === undefined || value === "") return undefined;
@@ -110,7 +110,7 @@ export function readSwitch<K extends SwitchName>(
  */
 export function readSwitches(
   env: Record<string, string | undefined>,
-  steps: readonly BootStep[] = STEPS,
+  steps: readonly Step[],
 ): Switches {
   const known = Object.keys(SWITCHES);
   const unknown = Object.keys(env).filter((name) =>
@@ -153,4 +153,35 @@ function editDistance(a: string, b: string): number {
     previous = row;
   }
   return previous[b.length];
+}
+
+/** The `KIND_ENTRYPOINT_STEPS` value that runs no step at all (only detection and exec). */
+export const NO_STEPS = "none";
+
+/**
+ * Step names from `KIND_ENTRYPOINT_STEPS` (comma or space separated); undefined means all, and
+ * `none` alone selects no step, for running only the exec (tests of the exec itself).
+ */
+export function selectSteps(
+  value: string | undefined,
+  steps: readonly Step[],
+): Set<string> | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const names = new Set(value.split(/[\s,]+/).filter(Boolean));
+  if (names.has(NO_STEPS)) {
+    if (names.size > 1) {
+      throw new Error(`KIND_ENTRYPOINT_STEPS=${NO_STEPS} cannot be combined with step names`);
+    }
+    return new Set();
+  }
+  const known = new Set(steps.map((step) => step.name));
+  const unknown = [...names].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `KIND_ENTRYPOINT_STEPS names unknown steps: ${unknown.join(", ")} (known: ${
+        [...known].join(", ")
+      }, or ${NO_STEPS})`,
+    );
+  }
+  return names;
 }

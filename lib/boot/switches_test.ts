@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { EntrypointError } from "../errors.ts";
-import { readSwitches, SWITCHES } from "./switches.ts";
+import { readSwitches as readSwitchesOf, SWITCHES } from "./switches.ts";
+import { STEPS } from "./steps.ts";
+
+/** The switches as kind's entrypoint reads them. */
+function readSwitches(env: Record<string, string | undefined>) {
+  return readSwitchesOf(env, STEPS);
+}
 
 function refused(env: Record<string, string>): string {
   try {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runEntrypoint } from "./run.ts";
+import { run } from "./run.ts";
 import { epochSeconds, peakRssKb, processAgeMillis, startTrace } from "./trace.ts";
 import { FakeHost } from "../host/fake.ts";
 
@@ -65,13 +65,13 @@ Deno.test("startTrace() counts what main did before the trace as setup, not impo
   ]);
 });
 
-Deno.test("runEntrypoint() passes every step it runs through its observer, then beforeExec", async () => {
+Deno.test("run() passes every step it runs through its observer, then beforeExec", async () => {
   const host = new FakeHost({
     env: { KIND_ENTRYPOINT_STEPS: "proxy,machine_id" },
     commands: { "systemd-machine-id-setup": {} },
   });
   const seen: string[] = [];
-  await runEntrypoint(host, ["/sbin/init"], () => Promise.resolve(undefined as never), {
+  await run(host, ["/sbin/init"], () => Promise.resolve(undefined as never), {
     observer: {
       step: (name, run) => {
         seen.push(name);

@@ -7,6 +7,7 @@
  * PREROUTING and need route_localnet, which `KIND_ENTRYPOINT_DIAGNOSE=1` checks (lib/dns/diagnose/diagnose.ts).
  */
 import { DOCKER_EMBEDDED_DNS_IP } from "./docker_dns.ts";
+import { parseResolvConf } from "./resolv_conf.ts";
 import type { ProbeInFlight, ProbeResult, StartProbe, Transport } from "./probe.ts";
 import type { Environment, FileQueries, Log, Lookups } from "../host/host.ts";
 import type { DnsRulesPlace, NetworkMagic } from "./network_magic.ts";
@@ -43,20 +44,6 @@ export function detectRuntime(host: FileQueries & Environment): Runtime {
   });
 }
 
-/** The `nameserver` addresses of a resolv.conf, in order. */
-export function nameserversOf(resolvConf: string): string[] {
-  return [...resolvConf.matchAll(/^[ \t]*nameserver[ \t]+(\S+)/gm)].map((match) => match[1]);
-}
-
-/** The search list of a resolv.conf: the last `search` or `domain` line wins, as in glibc. */
-export function searchOf(resolvConf: string): string[] {
-  let search: string[] = [];
-  for (const match of resolvConf.matchAll(/^[ \t]*(search|domain)[ \t]+(.*)$/gm)) {
-    search = match[2].trim().split(/\s+/).filter(Boolean);
-  }
-  return search;
-}
-
 /**
  * The server the boot check asks, or undefined when there is nothing to check: only a resolver
  * the runtime itself runs, now named in resolv.conf. That is Docker's embedded resolver (the
@@ -68,8 +55,10 @@ export function bootCheckServer(
   magic: NetworkMagic,
   runtime: () => Runtime,
 ): string | undefined {
-  if (!nameserversOf(magic.resolvConf.written).includes(magic.hostIp)) return undefined;
-  const original = nameserversOf(magic.resolvConf.original);
+  if (!parseResolvConf(magic.resolvConf.written).nameservers.includes(magic.hostIp)) {
+    return undefined;
+  }
+  const original = parseResolvConf(magic.resolvConf.original).nameservers;
   if (original.includes(DOCKER_EMBEDDED_DNS_IP)) return magic.hostIp;
   if (original.includes(magic.hostIp) && runtime() === "podman") return magic.hostIp;
   return undefined;
@@ -171,7 +160,7 @@ export function startDnsCheck(
   // Docker's resolver serves UDP and TCP; aardvark-dns (podman) may serve UDP only, so on
   // podman a TCP failure is the runtime's, not the node's: UDP only.
   const dockerResolver = server === magic.hostIp &&
-    nameserversOf(magic.resolvConf.original).includes(DOCKER_EMBEDDED_DNS_IP);
+    parseResolvConf(magic.resolvConf.original).nameservers.includes(DOCKER_EMBEDDED_DNS_IP);
   const transports: Transport[] = dockerResolver ? ["UDP", "TCP"] : ["UDP"];
   const name = host.hostname();
   const cannotRun = (error: unknown) =>

@@ -4,10 +4,8 @@ import {
   bootCheckServer,
   bootCheckWarning,
   checkDnsAtBoot,
-  nameserversOf,
   rulesPlaceWords,
   runtimeFromMarks,
-  searchOf,
   startDnsCheck,
 } from "./check.ts";
 import type { ProbeRequest, ProbeResult } from "./probe.ts";
@@ -29,14 +27,6 @@ const REFUSED = (transport: "UDP" | "TCP"): ProbeResult => ({
   answered: false,
   ms: 0.3,
   error: "connection refused",
-});
-
-Deno.test("nameserversOf() and searchOf() read resolv.conf as glibc does: the last search or domain wins", () => {
-  const text = "domain a.example\nnameserver 10.0.0.1\n  nameserver 10.0.0.2 \nsearch b c\n";
-  assert.deepEqual(nameserversOf(text), ["10.0.0.1", "10.0.0.2"]);
-  assert.deepEqual(searchOf(text), ["b", "c"]);
-  assert.deepEqual(searchOf("search b\ndomain dns.podman\n"), ["dns.podman"]);
-  assert.deepEqual(searchOf("nameserver 1.2.3.4\n"), []);
 });
 
 Deno.test("runtimeFromMarks() tells Docker, podman and others apart", () => {

@@ -18,13 +18,7 @@ import type {
 import { parseIptablesSave, rewriteDockerDnsRules } from "./nat_rules.ts";
 import { rewriteNftDockerDns } from "./nft_dns.ts";
 import { updateNodeAddresses } from "./node_ip.ts";
-import {
-  addRelayNameserver,
-  enableRelay,
-  findRelayAddress,
-  type RelayAddress,
-  relaySettings,
-} from "./relay/node.ts";
+import { enableRelay, findRelayAddress, type RelayAddress, relaySettings } from "./relay/node.ts";
 import { renderResolvConf } from "./resolv_conf.ts";
 
 export const RESOLV_CONF = "/etc/resolv.conf";
@@ -53,7 +47,7 @@ export interface NetworkMagic {
 
 /**
  * kind's `enable_network_magic`: NAT rules, resolv.conf, node addresses. `saved`: what
- * `iptables-save` prints, when select_iptables already has it (see StepContext.iptablesSaved);
+ * `iptables-save` prints, when select_iptables already has it (lib/boot/handoffs.ts);
  * `afterResolvConf`: called once the rules and resolv.conf are written (the DNS check starts).
  */
 export async function enableNetworkMagic(
@@ -157,7 +151,7 @@ export interface ResolvConfPlan {
  * resolv.conf.original and the node's resolv.conf is rewritten. A second run in the same
  * container finds its own output in resolv.conf and keeps the saved original instead of
  * overwriting it with the rewritten file. Throws when the file cannot be read or rewritten.
- * `relay`: the node's DNS relay, whose nameserver line is added (`addRelayNameserver`).
+ * `relay`: the node's DNS relay, whose nameserver line the rendered file gets.
  */
 export function planResolvConf(
   host: FileQueries,
@@ -166,12 +160,7 @@ export function planResolvConf(
   options: { relay?: RelayAddress } = {},
 ): ResolvConfPlan {
   const { relay } = options;
-  const render = (original: string) => {
-    const result = renderResolvConf({ original, hostIp, dnsSearch });
-    return relay && result.ok
-      ? { ...result, content: addRelayNameserver(result.content, relay.address, relay.old) }
-      : result;
-  };
+  const render = (original: string) => renderResolvConf({ original, hostIp, dnsSearch, relay });
   const current = host.readText(RESOLV_CONF);
   let original = current;
   if (host.kind(RESOLV_CONF_ORIGINAL) === "file") {

@@ -1,15 +1,14 @@
 /**
  * Asks one DNS server for one name over UDP and TCP at once, bounded in time, with the socket
- * calls of libc through Deno's FFI: no process, no node: module, and no `--unstable-net` (which
- * Deno's own UDP sockets need and the launcher does not pass). Every call is non-blocking and one
+ * calls of libc through Deno's FFI (lib/dns/sockets.ts): no process, no node: module, and no
+ * `--unstable-net` (which Deno's own UDP sockets need and the launcher does not pass). Every call is non-blocking and one
  * poll(2) loop waits for all probes, so the whole check costs at most `timeoutMs`, and well under a
  * millisecond when the server answers. The diagnosis probes from another network namespace with
  * a `Kernel` that makes its sockets there (lib/dns/diagnose/netns.ts).
  */
 import { buildQuery, type DnsResponse, frameForTcp, mismatch, parseResponse } from "./message.ts";
-import { AF_INET, runningAbi } from "../host/abi.ts";
 import { errnoWords } from "../errors.ts";
-import { cString, denoWithFfi, loadLibc } from "../host/ffi.ts";
+import { type Kernel, loadKernel, SOCK_DGRAM, SOCK_STREAM, sockaddrIn } from "./sockets.ts";
 
 /** The transports a probe uses. */
 export type Transport = "UDP" | "TCP";
@@ -60,104 +59,12 @@ export const UDP_RESEND_MS = 100;
 /** Sends DNS probes; undefined where this runtime cannot call libc (see `loadProbe`). */
 export type ProbeDns = (request: ProbeRequest) => ProbeResult[];
 
-const SOCK_STREAM = 1;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const AT_FDCWD = -100;
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
-const CLONE_NEWNET = 0x40000000;
-const SOL_SOCKET = 1;
-const SO_ERROR = 4;
 const POLLIN = 0x1;
 const POLLOUT = 0x4;
 const EINTR = 4;
 const EAGAIN = 11;
 const EINPROGRESS = 115;
 const ECONNREFUSED = 111;
-
-/** The system calls a probe makes; each returns -1 on failure, with `errno()` saying why. */
-export interface Kernel {
-  socket(type: number): number;
-  connect(fd: number, address: Uint8Array): number;
-  send(fd: number, bytes: Uint8Array): number;
-  recv(fd: number, buffer: Uint8Array): number;
-  /** ppoll(2) over `fds` (struct pollfd[]) for at most `ms` milliseconds. */
-  poll(fds: Uint8Array, count: number, ms: number): number;
-  socketError(fd: number): number;
-  open(path: string): number;
-  setns(fd: number): number;
-  close(fd: number): number;
-  errno(): number;
-}
-
-/**
- * The calls through one libc binding, glibc's syscall(2) (`syscall6` in lib/host/ffi.ts), with the
- * numbers of lib/host/abi.ts: Deno compiles a trampoline for every symbol it binds (~0.2 ms each
- * here), and the process binds libc on every boot, so nine socket functions would cost more than
- * the probe itself.
- */
-function bindKernel(deno: typeof Deno): Kernel | undefined {
-  const numbers = runningAbi()?.probe;
-  const libc = loadLibc();
-  if (!numbers || !libc) return undefined;
-  const { syscall6: syscall, __errno_location } = libc;
-  const errnoView = new deno.UnsafePointerView(__errno_location()!);
-  const address = (bytes: Uint8Array) =>
-    BigInt(deno.UnsafePointer.value(deno.UnsafePointer.of(bytes)));
-  const call = (nr: number, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) =>
-    Number(syscall(BigInt(nr), a, b, c, d, e, 0n));
-  return {
-    socket: (type) =>
-      call(numbers.socket, BigInt(AF_INET), BigInt(type | SOCK_NONBLOCK | SOCK_CLOEXEC)),
-    connect: (fd, addr) => call(numbers.connect, BigInt(fd), address(addr), BigInt(addr.length)),
-    send: (fd, bytes) => call(numbers.sendto, BigInt(fd), address(bytes), BigInt(bytes.length)),
-    recv: (fd, buffer) =>
-      call(numbers.recvfrom, BigInt(fd), address(buffer), BigInt(buffer.length)),
-    poll(fds, count, ms) {
-      const timeout = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1e6)]);
-      return call(
-        numbers.ppoll,
-        address(fds),
-        BigInt(count),
-        address(new Uint8Array(timeout.buffer)),
-      );
-    },
-    socketError(fd) {
-      const value = new Int32Array(1);
-      const size = new Uint32Array([4]);
-      const rc = call(
-        numbers.getsockopt,
-        BigInt(fd),
-        BigInt(SOL_SOCKET),
-        BigInt(SO_ERROR),
-        address(new Uint8Array(value.buffer)),
-        address(new Uint8Array(size.buffer)),
-      );
-      return rc < 0 ? errnoView.getInt32() : value[0];
-    },
-    open: (path) =>
-      call(numbers.openat, BigInt(AT_FDCWD), address(cString(path)), BigInt(O_RDONLY | O_CLOEXEC)),
-    setns: (fd) => call(numbers.setns, BigInt(fd), BigInt(CLONE_NEWNET)),
-    close: (fd) => call(numbers.close, BigInt(fd)),
-    errno: () => errnoView.getInt32(),
-  };
-}
-
-/** A struct sockaddr_in for `address:port`. */
-export function sockaddrIn(address: string, port: number): Uint8Array {
-  const bytes = new Uint8Array(16);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, AF_INET, true);
-  view.setUint16(2, port);
-  const parts = address.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((part) => !(part >= 0 && part <= 255))) {
-    throw new Error(`${address} is not an IPv4 address`);
-  }
-  bytes.set(parts, 4);
-  return bytes;
-}
 
 /** One probe in flight. */
 interface Pending {
@@ -173,8 +80,6 @@ interface Pending {
   wasRefused?: boolean;
   result?: ProbeResult;
 }
-
-let kernel: Kernel | undefined;
 
 /** Probes in flight: `finish` waits for the answers (once; later calls return the same). */
 export interface ProbeInFlight {
@@ -202,14 +107,6 @@ export function loadProbe(): ProbeDns | undefined {
 export function loadStartProbe(): StartProbe | undefined {
   const bound = loadKernel();
   return bound && kernelProbe(bound);
-}
-
-/** The system calls through Deno's FFI, or undefined without it (see `loadProbe`). */
-export function loadKernel(): Kernel | undefined {
-  const deno = denoWithFfi();
-  if (!deno) return undefined;
-  kernel ??= bindKernel(deno);
-  return kernel;
 }
 
 /**
@@ -258,6 +155,29 @@ export function rehearseProbe(k: Kernel): Error | undefined {
  * closes the sockets.
  */
 function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
+  const loop = openProbes(k, request);
+  try {
+    pump(loop, 0);
+  } catch (error) {
+    closeProbes(loop);
+    throw error;
+  }
+  let results: ProbeResult[] | undefined;
+  return { finish: () => results ??= finishProbes(loop) };
+}
+
+/** The probes of one request and what the loop over them needs. */
+interface ProbeLoop {
+  k: Kernel;
+  request: ProbeRequest;
+  probes: Pending[];
+  done: Done;
+  /** A UDP refusal is asked again later when the request says so (`retryRefused`). */
+  refused: (pending: Pending) => boolean;
+}
+
+/** Opens a socket per transport and connects it (sending the query where it connects at once). */
+function openProbes(k: Kernel, request: ProbeRequest): ProbeLoop {
   const start = performance.now();
   const address = sockaddrIn(request.server, request.port ?? 53);
   const done: Done = (pending, result) => {
@@ -267,9 +187,14 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
       ...result,
     };
   };
-  const probes: Pending[] = openSockets(k, request.transports).map((
-    { transport, fd },
-  ) => ({
+  const refused = (pending: Pending): boolean => {
+    if (!request.retryRefused || pending.transport !== "UDP") return false;
+    pending.phase = "refused";
+    pending.wasRefused = true;
+    pending.resendAt = performance.now() + RETRY_REFUSED_MS;
+    return true;
+  };
+  const probes: Pending[] = openSockets(k, request.transports).map(({ transport, fd }) => ({
     transport,
     fd,
     id: Math.floor(Math.random() * 0x10000),
@@ -287,94 +212,86 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
       done(pending, { answered: false, error: errnoWords(k.errno()) });
     }
   }
-  /** A UDP refusal is asked again later when the request says so (`retryRefused`). */
-  const refused = (pending: Pending): boolean => {
-    if (!request.retryRefused || pending.transport !== "UDP") return false;
-    pending.phase = "refused";
-    pending.wasRefused = true;
-    pending.resendAt = performance.now() + RETRY_REFUSED_MS;
-    return true;
-  };
-  /** One poll(2) of the probes still waiting, for at most `waitMs`; false when none is left. */
-  const pump = (waitMs: number): boolean => {
-    const now = performance.now();
-    for (const pending of probes) {
-      if (!pending.result && pending.resendAt !== undefined && pending.resendAt <= now) {
-        sendQuery(k, pending, request.name, done, refused);
-      }
+  return { k, request, probes, done, refused };
+}
+
+/** One poll(2) of the probes still waiting, for at most `waitMs`; false when none is left. */
+function pump(loop: ProbeLoop, waitMs: number): boolean {
+  const { k, request, probes, done, refused } = loop;
+  const now = performance.now();
+  for (const pending of probes) {
+    if (!pending.result && pending.resendAt !== undefined && pending.resendAt <= now) {
+      sendQuery(k, pending, request.name, done, refused);
     }
-    const left = probes.filter((pending) => !pending.result);
-    if (left.length === 0) return false;
-    // The wait ends when a query is due to be sent again; a refused one is not polled till then.
-    const resends = left.flatMap((pending) => pending.resendAt ?? []);
-    if (resends.length > 0) {
-      waitMs = Math.min(waitMs, Math.max(0, Math.ceil(Math.min(...resends) - now)));
-    }
-    const waiting = left.filter((pending) => pending.phase !== "refused");
-    const fds = new Uint8Array(8 * waiting.length);
-    const view = new DataView(fds.buffer);
-    waiting.forEach((pending, index) => {
-      view.setInt32(index * 8, pending.fd, true);
-      view.setInt16(index * 8 + 4, pending.phase === "connecting" ? POLLOUT : POLLIN, true);
-    });
-    if (k.poll(fds, waiting.length, waitMs) < 0) {
-      const errno = k.errno();
-      if (errno === EINTR) return true;
-      for (const pending of waiting) {
-        done(pending, { answered: false, error: `poll failed: ${errnoWords(errno)}` });
-      }
-      return false;
-    }
-    waiting.forEach((pending, index) => {
-      if (view.getInt16(index * 8 + 6, true) === 0) return;
-      if (pending.phase === "reading") {
-        readAnswer(k, pending, request.name, done, refused);
-        return;
-      }
-      const error = k.socketError(pending.fd);
-      if (error !== 0) done(pending, { answered: false, error: errnoWords(error) });
-      else sendQuery(k, pending, request.name, done);
-    });
-    return true;
-  };
-  try {
-    pump(0);
-  } catch (error) {
-    for (const pending of probes) if (pending.fd >= 0) k.close(pending.fd);
-    throw error;
   }
-  let results: ProbeResult[] | undefined;
-  return {
-    finish() {
-      if (results) return results;
-      // The bound is on the wait here, not on the time since the queries went out: the caller
-      // may have been busy elsewhere meanwhile (a slow lookup, a program), and an answer that
-      // arrived then is in the socket, not late. A last poll that does not wait collects it.
-      const deadline = performance.now() + request.timeoutMs;
-      try {
-        for (;;) {
-          const left = Math.max(0, Math.ceil(deadline - performance.now()));
-          if (!pump(left)) break;
-          if (left === 0) {
-            for (const pending of probes) {
-              const what = pending.phase === "connecting" ? "connection" : "answer";
-              done(pending, {
-                answered: false,
-                error: pending.wasRefused
-                  ? errnoWords(ECONNREFUSED)
-                  : `no ${what} within ${request.timeoutMs} ms`,
-              });
-            }
-            break;
-          }
+  const left = probes.filter((pending) => !pending.result);
+  if (left.length === 0) return false;
+  // The wait ends when a query is due to be sent again; a refused one is not polled till then.
+  const resends = left.flatMap((pending) => pending.resendAt ?? []);
+  if (resends.length > 0) {
+    waitMs = Math.min(waitMs, Math.max(0, Math.ceil(Math.min(...resends) - now)));
+  }
+  const waiting = left.filter((pending) => pending.phase !== "refused");
+  const fds = new Uint8Array(8 * waiting.length);
+  const view = new DataView(fds.buffer);
+  waiting.forEach((pending, index) => {
+    view.setInt32(index * 8, pending.fd, true);
+    view.setInt16(index * 8 + 4, pending.phase === "connecting" ? POLLOUT : POLLIN, true);
+  });
+  if (k.poll(fds, waiting.length, waitMs) < 0) {
+    const errno = k.errno();
+    if (errno === EINTR) return true;
+    for (const pending of waiting) {
+      done(pending, { answered: false, error: `poll failed: ${errnoWords(errno)}` });
+    }
+    return false;
+  }
+  waiting.forEach((pending, index) => {
+    if (view.getInt16(index * 8 + 6, true) === 0) return;
+    if (pending.phase === "reading") {
+      readAnswer(k, pending, request.name, done, refused);
+      return;
+    }
+    const error = k.socketError(pending.fd);
+    if (error !== 0) done(pending, { answered: false, error: errnoWords(error) });
+    else sendQuery(k, pending, request.name, done);
+  });
+  return true;
+}
+
+/** Waits for the answers within the bound, gives every probe left its failure, closes the sockets. */
+function finishProbes(loop: ProbeLoop): ProbeResult[] {
+  const { request, probes, done } = loop;
+  // The bound is on the wait here, not on the time since the queries went out: the caller
+  // may have been busy elsewhere meanwhile (a slow lookup, a program), and an answer that
+  // arrived then is in the socket, not late. A last poll that does not wait collects it.
+  const deadline = performance.now() + request.timeoutMs;
+  try {
+    for (;;) {
+      const left = Math.max(0, Math.ceil(deadline - performance.now()));
+      if (!pump(loop, left)) break;
+      if (left === 0) {
+        for (const pending of probes) {
+          const what = pending.phase === "connecting" ? "connection" : "answer";
+          done(pending, {
+            answered: false,
+            error: pending.wasRefused
+              ? errnoWords(ECONNREFUSED)
+              : `no ${what} within ${request.timeoutMs} ms`,
+          });
         }
-      } finally {
-        for (const pending of probes) if (pending.fd >= 0) k.close(pending.fd);
+        break;
       }
-      results = probes.map((pending) => pending.result!);
-      return results;
-    },
-  };
+    }
+  } finally {
+    closeProbes(loop);
+  }
+  return probes.map((pending) => pending.result!);
+}
+
+/** Closes every socket the probes opened. */
+function closeProbes(loop: ProbeLoop): void {
+  for (const pending of loop.probes) if (pending.fd >= 0) loop.k.close(pending.fd);
 }
 
 /** Creates the sockets; closes those made when one of the calls throws. */

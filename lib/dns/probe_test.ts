@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import {
-  type Kernel,
   kernelProbe,
   loadProbe,
   loadStartProbe,
   type ProbeRequest,
   type ProbeResult,
   rehearseProbe,
-  sockaddrIn,
   UDP_RESEND_MS,
 } from "./probe.ts";
+import { type Kernel, sockaddrIn } from "./sockets.ts";
 
 /** Starts test/testdata/dns_responder.ts (see there for `args`). */
 function spawnResponder(mode: "answer" | "silent" | "drop-first", ...args: string[]) {

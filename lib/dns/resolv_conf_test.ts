@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { renderResolvConf, replaceAddress } from "./resolv_conf.ts";
+import {
+  addRelayNameserver,
+  parseResolvConf,
+  renderResolvConf,
+  replaceAddress,
+  withoutZone,
+} from "./resolv_conf.ts";
 
 const HOST = "172.18.0.1";
 
@@ -127,4 +133,69 @@ Deno.test("replaceAddress() replaces only whole addresses", () => {
     replaceAddress("127.0.0.11 1127.0.0.11 127.0.0.111 127.0.0.11:53", "127.0.0.11", "X"),
     "X 1127.0.0.11 127.0.0.111 X:53",
   );
+});
+
+const IPV6 = "fc00:f853:ccd:e793::3";
+
+Deno.test("parseResolvConf() reads resolv.conf as glibc does: the last search or domain wins", () => {
+  const text = "domain a.example\nnameserver 10.0.0.1\n  nameserver 10.0.0.2 \nsearch b c\n";
+  assert.deepEqual(parseResolvConf(text).nameservers, ["10.0.0.1", "10.0.0.2"]);
+  assert.deepEqual(parseResolvConf(text).search, ["b", "c"]);
+  assert.deepEqual(parseResolvConf("search b\ndomain dns.podman\n").search, ["dns.podman"]);
+  assert.deepEqual(parseResolvConf("nameserver 1.2.3.4\n").search, []);
+});
+
+Deno.test("parseResolvConf() lists nameserver lines in order, without comments; withoutZone() drops a zone", () => {
+  assert.deepEqual(
+    parseResolvConf(
+      "search dns.podman\nnameserver 10.89.0.1\n# nameserver 1.1.1.1\n" +
+        "nameserver fe80::1%eth0\noptions ndots:0\n  nameserver\t172.18.0.1\n",
+    ).nameservers.map(withoutZone),
+    ["10.89.0.1", "fe80::1", "172.18.0.1"],
+  );
+  assert.deepEqual(parseResolvConf("options ndots:0\n").nameservers, []);
+  assert.equal(withoutZone("fe80::1%eth0"), "fe80::1");
+});
+Deno.test("addRelayNameserver() puts the relay right after the first IPv4 nameserver", () => {
+  assert.equal(
+    addRelayNameserver("nameserver 172.18.0.1\noptions ndots:0\n", IPV6),
+    `nameserver 172.18.0.1\nnameserver ${IPV6}\noptions ndots:0\n`,
+  );
+  assert.equal(
+    addRelayNameserver(
+      "search a\nnameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n",
+      IPV6,
+    ),
+    `search a\nnameserver 10.0.0.1\nnameserver ${IPV6}\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n`,
+  );
+});
+
+Deno.test("addRelayNameserver() is idempotent and replaces the relay's old address", () => {
+  const once = addRelayNameserver("nameserver 172.18.0.1\n", IPV6);
+  assert.equal(addRelayNameserver(once, IPV6), once);
+  assert.equal(addRelayNameserver(once, IPV6, IPV6), once);
+  assert.equal(
+    addRelayNameserver(once, "fc00:f853:ccd:e793::9", IPV6),
+    "nameserver 172.18.0.1\nnameserver fc00:f853:ccd:e793::9\n",
+  );
+});
+
+Deno.test("addRelayNameserver() leaves a file with an IPv6 nameserver or no IPv4 one alone", () => {
+  const podman = "search dns.podman\nnameserver 10.89.0.1\nnameserver fd00:99::1\n";
+  assert.equal(addRelayNameserver(podman, IPV6), podman);
+  assert.equal(addRelayNameserver("options ndots:0\n", IPV6), "options ndots:0\n");
+});
+
+Deno.test("renderResolvConf() adds the relay's nameserver line it is given, after the host IP", () => {
+  const result = renderResolvConf({
+    original: "nameserver 127.0.0.11\noptions ndots:0\n",
+    hostIp: HOST,
+    dnsSearch: "",
+    relay: { address: IPV6, old: "fc00:f853:ccd:e793::9" },
+  });
+  assert.deepEqual(result, {
+    ok: true,
+    content: `nameserver ${HOST}\nnameserver ${IPV6}\noptions ndots:0\n`,
+    warnings: [],
+  });
 });

@@ -13,7 +13,7 @@ export interface Abi {
   addrinfo: { bytes: number; flagsOffset: number; familyOffset: number; addrOffset: number };
   /** rt_sigaction(2)'s syscall number and sizeof the kernel's struct sigaction. */
   rtSigaction: { number: bigint; actionBytes: number };
-  /** Syscall numbers of the DNS probe's calls (lib/dns/probe.ts). */
+  /** Syscall numbers of the DNS probe's calls (lib/dns/sockets.ts). */
   probe: Record<ProbeSyscall, number>;
 }
 

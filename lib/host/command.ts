@@ -18,6 +18,7 @@ import {
   type RunOptions,
   type RunResult,
 } from "./host.ts";
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from "../exit_status.ts";
 import { formatLogLine } from "../log.ts";
 import { after, type Timer } from "./timer.ts";
 import { candidatePaths } from "./exec.ts";
@@ -112,7 +113,7 @@ export async function runBounded(
   const [command, ...args] = argv;
   if (command === undefined) {
     throw new CommandError(argv, {
-      status: 127,
+      status: EXIT_NOT_FOUND,
       stderr: "",
       reason: "could not be run: no program",
     });
@@ -234,12 +235,12 @@ export function notStarted(command: string, error: unknown, plainFile?: string):
     return { exitCode: 126, stdout: "", stderr: `${command}: ${plainFile}: Permission denied\n` };
   }
   if (error instanceof Deno.errors.NotFound) {
-    return { exitCode: 127, stdout: "", stderr: `${command}: command not found\n` };
+    return { exitCode: EXIT_NOT_FOUND, stdout: "", stderr: `${command}: command not found\n` };
   }
   const reason = error instanceof Deno.errors.PermissionDenied
     ? "Permission denied"
     : error instanceof Error
     ? error.message
     : String(error);
-  return { exitCode: 126, stdout: "", stderr: `${command}: ${reason}\n` };
+  return { exitCode: EXIT_CANNOT_EXECUTE, stdout: "", stderr: `${command}: ${reason}\n` };
 }

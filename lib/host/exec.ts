@@ -5,12 +5,8 @@
  */
 import { runningAbi } from "./abi.ts";
 import { EntrypointError } from "../errors.ts";
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from "../exit_status.ts";
 import { cString, denoWithFfi, lastError, type Libc, loadLibc } from "./ffi.ts";
-
-/** bash's exit status when the command does not exist. */
-export const EXIT_NOT_FOUND = 127;
-/** bash's exit status when the command exists but cannot be executed. */
-export const EXIT_CANNOT_EXECUTE = 126;
 
 /** glibc's PATH when PATH is unset (confstr(_CS_PATH)). */
 export const DEFAULT_PATH = "/bin:/usr/bin";

@@ -6,14 +6,13 @@ import { join } from "node:path";
 import {
   candidatePaths,
   environmentStrings,
-  EXIT_CANNOT_EXECUTE,
-  EXIT_NOT_FOUND,
   initialEnvironment,
   searchOutcome,
   signalsToReset,
   triesNextAfter,
   variable,
 } from "./exec.ts";
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from "../exit_status.ts";
 import { buildBundle, DENO, REPO, testEnvironment } from "../../test/support/bundle.ts";
 
 const BUNDLE = join(REPO, "dist/entrypoint.js");

@@ -3,6 +3,7 @@
  * one ordered list of every effect (like Kubernetes' FakeExec), so tests assert exact sequences.
  */
 import { EntrypointError } from "../errors.ts";
+import { EXIT_NOT_FOUND } from "../exit_status.ts";
 import {
   commandFailure,
   type Family,
@@ -129,7 +130,7 @@ export class FakeHost implements Host {
     const commands = this.options.commands ?? {};
     const script = commands[list.join(" ")] ?? commands[list[0]];
     const answer: FakeCommandResult = script === undefined
-      ? { status: 127, stderr: `${list[0]}: command not found\n` }
+      ? { status: EXIT_NOT_FOUND, stderr: `${list[0]}: command not found\n` }
       : typeof script === "function"
       ? script(list, options.input)
       : script;

@@ -44,7 +44,7 @@ const LIBC_SYMBOLS = {
   },
   freeaddrinfo: { parameters: ["pointer"], result: "void" },
   inet_ntop: { parameters: ["i32", "pointer", "buffer", "u32"], result: "pointer" },
-  // lib/dns/probe.ts: the socket calls, all through syscall(2) (one binding instead of nine)
+  // lib/dns/sockets.ts: the socket calls, all through syscall(2) (one binding instead of nine)
   syscall6: {
     name: "syscall",
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],

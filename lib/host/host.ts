@@ -14,13 +14,14 @@
  *
  * `Queries` is every query capability and `Changes` every change capability; a `Host` is both.
  * A step asks only for the capabilities it uses (`host: FileQueries & FileChanges & Log`), so
- * unit tests pass a fake that records every command and write. A dry run (lib/boot/dry_run.ts) is
+ * unit tests pass a fake that records every command and write. A dry run (lib/host/dry_run.ts) is
  * built from `Queries` alone: it never holds a real change, so it cannot make one.
  *
  * This module is types and pure helpers only; the real host of this process is lib/host/real.ts,
  * the in-memory one for tests lib/host/fake.ts.
  */
 import { CommandError } from "../errors.ts";
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_TIMED_OUT } from "../exit_status.ts";
 import type { LogLevel } from "../log.ts";
 import { mountArgv, type MountOp } from "./mount_op.ts";
 
@@ -250,15 +251,15 @@ export function commandFailure(result: RunResult, timeoutMs?: number): CommandEr
   const own = stderr.trim();
   if (result.timedOut) {
     reason = timeoutMs === undefined ? "timed out" : `timed out after ${timeoutMs} ms`;
-  } else if (result.status === 127 && own === `${result.argv[0]}: command not found`) {
+  } else if (result.status === EXIT_NOT_FOUND && own === `${result.argv[0]}: command not found`) {
     reason = "could not be run: command not found in PATH";
     stderr = "";
-  } else if (result.status === 126 && own.startsWith(`${result.argv[0]}: `)) {
+  } else if (result.status === EXIT_CANNOT_EXECUTE && own.startsWith(`${result.argv[0]}: `)) {
     reason = `could not be run: ${own.slice(result.argv[0].length + 2)}`;
     stderr = "";
   }
   return new CommandError(result.argv, {
-    status: result.timedOut ? 124 : result.status,
+    status: result.timedOut ? EXIT_TIMED_OUT : result.status,
     stderr,
     reason,
   });

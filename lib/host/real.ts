@@ -14,6 +14,7 @@ import {
   type RunResult,
 } from "./host.ts";
 import { cString, loadLibc } from "./ffi.ts";
+import { EXIT_MOUNT_FAILURE } from "../exit_status.ts";
 import { formatLogLine } from "../log.ts";
 import { mountArgv, type MountOp } from "./mount_op.ts";
 import { lookupAddress } from "./resolve.ts";
@@ -143,9 +144,6 @@ function bounded<T extends QueryOptions>(callOptions: T, options: HostOptions): 
     timeoutMs: options.commandTimeoutMs ?? callOptions.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
   };
 }
-
-/** mount(8)'s and umount(8)'s exit status for a failed mount. */
-export const EXIT_MOUNT_FAILURE = 32;
 
 /**
  * Performs `op` with system calls and answers like `CommandChanges.run` on mount(8)'s command

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseMountInfoLine } from "./mountinfo.ts";
-import { EXIT_MOUNT_FAILURE } from "./real.ts";
+import { EXIT_MOUNT_FAILURE } from "../exit_status.ts";
 import { describeFlags, describeSyscall, loadSyscalls, mountSyscalls, MS } from "./syscalls.ts";
 import { onRealHost } from "../../test/support/real_host_program.ts";
 

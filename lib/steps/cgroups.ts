@@ -40,7 +40,7 @@ import {
   showsBindOf,
 } from "../host/mountinfo.ts";
 import { grepLines } from "../host/proc.ts";
-import type { Rerun } from "../boot/rerun.ts";
+import type { Rerun } from "./step.ts";
 
 export const CGROUP_CONTROLLERS_FILE = "/sys/fs/cgroup/cgroup.controllers";
 export const CGROUP_ROOT = "/sys/fs/cgroup";

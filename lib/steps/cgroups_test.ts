@@ -15,7 +15,7 @@ import {
   mentionsAny,
   mountPointsOf,
 } from "./cgroups.ts";
-import { createDryRun } from "../boot/dry_run.ts";
+import { createDryRun } from "../host/dry_run.ts";
 import { CommandError, EntrypointError } from "../errors.ts";
 import { findmntSourceTargetLines, parseMountInfo } from "../host/mountinfo.ts";
 import { type FakeEvent, FakeHost, type FakeHostOptions } from "../host/fake.ts";
@@ -703,7 +703,7 @@ function changeLines(host: FakeHost): string[] {
   });
 }
 
-// A dry run reads the mount table with its planned mounts (lib/boot/dry_run.ts), so it plans what a
+// A dry run reads the mount table with its planned mounts (lib/host/dry_run.ts), so it plans what a
 // real run does even where the step reads the table again after its own mounts and umounts.
 for (
   const [name, scenario] of [
@@ -790,8 +790,8 @@ for i in $(seq "$RUNS"); do
     (set -o errexit -o nounset -o pipefail; eval "$(functions)"; fix_cgroup) 2>/tmp/stderr
   else
     (cd /repo && DENO_DIR=/tmp/deno /deno eval --config /repo/deno.json --no-lock "
-      import { createHost } from 'file:///repo/lib/real_host.ts';
-      import { applyCgroupFixes } from 'file:///repo/lib/cgroups.ts';
+      import { createHost } from 'file:///repo/lib/host/real.ts';
+      import { applyCgroupFixes } from 'file:///repo/lib/steps/cgroups.ts';
       try {
         await applyCgroupFixes(createHost(), { skipExisting: Deno.env.get('SKIP') === '1' });
       } catch (error) {

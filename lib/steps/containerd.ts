@@ -6,18 +6,17 @@ import { EntrypointError } from "../errors.ts";
 import type {
   Announcements,
   CommandChanges,
-  CommandQueries,
   Commands,
   Environment,
   FileQueries,
   Files,
   Log,
   MountChanges,
-  MountQueries,
   Mounts,
   Trials,
 } from "../host/host.ts";
 import { replaceFirstPerLine } from "../host/proc.ts";
+import { filesystemType } from "./filesystem.ts";
 
 export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
 export const OVERLAY_USERNS_PARAMETER = "/sys/module/overlay/parameters/permit_mounts_in_userns";
@@ -115,24 +114,6 @@ export async function configureContainerd(
     host.announce("enabling containerd-fuse-overlayfs service");
     await host.run(["systemctl", "enable", "containerd-fuse-overlayfs"], { stdout: "forward" });
   }
-}
-
-/**
- * The filesystem type of `path` as `stat -f -c %T` prints it. coreutils names types by their
- * statfs magic (every FUSE mount is `fuseblk`), which /proc/self/mountinfo does not tell, so
- * the program itself is asked. A failure (such as a missing /kind) fails the step, as in kind's
- * bash, unless `nothrow`, which answers "".
- */
-export async function filesystemType(
-  host: CommandQueries & MountQueries,
-  path: string,
-  options: { nothrow?: boolean } = {},
-): Promise<string> {
-  // statfs(2) in-process when the host knows coreutils' name for the type; `stat` otherwise.
-  const known = host.filesystemName(path);
-  if (known !== undefined) return known;
-  const result = await host.query(["stat", "-f", "-c", "%T", path], { nothrow: options.nothrow });
-  return result.status === 0 ? result.stdout.replace(/\n+$/, "") : "";
 }
 
 /**

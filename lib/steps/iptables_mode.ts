@@ -13,6 +13,7 @@ import type {
   RunResult,
 } from "../host/host.ts";
 import { grepLines } from "../host/proc.ts";
+import { EXIT_NOT_FOUND } from "../exit_status.ts";
 
 /** An iptables backend. */
 export type IptablesMode = "legacy" | "nft";
@@ -148,7 +149,7 @@ export async function selectIptables(
     const tool = DUMP_TOOLS[index];
     // A missing tool changes the decision without a word in kind's bash. (A timed-out dump is
     // already reported by the host, and what it printed still counts.)
-    if (result.status === 127) {
+    if (result.status === EXIT_NOT_FOUND) {
       host.log("WARN", `${tool} could not be run (not in PATH); counting its rules as none`);
     }
     counts[tool.includes("-nft-") ? "nft" : "legacy"] += countRuleLines(result.stdout);

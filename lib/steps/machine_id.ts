@@ -3,7 +3,7 @@
  * starts from the same image.
  */
 import type { Announcements, CommandChanges, FileChanges, Log } from "../host/host.ts";
-import type { Rerun } from "../boot/rerun.ts";
+import type { Rerun } from "./step.ts";
 
 export const MACHINE_ID = "/etc/machine-id";
 

@@ -4,7 +4,7 @@
  */
 import { EntrypointError } from "../errors.ts";
 import type { Announcements, Commands, Files, Log, Mounts } from "../host/host.ts";
-import { filesystemType } from "./containerd.ts";
+import { filesystemType } from "./filesystem.ts";
 
 /** setuid and setgid: what `chmod -s` clears on a regular file. */
 export const SET_ID_BITS = 0o6000;

@@ -4,7 +4,7 @@
  */
 import type { Announcements, Files, MountChanges } from "../host/host.ts";
 import { isMountPoint, parseMountInfo } from "../host/mountinfo.ts";
-import type { Rerun } from "../boot/rerun.ts";
+import type { Rerun } from "./step.ts";
 
 export const PRODUCT_NAME = "/sys/class/dmi/id/product_name";
 export const PRODUCT_UUID = "/sys/class/dmi/id/product_uuid";

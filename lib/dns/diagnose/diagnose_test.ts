@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import {
-  diagnose,
-  type DiagnoseOptions,
-  type DiagnosisProbe,
-  parseIptablesDnsRules,
-  parseNftDnsRules,
-  POD_LINK,
-  renderReport,
-  runDiagnose,
-} from "./diagnose.ts";
+import { diagnose, type DiagnoseOptions, runDiagnose } from "./diagnose.ts";
+import { parseIptablesDnsRules, parseNftDnsRules } from "./facts.ts";
+import { type DiagnosisProbe, POD_LINK } from "./pod_probe.ts";
+import { renderReport } from "./report.ts";
 import type { ProbeResult } from "../probe.ts";
 import { rewriteDockerDnsRules } from "../nat_rules.ts";
 import { parseNftTable, renderNftTable, rewriteDockerDnsTable } from "../nft_dns.ts";

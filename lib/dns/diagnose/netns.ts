@@ -5,7 +5,7 @@
  * nothing else of the process ever runs there. Not part of a boot, whose probe stays in the
  * node's namespace.
  */
-import type { Kernel } from "../probe.ts";
+import type { Kernel } from "../sockets.ts";
 import { errnoWords } from "../../errors.ts";
 
 /** `k` with its sockets made in the network namespace at `path` (such as /run/netns/NAME). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Kernel, kernelProbe, loadKernel } from "../probe.ts";
+import { kernelProbe } from "../probe.ts";
+import { type Kernel, loadKernel } from "../sockets.ts";
 import { kernelInNetns } from "./netns.ts";
 
 Deno.test("a probe from a namespace that cannot be opened says which, and sends nothing", () => {

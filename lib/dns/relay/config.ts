@@ -1,6 +1,6 @@
 /**
  * The relay's settings: what the node's unit passes it (an environment file the entrypoint
- * writes, see lib/dns/relay/node.ts), and the nameservers of a resolv.conf. Pure: text in, values out.
+ * writes, see lib/dns/relay/node.ts). Pure: text in, values out.
  */
 import { isAddress } from "../../ip.ts";
 import type { RelayOptions } from "./server.ts";
@@ -49,16 +49,6 @@ export function parseRelayEnv(
     options[key] = value;
   }
   return { ok: true, options };
-}
-
-/** The addresses of a resolv.conf's `nameserver` lines, in order (zone suffixes dropped). */
-export function nameservers(resolvConf: string): string[] {
-  const found: string[] = [];
-  for (const line of resolvConf.split("\n")) {
-    const match = /^\s*nameserver\s+(\S+)/.exec(line);
-    if (match) found.push(match[1].replace(/%.*$/, ""));
-  }
-  return found;
 }
 
 /** Whether `text` is an IPv4 or IPv6 address literal (the forms resolv.conf and getent use). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nameservers, parseRelayEnv } from "./config.ts";
+import { parseRelayEnv } from "./config.ts";
 
 const env = (values: Record<string, string>) => (name: string) => values[name];
 
@@ -60,15 +60,4 @@ Deno.test("parseRelayEnv() says what is missing or wrong", () => {
     reason({ [listen]: "::1", [upstream]: "172.18.0.1", KIND_DNS_RELAY_TIMEOUT_MS: "1e3" }),
     "KIND_DNS_RELAY_TIMEOUT_MS=1e3 is not a whole number from 1 to 60000",
   );
-});
-
-Deno.test("nameservers() lists nameserver lines in order, without zones or comments", () => {
-  assert.deepEqual(
-    nameservers(
-      "search dns.podman\nnameserver 10.89.0.1\n# nameserver 1.1.1.1\n" +
-        "nameserver fe80::1%eth0\noptions ndots:0\n  nameserver\t172.18.0.1\n",
-    ),
-    ["10.89.0.1", "fe80::1", "172.18.0.1"],
-  );
-  assert.deepEqual(nameservers("options ndots:0\n"), []);
 });

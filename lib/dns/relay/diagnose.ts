@@ -6,7 +6,8 @@
  */
 import type { FileQueries } from "../../host/host.ts";
 import { parseIPv6 } from "../../ip.ts";
-import { nameservers, RELAY_ENV } from "./config.ts";
+import { RELAY_ENV } from "./config.ts";
+import { parseResolvConf, withoutZone } from "../resolv_conf.ts";
 import { RELAY_ENV_FILE } from "./node.ts";
 
 /** What the diagnosis reports of the relay. */
@@ -76,7 +77,9 @@ export function readRelayView(host: FileQueries, resolvConf: string): RelayView 
     listen,
     upstream,
     inResolvConf: listen !== undefined &&
-      nameservers(resolvConf).some((server) => server.toLowerCase() === listen.toLowerCase()),
+      parseResolvConf(resolvConf).nameservers.map(withoutZone).some((server) =>
+        server.toLowerCase() === listen.toLowerCase()
+      ),
     udp: table("/proc/net/udp6", "07"),
     tcp: table("/proc/net/tcp6", "0A"),
   };

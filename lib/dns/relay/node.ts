@@ -12,7 +12,8 @@ import type {
 } from "../../host/host.ts";
 import { isAddress } from "../../ip.ts";
 import { NODE_LOOKUP_TIMEOUT_MS, parseRememberedAddress } from "../node_ip.ts";
-import { nameservers, RELAY_ENV } from "./config.ts";
+import { RELAY_ENV } from "./config.ts";
+import { parseResolvConf, type RelayNameserver, withoutZone } from "../resolv_conf.ts";
 
 /** The relay's systemd unit, as the image installs it (images/kind-dns-relay.service). */
 export const RELAY_UNIT_FILE = "/usr/local/lib/systemd/system/kind-dns-relay.service";
@@ -48,39 +49,6 @@ export function isRelayAddress(address: string): boolean {
   return isAddress(address, 6) && !/^(::ffff:|fe[89ab][0-9a-f]:|::1?$)/i.test(address);
 }
 
-/**
- * The node's resolv.conf with the relay added: `nameserver RELAY` right after the first IPv4
- * nameserver. The node itself keeps asking that one first (no extra hop, and no dependence on
- * the relay running); a resolver without IPv4 fails on it at once (`network unreachable`) and
- * moves on to the relay. Right after the first, the relay stays within the three nameservers
- * glibc reads. Unchanged when the file already has an IPv6 nameserver other than a relay's (a
- * runtime such as podman's aardvark-dns answering on the IPv6 gateway: pods reach it already) or
- * no IPv4 nameserver to relay to. A line for `old` (the relay's address at an earlier boot) is
- * dropped.
- */
-export function addRelayNameserver(
-  resolvConf: string,
-  relay: string,
-  old?: string,
-): string {
-  const lines = resolvConf.split("\n");
-  const isServerLine = (line: string, address: string) =>
-    nameservers(line)[0]?.toLowerCase() === address.toLowerCase();
-  const kept = old && old !== relay ? lines.filter((line) => !isServerLine(line, old)) : lines;
-  const servers = nameservers(kept.join("\n"));
-  if (servers.some((server) => isAddress(server, 6))) {
-    return servers.some((server) => server.toLowerCase() === relay.toLowerCase())
-      ? kept.join("\n")
-      : resolvConf;
-  }
-  const first = kept.findIndex((line) => {
-    const [server] = nameservers(line);
-    return server !== undefined && isAddress(server, 4);
-  });
-  if (first < 0) return kept.join("\n");
-  return [...kept.slice(0, first + 1), `nameserver ${relay}`, ...kept.slice(first + 1)].join("\n");
-}
-
 /** What the relay is to do: listen on the node's address, forward to the node's nameserver. */
 export interface RelaySettings {
   listen: string;
@@ -89,10 +57,11 @@ export interface RelaySettings {
 
 /**
  * The relay's settings for a node's resolv.conf as written: the relay runs only when the file
- * names it (`addRelayNameserver` added it), and forwards to the first IPv4 nameserver.
+ * names it (lib/dns/resolv_conf.ts's `addRelayNameserver` added it), and forwards to the first
+ * IPv4 nameserver.
  */
 export function relaySettings(resolvConf: string, relay: string): RelaySettings | undefined {
-  const servers = nameservers(resolvConf);
+  const servers = parseResolvConf(resolvConf).nameservers.map(withoutZone);
   if (!servers.some((server) => server.toLowerCase() === relay.toLowerCase())) return undefined;
   const upstream = servers.find((server) => isAddress(server, 4));
   return upstream === undefined ? undefined : { listen: relay, upstream };
@@ -109,10 +78,7 @@ export function renderRelayEnv(settings: RelaySettings): string {
 }
 
 /** The node's relay address, and the one of an earlier boot, when the node is to have a relay. */
-export interface RelayAddress {
-  address: string;
-  old?: string;
-}
+export type RelayAddress = RelayNameserver;
 
 /**
  * Finds whether this node is to run the relay and on which address: only in a cluster with IPv6

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { createDryRun, formatPlan } from "../../boot/dry_run.ts";
+import { formatPlan } from "../../boot/dry_run.ts";
+import { createDryRun } from "../../host/dry_run.ts";
 import { enableNetworkMagic } from "../network_magic.ts";
 import {
-  addRelayNameserver,
   enableRelay,
   findRelayAddress,
   IPV6_SYSCTLS,
@@ -34,36 +34,6 @@ Deno.test("isRelayAddress() takes global and unique-local IPv6 addresses only", 
   assert.equal(isRelayAddress("fe80::42:acff:fe11:2"), false);
   assert.equal(isRelayAddress("::1"), false);
   assert.equal(isRelayAddress("172.18.0.2"), false);
-});
-
-Deno.test("addRelayNameserver() puts the relay right after the first IPv4 nameserver", () => {
-  assert.equal(
-    addRelayNameserver("nameserver 172.18.0.1\noptions ndots:0\n", IPV6),
-    `nameserver 172.18.0.1\nnameserver ${IPV6}\noptions ndots:0\n`,
-  );
-  assert.equal(
-    addRelayNameserver(
-      "search a\nnameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n",
-      IPV6,
-    ),
-    `search a\nnameserver 10.0.0.1\nnameserver ${IPV6}\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n`,
-  );
-});
-
-Deno.test("addRelayNameserver() is idempotent and replaces the relay's old address", () => {
-  const once = addRelayNameserver("nameserver 172.18.0.1\n", IPV6);
-  assert.equal(addRelayNameserver(once, IPV6), once);
-  assert.equal(addRelayNameserver(once, IPV6, IPV6), once);
-  assert.equal(
-    addRelayNameserver(once, "fc00:f853:ccd:e793::9", IPV6),
-    "nameserver 172.18.0.1\nnameserver fc00:f853:ccd:e793::9\n",
-  );
-});
-
-Deno.test("addRelayNameserver() leaves a file with an IPv6 nameserver or no IPv4 one alone", () => {
-  const podman = "search dns.podman\nnameserver 10.89.0.1\nnameserver fd00:99::1\n";
-  assert.equal(addRelayNameserver(podman, IPV6), podman);
-  assert.equal(addRelayNameserver("options ndots:0\n", IPV6), "options ndots:0\n");
 });
 
 Deno.test("relaySettings() forwards to the first IPv4 nameserver, only when the relay is named", () => {
