@@ -4,6 +4,8 @@
 #   - Docker and podman containers (with their anonymous volumes), networks and images labelled
 #     kind-entrypoint-ts.e2e or kind-entrypoint-ts.image (the test bed's and `npm run image`'s);
 #   - the test bed's egress guard rule in DOCKER-USER, if a run was cut short;
+#   - the kind tier's clusters (kets-kind-*: nodes and volumes, Docker's and podman's) and its IPv6
+#     egress rule, if a run was cut short;
 #   - the `containers:2147483647:2147483648` line the podman tier adds to /etc/subuid and
 #     /etc/subgid (only that exact line);
 #   - with --caches, the download and build caches under ~/.cache/kind-entrypoint-ts
@@ -27,6 +29,8 @@ say() { echo "clean: $*"; }
 source test/e2e/lib.sh
 # shellcheck source=../test/e2e/podman.sh
 source test/e2e/podman.sh
+# shellcheck source=../test/kind/lib.sh
+source test/kind/lib.sh
 
 if ! command -v docker >/dev/null; then
   say "no docker: nothing of Docker's to remove"
@@ -34,6 +38,7 @@ elif ! docker info >/dev/null 2>&1; then
   say "dockerd is not running: start it (npm run setup) and run this again"
   exit 1
 else
+  kind_tier_cleanup
   e2e_cleanup_all --images
   if iptables -n -L DOCKER-USER >/dev/null 2>&1; then e2e_egress_guard_off >/dev/null 2>&1 || true; fi
   say "removed the test bed's containers, networks and images (Docker and podman)"

@@ -172,3 +172,31 @@ kind_tier_guard_off() {
   fi
   return "$rc"
 }
+
+# Removes what a kind tier run cut short leaves: the nodes of its clusters (every cluster name
+# starts with kets-kind-), with their volumes, under Docker and podman, and its IPv6 egress rule.
+# kind's own network is left: it may be the machine's.
+kind_tier_cleanup() {
+  local -a ids
+  mapfile -t ids < <(docker ps -aq --filter label=io.x-k8s.kind.cluster |
+    xargs -r docker inspect -f '{{index .Config.Labels "io.x-k8s.kind.cluster"}} {{.Id}}' |
+    awk '$1 ~ /^kets-kind-/ { print $2 }')
+  e2e_rm "${ids[@]}"
+  if command -v podman >/dev/null; then
+    mapfile -t ids < <(e2e_podman ps -aq --filter label=io.x-k8s.kind.cluster 2>/dev/null |
+      xargs -r -I{} env CONTAINERS_CONF="$E2E_DIR/podman-containers.conf" podman inspect \
+        -f '{{index .Config.Labels "io.x-k8s.kind.cluster"}} {{.Id}}' {} |
+      awk '$1 ~ /^kets-kind-/ { print $2 }')
+    ((${#ids[@]} == 0)) || e2e_podman rm -f -t 0 "${ids[@]}" >/dev/null 2>&1 || true
+    # kind's podman provider makes each node's /var a volume labelled NODE=true.
+    mapfile -t ids < <(e2e_podman volume ls --format '{{.Name}} {{.Labels}}' 2>/dev/null |
+      awk '$2 ~ /^map\[kets-kind-/ { print $1 }')
+    ((${#ids[@]} == 0)) || e2e_podman volume rm -f "${ids[@]}" >/dev/null 2>&1 || true
+  fi
+  local -a rule
+  mapfile -t rule < <(_kind_tier_guard6_rule)
+  if ((${#rule[@]})); then
+    while ip6tables -C FORWARD "${rule[@]}" 2>/dev/null; do ip6tables -D FORWARD "${rule[@]}"; done
+  fi
+  return 0
+}
