@@ -93,6 +93,7 @@ teardown_file() {
   delete_all
   ((KIND_NET_WAS_THERE)) || docker network rm kind >/dev/null 2>&1 || true
   ((PODMAN_KIND_NET_WAS_THERE)) || e2e_podman network rm kind >/dev/null 2>&1 || true
+  kind_outputs >&3
   if [[ -n ${KIND_TIER_WRAPPER_LOG:-} ]]; then
     echo "# engine wrapper: $(grep -c '^docker run' "$KIND_TIER_WRAPPER_LOG") docker and $(grep -c '^podman run' "$KIND_TIER_WRAPPER_LOG") podman runs rewritten" >&3
   fi
@@ -103,6 +104,21 @@ teardown_file() {
 fail() {
   printf '%s\n' "$@" >&2
   return 1
+}
+
+# One line per cluster of what kind itself said: its stages (✓ or ✗), its exit status, and the
+# reason of its error.
+kind_outputs() {
+  local file name
+  for file in "$OUT"/*.out; do
+    [[ -f $file ]] || continue
+    name=${file##*/}
+    name=${name%.out}
+    printf '# %s: %s; exit %s%s\n' "$name" \
+      "$(grep -E '^ [✓✗] ' "$file" | sed -E 's/^ ([✓✗]) ([A-Za-z -]+[a-z]).*/\1 \2/' | paste -sd, - | sed 's/,/, /g')" \
+      "$(<"$OUT/$name.status")" \
+      "$(grep -oE 'exec: "[a-z]+": executable file not found in \$PATH' "$file" | head -n1 | sed 's/^/: /')"
+  done
 }
 
 need_original() {
