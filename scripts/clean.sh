@@ -6,6 +6,8 @@
 #     kind-entrypoint-ts.e2e or kind-entrypoint-ts.build=checkout; never one the package's
 #     build-image built, kind-entrypoint-ts.build=package: that is a user's image);
 #   - the test bed's egress guard rule in DOCKER-USER, if a run was cut short;
+#   - the kind tier's clusters (kets-kind-*: nodes and volumes, Docker's and podman's) and its IPv6
+#     egress rule, if a run was cut short;
 #   - the `containers:2147483647:2147483648` line, from the files of /etc/subuid and /etc/subgid
 #     the podman tier added it to (its marker in the cache says which); a line it found there
 #     stays;
@@ -30,6 +32,8 @@ say() { echo "clean: $*"; }
 source test/e2e/lib.sh
 # shellcheck source=../test/e2e/podman.sh
 source test/e2e/podman.sh
+# shellcheck source=../test/kind/lib.sh
+source test/kind/lib.sh
 
 if ! command -v docker >/dev/null; then
   say "no docker: nothing of Docker's to remove"
@@ -37,6 +41,7 @@ elif ! docker info >/dev/null 2>&1; then
   say "dockerd is not running: start it (npm run setup) and run this again"
   exit 1
 else
+  kind_tier_cleanup
   e2e_cleanup_all --images
   if iptables -n -L DOCKER-USER >/dev/null 2>&1; then e2e_egress_guard_off >/dev/null 2>&1 || true; fi
   say "removed the test bed's containers, networks and images (Docker and podman)"

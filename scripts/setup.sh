@@ -16,6 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #   e2e, `npm run image`, bench: docker.io debootstrap ca-certificates
 #   e2e's podman tier: podman netavark aardvark-dns runc uidmap
 #   arm64: qemu-user-static (test/arm64/fetch.sh adds Deno's arm64 build and an arm64 glibc)
+#   kind: the e2e tier's packages, and kind itself (install_kind, with Go)
 packages=(
   iptables nftables iproute2 util-linux procps bind9-dnsutils dnsmasq-base strace
   python3-minimal docker.io debootstrap ca-certificates
@@ -82,6 +83,31 @@ cache_package_dependencies() {
   rm -rf "$dir"
 }
 
+# kind for the kind tier (test/kind/), at the version test/kind/kind-version names: a kind of that
+# version on PATH is used as it is; otherwise Go builds it once into the project's cache, where
+# the tier looks for it. Without Go the tier skips (and fails under CI=true).
+install_kind() {
+  local version cache go
+  version="$(<test/kind/kind-version)"
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/kind-entrypoint-ts/kind-$version"
+  if command -v kind >/dev/null && [[ "$(kind version 2>/dev/null)" == "kind $version "* ]]; then
+    say "kind $version: on PATH, used as it is"
+    return 0
+  fi
+  if [[ -x $cache/kind ]]; then
+    say "kind $version: $cache/kind"
+    return 0
+  fi
+  go="$(command -v go || true)"
+  [[ -n $go || ! -x /usr/local/go/bin/go ]] || go=/usr/local/go/bin/go
+  if [[ -z $go ]]; then
+    say "no Go: kind $version is not installed, the kind tier will skip (and fail under CI=true)"
+    return 0
+  fi
+  say "kind $version: go install sigs.k8s.io/kind@$version into $cache"
+  GOBIN="$cache" "$go" install "sigs.k8s.io/kind@$version"
+}
+
 main() {
   install_packages
   if [[ ${SETUP_SKIP_NPM:-} != 1 ]]; then
@@ -94,6 +120,7 @@ main() {
     say "arm64 tier: Deno's arm64 build and an arm64 glibc (test/arm64/fetch.sh)"
     bash test/arm64/fetch.sh >/dev/null
   fi
+  install_kind
   start_dockerd
   say "done: \`npm test\` (as root) runs every tier, \`npm run image\` builds the node image"
 }

@@ -2,7 +2,8 @@
 # Runs the test tiers and prints one closing line with the counts of all of them.
 #   test/run.sh            every tier: unit, kernel (bats on real namespaces), faults (bad input and
 #                          faults, test/faults/), e2e (containers, Docker and podman), arm64
-#                          (the FFI layer under qemu-aarch64, test/arm64/)
+#                          (the FFI layer under qemu-aarch64, test/arm64/), kind (kind's own CLI
+#                          creates the nodes, test/kind/; after e2e)
 #   test/run.sh unit ...   only the named tiers
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ export NO_COLOR=1
 DENO=node_modules/.bin/deno
 BATS=node_modules/bats/bin/bats
 tiers=("$@")
-[[ ${#tiers[@]} -gt 0 ]] || tiers=(unit kernel faults e2e arm64)
+[[ ${#tiers[@]} -gt 0 ]] || tiers=(unit kernel faults e2e kind arm64)
 
 passed=0 failed=0 skipped=0
 summary=()
@@ -88,10 +89,14 @@ for tier in "${tiers[@]}"; do
         run_bats "${files[@]}"
         cat "${TMPDIR:-/tmp}/kind-entrypoint-ts-e2e-results.md" 2>/dev/null || true
       fi ;;
+    kind)
+      # kind's own CLI creates clusters from the test bed's images (test/kind/)
+      node scripts/build.mjs
+      run_bats test/kind/kind.bats ;;
     arm64)
       # Deno's arm64 build and an arm64 glibc under qemu-aarch64 (fetched into a cache dir)
       run_bats test/arm64/arm64.bats ;;
-    *) echo "unknown tier: $tier (known: unit kernel faults e2e arm64)" >&2; exit 2 ;;
+    *) echo "unknown tier: $tier (known: unit kernel faults e2e kind arm64)" >&2; exit 2 ;;
   esac
   summary+=("$(printf '%-7s %4ss  %s' "$tier" "$(($(date +%s) - start))" "$result")")
 done
