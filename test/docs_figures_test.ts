@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type Diagnosis, type ProbeSet, renderReport } from "../lib/dns/diagnose/diagnose.ts";
+import type { Diagnosis, ProbeSet } from "../lib/dns/diagnose/facts.ts";
+import { renderReport } from "../lib/dns/diagnose/report.ts";
 import type { ProbeResult } from "../lib/dns/probe.ts";
 
 const REPO = path.resolve(import.meta.dirname!, "..");
