@@ -128,6 +128,9 @@ export function createChanges(options: HostOptions = {}): Changes {
     announce(message) {
       writeStderr(formatLogLine("INFO", message));
     },
+    echo(line) {
+      writeStderr(`${line}\n`);
+    },
     trial: (trial) => trial.perform(),
   };
 }
