@@ -39,7 +39,10 @@ export function chooseIptablesMode(
   return counts.legacy > counts.nft ? "legacy" : "nft";
 }
 
-/** The update-alternatives calls that switch to `mode`, in kind's order. */
+/**
+ * The update-alternatives calls that switch to `mode`, in kind's order (the real host does their
+ * work in-process when it can, lib/host/alternatives.ts).
+ */
 export function alternativesCommands(mode: IptablesMode): string[][] {
   return ["iptables", "ip6tables"].map((name) => [
     "update-alternatives",

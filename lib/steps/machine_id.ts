@@ -19,6 +19,9 @@ export const MACHINE_ID = "/etc/machine-id";
 /** The program kind's bash runs to make the new id. */
 export const MACHINE_ID_SETUP = "systemd-machine-id-setup";
 
+/** Where systemd installs it: only that program's work is done in-process (a wrapper elsewhere on PATH runs). */
+export const MACHINE_ID_SETUP_PATH = "/usr/bin/systemd-machine-id-setup";
+
 /** PID 1's environment, where that program looks for `container` and `container_uuid`. */
 export const PID1_ENVIRON = "/proc/1/environ";
 
@@ -75,14 +78,14 @@ export async function fixMachineId(
 
 /**
  * Writes what systemd-machine-id-setup would, in-process, when it would make a random id (see
- * `randomMachineId`) and is installed: a node image without it stops at this step as with kind's
- * bash. False when the program is to run instead, also when the write fails: the program then
+ * `randomMachineId`) and PATH finds systemd's program: a node image without it stops at this
+ * step as with kind's bash. False when the program is to run instead, also when the write fails: the program then
  * takes its own fallbacks (a read-only /etc gets /run/machine-id bind mounted).
  */
 function writeRandomMachineId(
   host: FileQueries & FileChanges & CommandQueries & Announcements,
 ): boolean {
-  if (host.which(MACHINE_ID_SETUP) === undefined) return false;
+  if (host.which(MACHINE_ID_SETUP) !== MACHINE_ID_SETUP_PATH) return false;
   const environ = readOptional(host, PID1_ENVIRON);
   const uuid = readOptional(host, RANDOM_UUID);
   const id = environ !== undefined && uuid !== undefined

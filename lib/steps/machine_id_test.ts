@@ -107,6 +107,15 @@ Deno.test("fixMachineId() stops with status 127 when systemd-machine-id-setup is
   );
 });
 
+Deno.test("fixMachineId() runs a systemd-machine-id-setup that PATH finds elsewhere than systemd's", async () => {
+  const host = nodeHost({
+    executables: { [MACHINE_ID_SETUP]: "/usr/local/bin/systemd-machine-id-setup" },
+    commands: { [MACHINE_ID_SETUP]: {} },
+  });
+  await fixMachineId(host);
+  assert.deepEqual(host.effects.at(-1), { type: "run", argv: [MACHINE_ID_SETUP] });
+});
+
 Deno.test("fixMachineId() runs systemd-machine-id-setup when its own write fails", async () => {
   class ReadOnlyEtc extends FakeHost {
     override writeText(path: string, data: string) {
