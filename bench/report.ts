@@ -725,14 +725,12 @@ export function renderSpeedDocs(results: ResultsForDocs): string {
     // Results written before the relay was measured have no such row.
     ...(views.some((view) => results.views[view].relay?.addedMs !== undefined)
       ? [row([
-        "DNS relay on an IPv6 cluster's node: boot with / without, added (median of pairs)",
+        "IPv6 node's boot with / without the DNS relay, added",
         ...perView((v) => [
           "",
           v.relay?.addedMs === undefined
             ? ""
-            : `${ms(v.relay.withRelay)} / ${ms(v.relay.without)}, +${
-              v.relay.addedMs.toFixed(1)
-            } ms`,
+            : `${cell(v.relay.withRelay)} / ${ms(v.relay.without)}, +${v.relay.addedMs.toFixed(1)}`,
         ]),
       ])]
       : []),
