@@ -19,7 +19,10 @@
 # and of an empty Deno program in its place (bench/empty-entrypoint.sh), start -> exec of the
 # command. Last, a cluster's start: BENCH_CLUSTER_ROUNDS rounds of BENCH_CLUSTER_NODES nodes per
 # implementation started at once (kind starts a cluster's nodes together), each round's span from
-# the first node's start stamp to the last node's exec stamp.
+# the first node's start stamp to the last node's exec stamp. Last, the DNS relay's share of a
+# boot (the port only): BENCH_IPV6_N pairs of nodes on a dual-stack network, interleaved, one
+# started with kind's IPv6 flags (a node of a cluster with IPv6, which enables the relay) and one
+# without (which does not).
 #
 # All of that once per node view: `v1`, the host's cgroup v1 hierarchy (what kind's script does
 # most work for), and `v2`, a pure cgroup v2 view (the test bed's E2E_CGROUP2=1), where kind's
@@ -38,6 +41,7 @@
 #   BENCH_FLOOR_N             runs of the empty-steps floor and of an empty Deno program (default 10)
 #   BENCH_CLUSTER_NODES       nodes started at once (default 4)
 #   BENCH_CLUSTER_ROUNDS      rounds of them per implementation and view (default 3)
+#   BENCH_IPV6_N              pairs of IPv6-cluster nodes with and without the relay per view (default 5)
 #   BENCH_VIEWS               node views to measure (default "v1 v2")
 #   BENCH_OUT                 JSON to write (default: see --update)
 #   BENCH_RAW                 keep the raw files in this directory
@@ -89,6 +93,10 @@ readonly TRACE_N=${BENCH_TRACE_N:-5}
 readonly FLOOR_N=${BENCH_FLOOR_N:-10}
 readonly CLUSTER_NODES=${BENCH_CLUSTER_NODES:-4}
 readonly CLUSTER_ROUNDS=${BENCH_CLUSTER_ROUNDS:-3}
+readonly IPV6_N=${BENCH_IPV6_N:-5}
+# The dual-stack network of the relay's runs, and kind's flags for the nodes of a cluster with IPv6.
+readonly IPV6_NETWORK=kets-bench-ipv6
+readonly IPV6_FLAGS=(--sysctl net.ipv6.conf.all.disable_ipv6=0 --sysctl net.ipv6.conf.all.forwarding=1)
 # Deno's code cache in the port's image (images/entrypoint's DENO_DIR).
 readonly DENO_CACHE_DIR=/usr/local/lib/kind-entrypoint-ts/deno-dir
 readonly OUT=${BENCH_OUT:-$results/latest.json}
@@ -110,6 +118,7 @@ view_dir=$raw
 view_run_args=()
 cleanup() {
   e2e_rm "${names[@]}"
+  docker network rm "$IPV6_NETWORK" >/dev/null 2>&1 || true
   [[ -n $KEEP_RAW ]] || rm -rf "$raw"
 }
 trap cleanup EXIT
@@ -236,6 +245,18 @@ bench_view() {
       start_together "kets-bench-cluster-$impl-$i" "$(image_of "$impl")"
     done
   done
+
+  log "[$view] DNS relay: $IPV6_N pair(s) of port nodes on a dual-stack network, with and without kind's IPv6 flags"
+  ((IPV6_N > 0)) || return 0
+  docker network inspect "$IPV6_NETWORK" >/dev/null 2>&1 ||
+    e2e_quiet docker network create --label "$E2E_LABEL=network" --ipv6 \
+      --subnet 172.31.54.0/24 --subnet fd00:54::/64 "$IPV6_NETWORK"
+  for ((i = 1; i <= IPV6_N; i++)); do
+    E2E_NETWORK=$IPV6_NETWORK run_node "kets-bench-ipv6-relay-$i" "$port" "${IPV6_FLAGS[@]}"
+    e2e_rm "kets-bench-ipv6-relay-$i"
+    E2E_NETWORK=$IPV6_NETWORK run_node "kets-bench-ipv6-plain-$i" "$port"
+    e2e_rm "kets-bench-ipv6-plain-$i"
+  done
 }
 
 main() {
@@ -263,6 +284,7 @@ main() {
   "$deno" run -A --no-config "$bench_dir/report.ts" \
     --raw "$raw" --views "${VIEWS[*]}" --n "$N" --trace-n "$TRACE_N" --out "$OUT" \
     --floor-n "$FLOOR_N" --cluster-nodes "$CLUSTER_NODES" --cluster-rounds "$CLUSTER_ROUNDS" \
+    --ipv6-n "$IPV6_N" \
     --bundle "$bundle" --image "$port" ${original:+--original-image "$original"} \
     --scale "$scale_json" "${docs_args[@]}"
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clusterSpanMillis, targetLine } from "../bench/report.ts";
+import { clusterSpanMillis, relayCost, targetLine } from "../bench/report.ts";
 
 Deno.test("clusterSpanMillis() runs from the first node's start to the last node's exec", () => {
   // t0 in ns since the epoch, t1 in seconds with microseconds, as bench/run.sh's command prints
@@ -15,11 +15,24 @@ Deno.test("clusterSpanMillis() runs from the first node's start to the last node
 
 Deno.test("targetLine() says which targets a view met and which it missed", () => {
   assert.equal(
-    targetLine("v1", { ratio: 0.65, peakRssMb: 37.2, programs: 7 }),
-    "targets (cgroup v1): ratio 0.65 <= 0.7 met; peak RSS MB 37.2 <= 36 MISSED; programs 7 <= 7 met",
+    targetLine("v1", { ratio: 0.65, programs: 6 }),
+    "targets (cgroup v1): ratio 0.65 <= 0.6 MISSED; programs 6 <= 6 met",
   );
   assert.equal(
-    targetLine("v2", { peakRssMb: 30 }),
-    "targets (cgroup v2 view): ratio n/a (target <= 0.95); peak RSS MB 30 <= 36 met; programs n/a (target <= 7)",
+    targetLine("v2", { ratio: 0.9 }),
+    "targets (cgroup v2 view): ratio 0.9 <= 0.9 met; programs n/a (target <= 6)",
   );
+});
+
+Deno.test("relayCost() is the median difference of complete pairs, beside the medians of each side", () => {
+  assert.deepEqual(
+    relayCost([
+      { withRelay: 110, without: 100 },
+      { withRelay: 130, without: 101 },
+      { withRelay: 104, without: 102 },
+      { withRelay: 150 },
+    ]),
+    { pairs: 3, withRelay: 110, without: 101, addedMs: 10 },
+  );
+  assert.deepEqual(relayCost([{ without: 100 }]), { pairs: 0 });
 });

@@ -169,6 +169,8 @@ function plannedChanges(
     announce(message) {
       real.log("INFO", `(dry run) ${asIntention(message)}`);
     },
+    // The line of a program the plan does not run.
+    echo() {},
     trial(trial) {
       plan.undecided.push(`${trial.question}: assumed ${trial.assumption}`);
       return Promise.resolve(trial.assumed);

@@ -32,7 +32,8 @@ export type FakeEvent =
   | { type: "chmod"; path: string; mode: number }
   | { type: "chown"; path: string; uid: number; gid: number }
   | { type: "mount"; argv: string[] }
-  | { type: "log"; level: LogLevel; message: string };
+  | { type: "log"; level: LogLevel; message: string }
+  | { type: "echo"; line: string };
 
 /** What a scripted command answers. */
 export interface FakeCommandResult {
@@ -94,9 +95,9 @@ export class FakeHost implements Host {
     return this.events.flatMap((e) => e.type === "log" ? [`${e.level}: ${e.message}`] : []);
   }
 
-  /** Every event but log lines. */
+  /** Every event but log lines and echoed program lines. */
   get effects(): FakeEvent[] {
-    return this.events.filter((e) => e.type !== "log");
+    return this.events.filter((e) => e.type !== "log" && e.type !== "echo");
   }
 
   /** Recorded like `run`: tests see every program started, in order. */
@@ -110,6 +111,10 @@ export class FakeHost implements Host {
 
   announce(message: string): void {
     this.log("INFO", message);
+  }
+
+  echo(line: string): void {
+    this.events.push({ type: "echo", line });
   }
 
   trial<T>(trial: Trial<T>): Promise<T> {

@@ -10,6 +10,7 @@
  *   names      Lookups         hostname lookup
  *   process    Environment     env
  *   log        Log             log                         Announcements announce (change next)
+ *                                                              echo (a program's line)
  *   trials                                                 Trials        trial (change to find out)
  *
  * `Queries` is every query capability and `Changes` every change capability; a `Host` is both.
@@ -192,6 +193,11 @@ export interface Announcements {
    * `message` starts with (or holds) the verb in its -ing form, as kind's lines do.
    */
   announce(message: string): void;
+  /**
+   * Prints `line` verbatim on stderr, as the program kind's bash runs at this point prints it
+   * (the entrypoint does that program's work itself); a dry run prints nothing.
+   */
+  echo(line: string): void;
 }
 
 /** A question only a change can answer: the change is made, looked at, and undone. */

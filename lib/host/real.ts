@@ -2,6 +2,7 @@
  * The real host of this process: files, programs, mounts, names and the log of the machine the
  * entrypoint runs on, behind the capabilities of lib/host/host.ts.
  */
+import { runSetAlternative } from "./alternatives.ts";
 import { runCommand, STANDARD_STREAMS } from "./command.ts";
 import { CommandError, describeErrno, EntrypointError } from "../errors.ts";
 import {
@@ -30,7 +31,7 @@ export interface HostOptions {
 export function createQueries(options: HostOptions = {}): Queries {
   return {
     query: (argv, queryOptions = {}) => runCommand(argv, bounded(queryOptions, options)),
-    which: (command) => whichSync(command, Deno.env.get("PATH") ?? ""),
+    which: (command) => whichSync(command, searchPath()),
     readText(file) {
       try {
         return Deno.readTextFileSync(file);
@@ -67,8 +68,13 @@ export function createQueries(options: HostOptions = {}): Queries {
 
 /** The real changes of this process. */
 export function createChanges(options: HostOptions = {}): Changes {
+  // update-alternatives --set, the program's work done in-process where it can be.
   const run = (argv: readonly string[], runOptions: RunOptions = {}) =>
-    runCommand(argv, bounded(runOptions, options));
+    runSetAlternative(argv, {
+      ...runOptions,
+      which: (command) => whichSync(command, searchPath()),
+    }) ??
+      runCommand(argv, bounded(runOptions, options));
   return {
     run,
     writeText(file, data, writeOptions = {}) {
@@ -129,6 +135,9 @@ export function createChanges(options: HostOptions = {}): Changes {
     announce(message) {
       writeStderr(formatLogLine("INFO", message));
     },
+    echo(line) {
+      writeStderr(`${line}\n`);
+    },
     trial: (trial) => trial.perform(),
   };
 }
@@ -143,6 +152,10 @@ function bounded<T extends QueryOptions>(callOptions: T, options: HostOptions): 
     ...callOptions,
     timeoutMs: options.commandTimeoutMs ?? callOptions.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
   };
+}
+
+function searchPath(): string {
+  return Deno.env.get("PATH") ?? "";
 }
 
 /**

@@ -40,7 +40,10 @@ export function chooseIptablesMode(
   return counts.legacy > counts.nft ? "legacy" : "nft";
 }
 
-/** The update-alternatives calls that switch to `mode`, in kind's order. */
+/**
+ * The update-alternatives calls that switch to `mode`, in kind's order (the real host does their
+ * work in-process when it can, lib/host/alternatives.ts).
+ */
 export function alternativesCommands(mode: IptablesMode): string[][] {
   return ["iptables", "ip6tables"].map((name) => [
     "update-alternatives",
@@ -103,7 +106,8 @@ export function startIptablesDumps(host: CommandQueries & FileQueries): Iptables
   const nftBound = { ...dump, timeoutMs: NFT_SAVE_TIMEOUT_SECONDS * 1000 };
   const dumps = Promise.all(
     DUMP_TOOLS.map((tool) => {
-      if (host.which(tool) !== undefined && legacyDumpIsEmpty(host, tool)) {
+      // The table list first: for the nft dumps it answers at once, and no PATH walk delays them.
+      if (legacyDumpIsEmpty(host, tool) && host.which(tool) !== undefined) {
         return Promise.resolve(emptyDump(tool));
       }
       return host.query([tool], tool.includes("-nft-") ? nftBound : dump);

@@ -201,12 +201,15 @@ mounts_at() {
           # A fresh random UUID each run: the plan can only predict its shape.
           grep -qxE '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}' "$dir/after/$i" ||
             fail_entry "not a UUID: $(<"$dir/after/$i")"
+        elif [[ $target == /etc/machine-id ]]; then
+          # So is the machine-id (checked with the rm below).
+          grep -qxE '[0-9a-f]{32}' "$dir/after/$i" || fail_entry "not a machine-id: $(<"$dir/after/$i")"
         else
           diff -u --label planned --label real "$dir/expected.$i" "$dir/after/$i" ||
             fail_entry 'content differs from the plan'
         fi ;;
       'rm -f /etc/machine-id')
-        # Followed by systemd-machine-id-setup: the id must be a new one.
+        # Followed by the new id's write (or systemd-machine-id-setup): the id must be a new one.
         after_value="$(node_file "$NODE_FRESH" /etc/machine-id || true)"
         [[ $after_value =~ ^[0-9a-f]{32}$ && $after_value != "$machine_id_before" ]] ||
           fail_entry "machine-id is '$after_value' (was '$machine_id_before')" ;;
