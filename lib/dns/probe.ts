@@ -7,7 +7,8 @@
  * a `Kernel` that makes its sockets there (lib/dns/diagnose/netns.ts).
  */
 import { buildQuery, type DnsResponse, frameForTcp, mismatch, parseResponse } from "./message.ts";
-import { AF_INET, runningAbi } from "../host/abi.ts";
+import { AF_INET, AF_INET6, runningAbi } from "../host/abi.ts";
+import { parseIPv6 } from "../ip.ts";
 import { errnoWords } from "../errors.ts";
 import { cString, denoWithFfi, loadLibc } from "../host/ffi.ts";
 
@@ -28,7 +29,7 @@ export interface ProbeResult {
 
 /** What to ask, of whom, and for how long. */
 export interface ProbeRequest {
-  /** IPv4 address of the server. */
+  /** IPv4 or IPv6 address of the server. */
   server: string;
   /** Port (53 unless a test says otherwise). */
   port?: number;
@@ -79,7 +80,8 @@ const ECONNREFUSED = 111;
 
 /** The system calls a probe makes; each returns -1 on failure, with `errno()` saying why. */
 export interface Kernel {
-  socket(type: number): number;
+  /** A socket of `type` in `family` (AF_INET unless given). */
+  socket(type: number, family?: number): number;
   connect(fd: number, address: Uint8Array): number;
   send(fd: number, bytes: Uint8Array): number;
   recv(fd: number, buffer: Uint8Array): number;
@@ -109,8 +111,8 @@ function bindKernel(deno: typeof Deno): Kernel | undefined {
   const call = (nr: number, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) =>
     Number(syscall(BigInt(nr), a, b, c, d, e, 0n));
   return {
-    socket: (type) =>
-      call(numbers.socket, BigInt(AF_INET), BigInt(type | SOCK_NONBLOCK | SOCK_CLOEXEC)),
+    socket: (type, family = AF_INET) =>
+      call(numbers.socket, BigInt(family), BigInt(type | SOCK_NONBLOCK | SOCK_CLOEXEC)),
     connect: (fd, addr) => call(numbers.connect, BigInt(fd), address(addr), BigInt(addr.length)),
     send: (fd, bytes) => call(numbers.sendto, BigInt(fd), address(bytes), BigInt(bytes.length)),
     recv: (fd, buffer) =>
@@ -157,6 +159,23 @@ export function sockaddrIn(address: string, port: number): Uint8Array {
   }
   bytes.set(parts, 4);
   return bytes;
+}
+
+/** A struct sockaddr_in6 for `address` (an IPv6 literal) and `port`. */
+export function sockaddrIn6(address: string, port: number): Uint8Array {
+  const groups = parseIPv6(address);
+  if (!groups) throw new Error(`${address} is not an IPv6 address`);
+  const bytes = new Uint8Array(28);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, AF_INET6, true);
+  view.setUint16(2, port);
+  groups.forEach((group, i) => view.setUint16(8 + 2 * i, group));
+  return bytes;
+}
+
+/** The socket address for `address:port`: IPv6 when the literal has a colon, else IPv4. */
+export function sockaddrFor(address: string, port: number): Uint8Array {
+  return address.includes(":") ? sockaddrIn6(address, port) : sockaddrIn(address, port);
 }
 
 /** One probe in flight. */
@@ -259,7 +278,8 @@ export function rehearseProbe(k: Kernel): Error | undefined {
  */
 function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
   const start = performance.now();
-  const address = sockaddrIn(request.server, request.port ?? 53);
+  const address = sockaddrFor(request.server, request.port ?? 53);
+  const family = request.server.includes(":") ? AF_INET6 : AF_INET;
   const done: Done = (pending, result) => {
     pending.result ??= {
       transport: pending.transport,
@@ -267,7 +287,7 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
       ...result,
     };
   };
-  const probes: Pending[] = openSockets(k, request.transports).map((
+  const probes: Pending[] = openSockets(k, request.transports, family).map((
     { transport, fd },
   ) => ({
     transport,
@@ -381,11 +401,13 @@ function startProbe(k: Kernel, request: ProbeRequest): ProbeInFlight {
 function openSockets(
   k: Kernel,
   transports: readonly Transport[],
+  family: number,
 ): { transport: Transport; fd: number }[] {
   const sockets: { transport: Transport; fd: number }[] = [];
   try {
     for (const transport of transports) {
-      sockets.push({ transport, fd: k.socket(transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM) });
+      const type = transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM;
+      sockets.push({ transport, fd: k.socket(type, family) });
     }
   } catch (error) {
     for (const { fd } of sockets) if (fd >= 0) k.close(fd);

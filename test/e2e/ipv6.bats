@@ -210,10 +210,31 @@ relay_pid() {
 
 @test "KIND_ENTRYPOINT_DIAGNOSE reports the relay on a node with it, and nothing of it elsewhere" {
   run docker exec "$NODE" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
-  grep -qxF "DNS relay (IPv6 pods): [$(ipv6_of "$NODE")]:53 -> $HOST_IP:53; in resolv.conf: yes; listening: UDP yes, TCP yes" <<<"$output" ||
+  [[ $status == 0 ]] || fail "status $status" "$output"
+  grep -qF "DNS relay (IPv6 pods): [$(ipv6_of "$NODE")]:53 -> $HOST_IP:53; in resolv.conf: yes; listening: UDP yes, TCP yes; from an IPv6-only pod: UDP answered in " <<<"$output" ||
+    fail "status $status" "$output"
+  grep -qE "; from an IPv6-only pod: UDP answered in [0-9.]+ ms, TCP answered in [0-9.]+ ms$" <<<"$output" ||
     fail "status $status" "$output"
   run docker exec "$V4" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
   [[ $output == *"verdict: "* && $output != *"DNS relay"* ]] || fail "status $status" "$output"
+}
+
+@test "KIND_ENTRYPOINT_DIAGNOSE fails on a node whose relay is down, and passes once it is back" {
+  local addr i
+  addr="$(ipv6_of "$NODE")"
+  docker exec "$NODE" systemctl stop kind-dns-relay
+  run docker exec "$NODE" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
+  docker exec "$NODE" systemctl start kind-dns-relay
+  [[ $status == 1 ]] || fail "status $status" "$output"
+  grep -qF "FAIL: an IPv6-only pod gets no answer from the DNS relay [$addr]:53 (UDP connection refused, TCP connection refused)" <<<"$output" ||
+    fail "$output"
+  for ((i = 0; i < 100; i++)); do
+    docker exec "$NODE" dig +short +time=1 +tries=1 "@$addr" "$PEER" A | grep -qx "$(ipv4_of "$PEER")" && break
+    sleep 0.1
+  done
+  ((i < 100)) || fail "the relay does not answer again within 10 s"
+  run docker exec "$NODE" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
+  [[ $status == 0 ]] || fail "status $status" "$output"
 }
 
 @test "the entrypoint run again in the booted node changes nothing of the relay" {

@@ -26,7 +26,13 @@ import { parseMountInfo } from "../../host/mountinfo.ts";
 import { kernelInNetns } from "./netns.ts";
 import { RESOLV_CONF, RESOLV_CONF_ORIGINAL } from "../network_magic.ts";
 import { parseNftTable, PREROUTING_CHAIN } from "../nft_dns.ts";
-import { readRelayView, relayLine, type RelayView } from "../relay/diagnose.ts";
+import {
+  judgeRelay,
+  readRelayView,
+  RELAY_POD_LINK,
+  relayLine,
+  type RelayView,
+} from "../relay/diagnose.ts";
 
 /** Bound on each set of probes (UDP and TCP together), from the node and from the pod. */
 const DIAGNOSE_PROBE_TIMEOUT_MS = 1000;
@@ -270,8 +276,9 @@ async function probeFromPod(
   host: DiagnoseHost,
   probe: DiagnosisProbe,
   request: { server: string; name: string },
-  options: DiagnoseOptions,
+  options: DiagnoseOptions & { link?: typeof RELAY_POD_LINK },
 ): Promise<ProbeSet> {
+  const link = options.link ?? { ...POD_LINK, flags: "" };
   const netns = `kets-diag-${options.id}`;
   const veth = `kdiag${options.id}`.slice(0, 15);
   const run = (argv: string[], input?: string) =>
@@ -285,13 +292,13 @@ async function probeFromPod(
     const node = await run(
       ["ip", "-batch", "-"],
       `link add ${veth} type veth peer name eth0 netns ${netns}\n` +
-        `addr add ${POD_LINK.node}/${POD_LINK.prefix} dev ${veth}\nlink set ${veth} up\n`,
+        `addr add ${link.node}/${link.prefix} dev ${veth}${link.flags}\nlink set ${veth} up\n`,
     );
     if (node.status !== 0) return { from: "pod", notSent: failed(`create veth ${veth}`, node) };
     const pod = await run(
       ["ip", "-n", netns, "-batch", "-"],
-      `addr add ${POD_LINK.pod}/${POD_LINK.prefix} dev eth0\nlink set lo up\n` +
-        `link set eth0 up\nroute add default via ${POD_LINK.node}\n`,
+      `addr add ${link.pod}/${link.prefix} dev eth0${link.flags}\nlink set lo up\n` +
+        `link set eth0 up\nroute add default via ${link.node}\n`,
     );
     if (pod.status !== 0) return { from: "pod", notSent: failed(`set up netns ${netns}`, pod) };
     const stop = options.stopRequested();
@@ -379,9 +386,17 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
   }
   // Another DNS service of the node (such as a relay) adds its facts and probes here, as a
   // section of its own in the Diagnosis, its lines in renderReport and its part in judge.
-  const { verdict, status } = judge({ ...facts, probes }, options.probe !== undefined);
   const resolvText = host.kind(RESOLV_CONF) === "file" ? host.readText(RESOLV_CONF) : "";
   const relay = readRelayView(host, resolvText);
+  if (relay?.listen && options.probe && !options.stopRequested()) {
+    const request = { server: relay.listen, name };
+    relay.pod = await probeFromPod(host, options.probe, request, {
+      ...options,
+      link: RELAY_POD_LINK,
+    });
+  }
+  const judged = judge({ ...facts, probes }, options.probe !== undefined);
+  const { verdict, status } = relay ? judgeRelay(judged, relay) : judged;
   return { ...facts, probes, ...(relay ? { relay } : {}), verdict, status };
 }
 
