@@ -480,6 +480,22 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "      this.#message = this.#message.slice();\n      const take = Math.min(",
     why: "FrameReader copies what it holds on every push (quadratic in small pieces)",
   },
+  {
+    id: "relay-diagnose-ignored",
+    file: "lib/dns/relay/diagnose.ts",
+    search: "  if (failed.length === 0) return judged;\n",
+    replace: "  return judged;\n",
+    why: "the diagnosis passes a node whose relay does not answer pods",
+  },
+  {
+    id: "probe-ipv4-only",
+    file: "lib/dns/probe.ts",
+    search:
+      'return address.includes(":") ? sockaddrIn6(address, port) : sockaddrIn(address, port);',
+    replace: "return sockaddrIn(address, port);",
+    why: "the diagnosis cannot probe the relay's IPv6 address",
+    tests: ["lib/dns/relay/diagnose_test.ts"],
+  },
   // The run as a whole: statuses, log lines, the dry run.
   {
     id: "main-exec-status",
