@@ -137,6 +137,21 @@ export function socketAddresses(pid: number): { table: string; local: string }[]
   return found;
 }
 
+/**
+ * Connections waiting in the accept queue of the process's TCP socket listening on `port`
+ * (/proc/net/tcp6's rx_queue of a listening socket).
+ */
+export function acceptBacklog(pid: number, port: number): number {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  for (const line of Deno.readTextFileSync(`/proc/${pid}/net/tcp6`).split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1]?.endsWith(local) && fields[3] === "0A") {
+      return parseInt(fields[4].split(":")[1], 16);
+    }
+  }
+  return 0;
+}
+
 /** Waits until `check` holds, polling every 20 ms; throws naming `what` after `ms`. */
 export async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
