@@ -194,9 +194,18 @@ export class TcpHalf {
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
+    const out = new Outbox(conn, {
+      written: () => {
+        client.inFlight--;
+        client.lastWhole = Date.now();
+        this.#pump(client);
+        this.#wake(client);
+      },
+      failed: () => this.#drop(client),
+    });
     const client: Client = {
       conn,
-      out: undefined as unknown as Outbox,
+      out,
       reader: new FrameReader(),
       backlog: [],
       waiting: [],
@@ -207,15 +216,6 @@ export class TcpHalf {
       closed: false,
       wake: undefined,
     };
-    client.out = new Outbox(conn, {
-      written: () => {
-        client.inFlight--;
-        client.lastWhole = Date.now();
-        this.#pump(client);
-        this.#wake(client);
-      },
-      failed: () => this.#drop(client),
-    });
     this.#clients.add(client);
     try {
       await this.#readQueries(client);
