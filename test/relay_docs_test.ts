@@ -41,7 +41,7 @@ Deno.test("renderRelayDocs() shows dnsmasq's row and marks each target the relay
   assert.match(block, /\| dnsmasq \| 0\.300 ms \| 0\.500 ms \| 30,000 \| 4\.7 MB \|/);
   assert.match(
     block,
-    /≤ 0\.350 ms: \*\*not met\*\* \| ≤ 0\.750 ms: met \| ≥ 30,000: \*\*not met\*\*/,
+    /≤ 0\.350 ms \*\*missed\*\* \| ≤ 0\.750 ms met \| ≥ 30,000 \*\*missed\*\*/,
   );
   assert.equal(replaceRelayDocsBlock(`a\n${block}b\n`, block), `a\n${block}b\n`);
   assert.throws(() => replaceRelayDocsBlock("no block", block), /Cannot find/);

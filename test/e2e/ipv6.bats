@@ -187,7 +187,7 @@ relay_pid() {
   # image's bundle on port 5353 in front of it; both stopped by killing their process groups.
   port="$(docker exec "$NODE" bash -c '
     export DENO_DIR=/tmp/e2e-deno DENO_NO_UPDATE_CHECK=1
-    setsid /usr/local/bin/deno run --unstable-net --allow-net --no-config /e2e-test/fake_upstream.ts \
+    setsid /usr/local/bin/deno run --unstable-net --allow-net --no-config /e2e-test/support/fake_upstream.ts \
       >/tmp/fake-upstream.port 2>/tmp/fake-upstream.err </dev/null & echo $! >/tmp/fake-upstream.pid
     for i in $(seq 100); do [[ -s /tmp/fake-upstream.port ]] && break; sleep 0.1; done
     cat /tmp/fake-upstream.port')"
@@ -195,7 +195,7 @@ relay_pid() {
   docker exec -e "KIND_DNS_RELAY_LISTEN=$addr" -e KIND_DNS_RELAY_PORT=5353 \
     -e KIND_DNS_RELAY_UPSTREAM=127.0.0.1 -e "KIND_DNS_RELAY_UPSTREAM_PORT=$port" "$NODE" bash -c '
     export DENO_DIR=/tmp/e2e-deno DENO_NO_UPDATE_CHECK=1
-    setsid /usr/local/bin/deno run --unstable-net --allow-net --allow-env --no-config \
+    setsid /usr/local/bin/deno run --unstable-net --allow-net --allow-env --allow-sys=networkInterfaces --no-config \
       /usr/local/lib/kind-entrypoint-ts/relay.js >/dev/null 2>/tmp/relay-5353.log </dev/null &
     echo $! >/tmp/relay-5353.pid
     for i in $(seq 100); do grep -q relaying /tmp/relay-5353.log && break; sleep 0.1; done'
