@@ -9,14 +9,21 @@
  *   throughput: UDP queries kept `WINDOW` in flight for a few seconds; answers per second;
  *   memory: the relay's VmRSS idle (started, no query yet), after the load, and its VmHWM, with
  *           the anonymous and file-backed (Deno's own code, shared) parts.
+ *   beside dnsmasq: dnsmasq (Debian's dnsmasq-base, `--cache-size=0`, so it only forwards) on ::1
+ *            in front of the same upstream, pinned to the relay's CPU; dnsperf loads each in turn
+ *            (64 outstanding, 4 clients), rounds interleaved; the median round's answers/s, p50
+ *            and p99 of all rounds' queries (dnsperf's own latencies), VmRSS after the load.
  * Loopback, so it measures the relay's own work: on a node, Docker's resolver and the bridge add
  * the same time to both paths.
  *
- * Usage: deno run -A --unstable-net bench/relay.ts [--out FILE] [--queries N] [--seconds S]
+ * Usage: deno run -A --unstable-net bench/relay.ts [--out FILE] [--docs FILE] [--queries N]
+ *        [--seconds S]
  */
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { buildQuery } from "../lib/dns/message.ts";
+import { compareWithDnsmasq } from "./relay_dnsmasq.ts";
+import { renderRelayDocs, replaceRelayDocsBlock } from "./relay_report.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 const deno = `${repo}node_modules/.bin/deno`;
@@ -25,6 +32,7 @@ const WINDOW = 64;
 const { values } = parseArgs({
   options: {
     out: { type: "string" },
+    docs: { type: "string" },
     queries: { type: "string", default: "5000" },
     seconds: { type: "string", default: "5" },
   },
@@ -182,6 +190,13 @@ await Promise.race([
 const elapsed = (performance.now() - started) / 1000;
 const loaded = status(relayPid);
 socket.close();
+const dnsmasq = await compareWithDnsmasq({
+  relayPort,
+  relayPid,
+  upstreamPort,
+  pin: pin(cpus > 1 ? 1 : 0),
+  status,
+});
 relay.child.kill("SIGKILL");
 upstream.child.kill("SIGKILL");
 await Promise.all([relay.child.status, upstream.child.status]);
@@ -215,6 +230,7 @@ const results = {
     loadedFile: round(loaded.fileKb / 1024),
   },
   targets: { addedP50Ms: 0.3, perSecond: 10_000, rssMb: 40 },
+  dnsmasq,
 };
 const ok = results.latencyMs.addedP50 <= 0.3 && results.throughput.perSecond >= 10_000 &&
   results.memoryMb.peakRss <= 40;
@@ -229,4 +245,21 @@ console.log(
     `relay: ${ok ? "within" : "NOT within"} the targets`,
   ].join("\n"),
 );
+if (dnsmasq) {
+  const { relay: r, dnsmasq: d } = dnsmasq;
+  console.log(
+    [
+      `beside dnsmasq (dnsperf, ${dnsmasq.outstanding} outstanding, ${dnsmasq.rounds} rounds of ${dnsmasq.seconds} s each):`,
+      `  relay:   ${r.perSecond} answers/s, p50 ${r.p50} ms, p99 ${r.p99} ms, VmRSS ${r.rssMb} MB`,
+      `  dnsmasq: ${d.perSecond} answers/s, p50 ${d.p50} ms, p99 ${d.p99} ms, VmRSS ${d.rssMb} MB`,
+    ].join("\n"),
+  );
+} else {
+  console.log("beside dnsmasq: skipped (dnsmasq or dnsperf is not installed: npm run setup)");
+}
 if (values.out) writeFileSync(values.out, JSON.stringify(results, null, 2) + "\n");
+if (values.docs) {
+  const doc = Deno.readTextFileSync(values.docs);
+  writeFileSync(values.docs, replaceRelayDocsBlock(doc, renderRelayDocs(results)));
+  console.log(`docs: rewrote the relay bench block of ${values.docs}`);
+}

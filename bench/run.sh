@@ -33,7 +33,9 @@
 #             --scale, relay.json with --relay) and rewrite the generated block of docs/speed.md
 #             from them; without it results go to bench/results/local/, which git ignores
 #   --scale   only the rule-rewrite scaling run, bench/scale.ts
-#   --relay   only the DNS relay's cost on loopback (latency, queries/s, memory), bench/relay.ts
+#   --relay   only the DNS relay's cost on loopback (latency, queries/s, memory) and beside dnsmasq
+#             (dnsperf), bench/relay.ts; with --update also the generated block of docs/ipv6.md;
+#             then relay and dnsmasq on a booted test-bed node, bench/relay_node.sh (printed only)
 # Env:
 #   KIND_ORIGINAL_ENTRYPOINT  kind's entrypoint script; without it only the port is measured
 #   BENCH_N                   pairs per view (default 15)
@@ -74,7 +76,12 @@ readonly docs="$repo/docs/speed.md"
 if ((relay)); then
   mkdir -p "$results"
   node "$repo/scripts/build.mjs" >/dev/null
-  exec "$deno" run -A --unstable-net --no-config "$bench_dir/relay.ts" --out "${BENCH_OUT:-$results/relay.json}"
+  relay_docs=()
+  ((update)) && relay_docs=(--docs "$repo/docs/ipv6.md")
+  "$deno" run -A --unstable-net --no-config "$bench_dir/relay.ts" \
+    --out "${BENCH_OUT:-$results/relay.json}" "${relay_docs[@]}"
+  # The same comparison on a booted test-bed node, over the path an IPv6-only pod takes.
+  exec bash "$bench_dir/relay_node.sh"
 fi
 if ((scale)); then
   "$deno" run -A --no-config "$bench_dir/scale.ts" --out "${BENCH_OUT:-$results/scale.json}"

@@ -116,7 +116,10 @@ export async function bundleDiagnosis(dir) {
 export async function bundleRelay(dir) {
   const outfile = join(dir, "relay.js");
   const options = bundleOptions("relay.ts", outfile);
-  options.banner = { js: "#!/usr/bin/env -S deno run --unstable-net --allow-net --allow-env" };
+  options.banner = {
+    js:
+      "#!/usr/bin/env -S deno run --unstable-net --allow-net --allow-env --allow-sys=networkInterfaces",
+  };
   const result = await build(options);
   const inputs = Object.keys(result.metafile.inputs);
   if (inputs.some((input) => input.startsWith("node_modules/") || input.startsWith("node:"))) {

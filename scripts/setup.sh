@@ -14,12 +14,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #   kernel/faults: iptables nftables iproute2 util-linux procps bind9-dnsutils dnsmasq-base
 #                  python3-minimal strace
 #   e2e, `npm run image`, bench: docker.io debootstrap ca-certificates
+#   bench --relay: dnsperf (loads the relay and dnsmasq alike)
 #   e2e's podman tier: podman netavark aardvark-dns runc uidmap
 #   arm64: qemu-user-static (test/arm64/fetch.sh adds Deno's arm64 build and an arm64 glibc)
 #   kind: the e2e tier's packages, and kind itself (install_kind, with Go)
 packages=(
   iptables nftables iproute2 util-linux procps bind9-dnsutils dnsmasq-base strace
-  python3-minimal docker.io debootstrap ca-certificates
+  python3-minimal docker.io debootstrap ca-certificates dnsperf
   podman netavark aardvark-dns runc uidmap qemu-user-static
 )
 

@@ -8,7 +8,8 @@
  */
 import { buildQuery, type DnsResponse, frameForTcp, mismatch, parseResponse } from "./message.ts";
 import { errnoWords } from "../errors.ts";
-import { type Kernel, loadKernel, SOCK_DGRAM, SOCK_STREAM, sockaddrIn } from "./sockets.ts";
+import { AF_INET, AF_INET6 } from "../host/abi.ts";
+import { type Kernel, loadKernel, SOCK_DGRAM, SOCK_STREAM, sockaddrFor } from "./sockets.ts";
 
 /** The transports a probe uses. */
 export type Transport = "UDP" | "TCP";
@@ -27,7 +28,7 @@ export interface ProbeResult {
 
 /** What to ask, of whom, and for how long. */
 export interface ProbeRequest {
-  /** IPv4 address of the server. */
+  /** IPv4 or IPv6 address of the server. */
   server: string;
   /** Port (53 unless a test says otherwise). */
   port?: number;
@@ -179,7 +180,8 @@ interface ProbeLoop {
 /** Opens a socket per transport and connects it (sending the query where it connects at once). */
 function openProbes(k: Kernel, request: ProbeRequest): ProbeLoop {
   const start = performance.now();
-  const address = sockaddrIn(request.server, request.port ?? 53);
+  const address = sockaddrFor(request.server, request.port ?? 53);
+  const family = request.server.includes(":") ? AF_INET6 : AF_INET;
   const done: Done = (pending, result) => {
     pending.result ??= {
       transport: pending.transport,
@@ -194,7 +196,7 @@ function openProbes(k: Kernel, request: ProbeRequest): ProbeLoop {
     pending.resendAt = performance.now() + RETRY_REFUSED_MS;
     return true;
   };
-  const probes: Pending[] = openSockets(k, request.transports).map(({ transport, fd }) => ({
+  const probes: Pending[] = openSockets(k, request.transports, family).map(({ transport, fd }) => ({
     transport,
     fd,
     id: Math.floor(Math.random() * 0x10000),
@@ -298,11 +300,13 @@ function closeProbes(loop: ProbeLoop): void {
 function openSockets(
   k: Kernel,
   transports: readonly Transport[],
+  family: number,
 ): { transport: Transport; fd: number }[] {
   const sockets: { transport: Transport; fd: number }[] = [];
   try {
     for (const transport of transports) {
-      sockets.push({ transport, fd: k.socket(transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM) });
+      const type = transport === "UDP" ? SOCK_DGRAM : SOCK_STREAM;
+      sockets.push({ transport, fd: k.socket(type, family) });
     }
   } catch (error) {
     for (const { fd } of sockets) if (fd >= 0) k.close(fd);

@@ -2,7 +2,8 @@
  * The DNS probe's system calls through Deno's FFI (lib/dns/probe.ts runs the probe over them):
  * the `Kernel` a probe calls, bound through one libc symbol, and the address it connects to.
  */
-import { AF_INET, runningAbi } from "../host/abi.ts";
+import { AF_INET, AF_INET6, runningAbi } from "../host/abi.ts";
+import { parseIPv6 } from "../ip.ts";
 import { cString, denoWithFfi, loadLibc } from "../host/ffi.ts";
 
 /** socket(2)'s type for TCP. */
@@ -20,7 +21,8 @@ const SO_ERROR = 4;
 
 /** The system calls a probe makes; each returns -1 on failure, with `errno()` saying why. */
 export interface Kernel {
-  socket(type: number): number;
+  /** A socket of `type` in `family` (AF_INET unless given). */
+  socket(type: number, family?: number): number;
   connect(fd: number, address: Uint8Array): number;
   send(fd: number, bytes: Uint8Array): number;
   recv(fd: number, buffer: Uint8Array): number;
@@ -50,8 +52,8 @@ function bindKernel(deno: typeof Deno): Kernel | undefined {
   const call = (nr: number, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n) =>
     Number(syscall(BigInt(nr), a, b, c, d, e, 0n));
   return {
-    socket: (type) =>
-      call(numbers.socket, BigInt(AF_INET), BigInt(type | SOCK_NONBLOCK | SOCK_CLOEXEC)),
+    socket: (type, family = AF_INET) =>
+      call(numbers.socket, BigInt(family), BigInt(type | SOCK_NONBLOCK | SOCK_CLOEXEC)),
     connect: (fd, addr) => call(numbers.connect, BigInt(fd), address(addr), BigInt(addr.length)),
     send: (fd, bytes) => call(numbers.sendto, BigInt(fd), address(bytes), BigInt(bytes.length)),
     recv: (fd, buffer) =>
@@ -108,4 +110,21 @@ export function loadKernel(): Kernel | undefined {
   if (!deno) return undefined;
   kernel ??= bindKernel(deno);
   return kernel;
+}
+
+/** A struct sockaddr_in6 for `address` (an IPv6 literal) and `port`. */
+export function sockaddrIn6(address: string, port: number): Uint8Array {
+  const groups = parseIPv6(address);
+  if (!groups) throw new Error(`${address} is not an IPv6 address`);
+  const bytes = new Uint8Array(28);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, AF_INET6, true);
+  view.setUint16(2, port);
+  groups.forEach((group, i) => view.setUint16(8 + 2 * i, group));
+  return bytes;
+}
+
+/** The socket address for `address:port`: IPv6 when the literal has a colon, else IPv4. */
+export function sockaddrFor(address: string, port: number): Uint8Array {
+  return address.includes(":") ? sockaddrIn6(address, port) : sockaddrIn(address, port);
 }

@@ -195,7 +195,7 @@ relay_pid() {
   docker exec -e "KIND_DNS_RELAY_LISTEN=$addr" -e KIND_DNS_RELAY_PORT=5353 \
     -e KIND_DNS_RELAY_UPSTREAM=127.0.0.1 -e "KIND_DNS_RELAY_UPSTREAM_PORT=$port" "$NODE" bash -c '
     export DENO_DIR=/tmp/e2e-deno DENO_NO_UPDATE_CHECK=1
-    setsid /usr/local/bin/deno run --unstable-net --allow-net --allow-env --no-config \
+    setsid /usr/local/bin/deno run --unstable-net --allow-net --allow-env --allow-sys=networkInterfaces --no-config \
       /usr/local/lib/kind-entrypoint-ts/relay.js >/dev/null 2>/tmp/relay-5353.log </dev/null &
     echo $! >/tmp/relay-5353.pid
     for i in $(seq 100); do grep -q relaying /tmp/relay-5353.log && break; sleep 0.1; done'
@@ -210,10 +210,31 @@ relay_pid() {
 
 @test "KIND_ENTRYPOINT_DIAGNOSE reports the relay on a node with it, and nothing of it elsewhere" {
   run docker exec "$NODE" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
-  grep -qxF "DNS relay (IPv6 pods): [$(ipv6_of "$NODE")]:53 -> $HOST_IP:53; in resolv.conf: yes; listening: UDP yes, TCP yes" <<<"$output" ||
+  [[ $status == 0 ]] || fail "status $status" "$output"
+  grep -qF "DNS relay (IPv6 pods): [$(ipv6_of "$NODE")]:53 -> $HOST_IP:53; in resolv.conf: yes; listening: UDP yes, TCP yes; from an IPv6-only pod: UDP answered in " <<<"$output" ||
+    fail "status $status" "$output"
+  grep -qE "; from an IPv6-only pod: UDP answered in [0-9.]+ ms, TCP answered in [0-9.]+ ms$" <<<"$output" ||
     fail "status $status" "$output"
   run docker exec "$V4" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
   [[ $output == *"verdict: "* && $output != *"DNS relay"* ]] || fail "status $status" "$output"
+}
+
+@test "KIND_ENTRYPOINT_DIAGNOSE fails on a node whose relay is down, and passes once it is back" {
+  local addr i
+  addr="$(ipv6_of "$NODE")"
+  docker exec "$NODE" systemctl stop kind-dns-relay
+  run docker exec "$NODE" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
+  docker exec "$NODE" systemctl start kind-dns-relay
+  [[ $status == 1 ]] || fail "status $status" "$output"
+  grep -qF "FAIL: an IPv6-only pod gets no answer from the DNS relay [$addr]:53 (UDP connection refused, TCP connection refused)" <<<"$output" ||
+    fail "$output"
+  for ((i = 0; i < 100; i++)); do
+    docker exec "$NODE" dig +short +time=1 +tries=1 "@$addr" "$PEER" A | grep -qx "$(ipv4_of "$PEER")" && break
+    sleep 0.1
+  done
+  ((i < 100)) || fail "the relay does not answer again within 10 s"
+  run docker exec "$NODE" env KIND_ENTRYPOINT_DIAGNOSE=1 /usr/local/bin/entrypoint
+  [[ $status == 0 ]] || fail "status $status" "$output"
 }
 
 @test "the entrypoint run again in the booted node changes nothing of the relay" {

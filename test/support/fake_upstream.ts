@@ -21,6 +21,8 @@ export interface FakeUpstream {
   received: { transport: "udp" | "tcp"; query: Uint8Array }[];
   /** Answers sent over UDP and TCP, as sent. */
   sent: Uint8Array[];
+  /** TCP connections accepted since the start. */
+  readonly tcpAccepted: number;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export function startFakeUpstream(
   const held: { query: Uint8Array; to: Deno.Addr }[] = [];
   const conns = new Set<Deno.Conn>();
   let closed = false;
+  let accepted = 0;
 
   const answer = (query: Uint8Array, transport: "udp" | "tcp"): Uint8Array | undefined => {
     const label = firstLabel(query);
@@ -164,6 +167,7 @@ export function startFakeUpstream(
         return;
       }
       conns.add(conn);
+      accepted++;
       void serveConn(conn);
     }
   };
@@ -173,6 +177,9 @@ export function startFakeUpstream(
     port: (udpSocket.addr as Deno.NetAddr).port,
     received,
     sent,
+    get tcpAccepted() {
+      return accepted;
+    },
     async close() {
       closed = true;
       udpSocket.close();

@@ -15,7 +15,7 @@
  */
 import type { Log } from "../../host/host.ts";
 import { RESOLV_CONF } from "../network_magic.ts";
-import { readRelayView } from "../relay/diagnose.ts";
+import { judgeRelay, readRelayView, RELAY_POD_LINK } from "../relay/diagnose.ts";
 import {
   type DiagnoseHost,
   type Diagnosis,
@@ -80,9 +80,17 @@ export async function diagnose(host: DiagnoseHost, options: DiagnoseOptions): Pr
   }
   // Another DNS service of the node (such as a relay) adds its facts and probes here, as a
   // section of its own in the Diagnosis, its lines in renderReport and its part in judge.
-  const { verdict, status } = judge({ ...facts, probes }, options.probe !== undefined);
   const resolvText = host.kind(RESOLV_CONF) === "file" ? host.readText(RESOLV_CONF) : "";
   const relay = readRelayView(host, resolvText);
+  if (relay?.listen && options.probe && !options.stopRequested()) {
+    const request = { server: relay.listen, name };
+    relay.pod = await probeFromPod(host, options.probe, request, {
+      ...options,
+      link: RELAY_POD_LINK,
+    });
+  }
+  const judged = judge({ ...facts, probes }, options.probe !== undefined);
+  const { verdict, status } = relay ? judgeRelay(judged, relay) : judged;
   return { ...facts, probes, ...(relay ? { relay } : {}), verdict, status };
 }
 

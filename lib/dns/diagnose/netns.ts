@@ -10,7 +10,7 @@ import { errnoWords } from "../../errors.ts";
 
 /** `k` with its sockets made in the network namespace at `path` (such as /run/netns/NAME). */
 export function kernelInNetns(k: Kernel, path: string): Kernel {
-  return { ...k, socket: (type) => inNetns(k, path, () => k.socket(type)) };
+  return { ...k, socket: (type, family) => inNetns(k, path, () => k.socket(type, family)) };
 }
 
 /** Runs `make` (one socket call) in the namespace at `path`, and returns to this one. */

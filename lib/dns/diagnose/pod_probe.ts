@@ -32,6 +32,15 @@ export function loadDiagnosisProbe(): DiagnosisProbe | undefined {
     kernelProbe(netns === undefined ? kernel : kernelInNetns(kernel, netns))(request).finish();
 }
 
+/** The throwaway namespace's link: the node's and the pod's address, and `ip addr` flags. */
+export interface PodLink {
+  node: string;
+  pod: string;
+  prefix: number;
+  /** Appended to `ip addr add` (such as " nodad" for IPv6), or "". */
+  flags: string;
+}
+
 /** What the pod probe needs of the diagnosis's options. */
 export interface PodProbeOptions {
   /** Suffix of the namespace's and veth's names (the process ID), so runs cannot collide. */
@@ -63,8 +72,9 @@ export async function probeFromPod(
   host: DiagnoseHost,
   probe: DiagnosisProbe,
   request: { server: string; name: string },
-  options: PodProbeOptions,
+  options: PodProbeOptions & { link?: PodLink },
 ): Promise<ProbeSet> {
+  const link = options.link ?? { ...POD_LINK, flags: "" };
   const netns = `kets-diag-${options.id}`;
   const veth = `kdiag${options.id}`.slice(0, 15);
   const run = (argv: string[], input?: string) =>
@@ -78,13 +88,13 @@ export async function probeFromPod(
     const node = await run(
       ["ip", "-batch", "-"],
       `link add ${veth} type veth peer name eth0 netns ${netns}\n` +
-        `addr add ${POD_LINK.node}/${POD_LINK.prefix} dev ${veth}\nlink set ${veth} up\n`,
+        `addr add ${link.node}/${link.prefix} dev ${veth}${link.flags}\nlink set ${veth} up\n`,
     );
     if (node.status !== 0) return { from: "pod", notSent: failed(`create veth ${veth}`, node) };
     const pod = await run(
       ["ip", "-n", netns, "-batch", "-"],
-      `addr add ${POD_LINK.pod}/${POD_LINK.prefix} dev eth0\nlink set lo up\n` +
-        `link set eth0 up\nroute add default via ${POD_LINK.node}\n`,
+      `addr add ${link.pod}/${link.prefix} dev eth0${link.flags}\nlink set lo up\n` +
+        `link set eth0 up\nroute add default via ${link.node}\n`,
     );
     if (pod.status !== 0) return { from: "pod", notSent: failed(`set up netns ${netns}`, pod) };
     const stop = options.stopRequested();

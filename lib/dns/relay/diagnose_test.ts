@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
 import { FakeHost } from "../../host/fake.ts";
-import { hasSocket, parseEnvFile, procNetAddress, readRelayView, relayLine } from "./diagnose.ts";
+import type { ProbeResult } from "../probe.ts";
+import { loadProbe } from "../probe.ts";
+import {
+  hasSocket,
+  judgeRelay,
+  parseEnvFile,
+  procNetAddress,
+  readRelayView,
+  relayLine,
+  type RelayView,
+} from "./diagnose.ts";
+import { DENO } from "../../../test/support/bundle.ts";
+import { startRelayProcess } from "../../../test/support/relay_process.ts";
 import { RELAY_ENV_FILE, renderRelayEnv } from "./node.ts";
 
 const IPV6 = "fd00:53::2";
@@ -63,4 +75,96 @@ Deno.test("readRelayView() reports the settings, resolv.conf and the sockets", (
 
 Deno.test("readRelayView() says nothing on a node without relay settings", () => {
   assert.equal(readRelayView(new FakeHost({}), "nameserver 172.18.0.1\n"), undefined);
+});
+
+const VIEW: RelayView = {
+  listen: IPV6,
+  upstream: "172.31.53.1",
+  inResolvConf: true,
+  udp: true,
+  tcp: true,
+};
+const ANSWERED = (transport: "UDP" | "TCP"): ProbeResult => ({
+  transport,
+  answered: true,
+  ms: 0.8,
+});
+const REFUSED = (transport: "UDP" | "TCP"): ProbeResult => ({
+  transport,
+  answered: false,
+  ms: 0.1,
+  error: "connection refused",
+});
+const PASSED = { verdict: "OK: pods and the node get answers", status: 0 as const };
+
+Deno.test("judgeRelay() fails a passing verdict when an IPv6-only pod gets no answer from the relay", () => {
+  const down = {
+    ...VIEW,
+    pod: { from: "pod" as const, results: [REFUSED("UDP"), REFUSED("TCP")] },
+  };
+  assert.deepEqual(judgeRelay(PASSED, down), {
+    status: 1,
+    verdict: `FAIL: an IPv6-only pod gets no answer from the DNS relay [${IPV6}]:53 ` +
+      "(UDP connection refused, TCP connection refused)",
+  });
+  const notSent = { ...VIEW, pod: { from: "pod" as const, notSent: "cannot create netns" } };
+  assert.equal(judgeRelay(PASSED, notSent).status, 1);
+});
+
+Deno.test("judgeRelay() leaves the verdict alone when the relay answers, or when it failed already", () => {
+  const up = {
+    ...VIEW,
+    pod: { from: "pod" as const, results: [ANSWERED("UDP"), ANSWERED("TCP")] },
+  };
+  assert.deepEqual(judgeRelay(PASSED, up), PASSED);
+  assert.deepEqual(judgeRelay(PASSED, VIEW), PASSED, "no probe, nothing to judge");
+  const failed = { verdict: "FAIL: the node cannot reach 172.18.0.1", status: 1 as const };
+  assert.deepEqual(judgeRelay(failed, { ...VIEW, pod: { from: "pod", results: [] } }), failed);
+});
+
+Deno.test("relayLine() says what the IPv6-only pod got from the relay", () => {
+  const line = relayLine({
+    ...VIEW,
+    pod: { from: "pod", results: [ANSWERED("UDP"), REFUSED("TCP")] },
+  });
+  assert.match(line, /; from an IPv6-only pod: UDP answered in 0\.8 ms, TCP connection refused$/);
+});
+
+Deno.test("the diagnosis's probe asks the relay over IPv6, UDP and TCP, and is refused once it is gone", async () => {
+  const probe = loadProbe();
+  assert.ok(probe, "this runtime cannot load the probe");
+  // The upstream in a process of its own: the probe blocks this one while it waits.
+  const upstream = new Deno.Command(DENO, {
+    args: ["run", "--unstable-net", "--allow-net", "--no-config", "test/support/fake_upstream.ts"],
+    cwd: new URL("../../..", import.meta.url).pathname,
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+  }).spawn();
+  try {
+    const reader = upstream.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const port = Number((await reader.read()).value);
+    void reader.cancel();
+    const relay = await startRelayProcess(port);
+    const request = {
+      server: "::1",
+      port: relay.port,
+      name: "kind-worker",
+      transports: ["UDP", "TCP"] as const,
+      timeoutMs: 2000,
+    };
+    try {
+      const results = probe({ ...request, transports: [...request.transports] });
+      assert.deepEqual(results.map((r) => [r.transport, r.answered]), [["UDP", true], [
+        "TCP",
+        true,
+      ]]);
+    } finally {
+      await relay.stop();
+    }
+    const gone = probe({ ...request, transports: [...request.transports] });
+    assert.deepEqual(gone.map((r) => r.error), ["connection refused", "connection refused"]);
+  } finally {
+    upstream.kill("SIGKILL");
+    await upstream.status;
+  }
 });

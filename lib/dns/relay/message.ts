@@ -101,33 +101,56 @@ export function frame(message: Uint8Array): Uint8Array {
 /**
  * Splits a TCP byte stream into DNS messages: `push` takes bytes as they arrive (in any pieces)
  * and returns the messages they complete, each a copy; a message is complete once its two-byte
- * length and that many bytes have arrived.
+ * length and that many bytes have arrived. Each byte is copied once, however small the pieces:
+ * a message that spans pushes is gathered into one buffer of its announced length.
  */
 export class FrameReader {
-  #buffer = new Uint8Array(0);
+  /** The first byte of a length prefix whose second byte has not arrived. */
+  #high: number | undefined;
+  /** The message being gathered, sized from its length prefix. */
+  #message: Uint8Array | undefined;
+  #filled = 0;
 
   /** Adds received bytes; returns the messages now complete, in order. */
   push(bytes: Uint8Array): Uint8Array[] {
-    let data = bytes;
-    if (this.#buffer.length > 0) {
-      data = new Uint8Array(this.#buffer.length + bytes.length);
-      data.set(this.#buffer);
-      data.set(bytes, this.#buffer.length);
-    }
     const messages: Uint8Array[] = [];
     let offset = 0;
-    while (data.length - offset >= 2) {
-      const length = (data[offset] << 8) | data[offset + 1];
-      if (data.length - offset - 2 < length) break;
-      messages.push(data.slice(offset + 2, offset + 2 + length));
-      offset += 2 + length;
+    while (offset < bytes.length) {
+      if (this.#message === undefined) {
+        let length: number;
+        if (this.#high !== undefined) {
+          length = (this.#high << 8) | bytes[offset++];
+          this.#high = undefined;
+        } else if (bytes.length - offset >= 2) {
+          length = (bytes[offset] << 8) | bytes[offset + 1];
+          offset += 2;
+        } else {
+          this.#high = bytes[offset++];
+          break;
+        }
+        if (bytes.length - offset >= length) {
+          messages.push(bytes.slice(offset, offset + length));
+          offset += length;
+          continue;
+        }
+        this.#message = new Uint8Array(length);
+        this.#filled = 0;
+      }
+      const take = Math.min(this.#message.length - this.#filled, bytes.length - offset);
+      this.#message.set(bytes.subarray(offset, offset + take), this.#filled);
+      this.#filled += take;
+      offset += take;
+      if (this.#filled === this.#message.length) {
+        messages.push(this.#message);
+        this.#message = undefined;
+      }
     }
-    this.#buffer = data.slice(offset);
     return messages;
   }
 
   /** Bytes received that do not yet make a whole message. */
   get pending(): number {
-    return this.#buffer.length;
+    if (this.#high !== undefined) return 1;
+    return this.#message === undefined ? 0 : 2 + this.#filled;
   }
 }

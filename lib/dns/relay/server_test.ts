@@ -217,3 +217,140 @@ Deno.test("the relay answers pipelined TCP queries on one connection", async () 
 Deno.test("the relay refuses to start on an address this machine does not have", () => {
   assert.throws(() => startRelay({ listen: "2001:db8::53", port: 0, upstream: "127.0.0.1" }));
 });
+
+/** Resolves when the relay closes `conn` (a read ends or fails), or rejects after `ms`. */
+async function closedWithin(conn: Deno.Conn, ms: number): Promise<number> {
+  const started = Date.now();
+  const buffer = new Uint8Array(4096);
+  const end = started + ms;
+  while (Date.now() < end) {
+    const read = await Promise.race([
+      conn.read(buffer).catch(() => null),
+      new Promise<"late">((resolve) => setTimeout(() => resolve("late"), end - Date.now())),
+    ]);
+    if (read === null) return Date.now() - started;
+    if (read === "late") break;
+  }
+  throw new Error(`the relay kept the connection open for ${ms} ms`);
+}
+
+/** Sends `bytes` one at a time, `everyMs` apart, until they are all sent or the connection fails. */
+async function trickle(conn: Deno.Conn, bytes: Uint8Array, everyMs: number) {
+  for (const byte of bytes) {
+    try {
+      await conn.write(new Uint8Array([byte]));
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+Deno.test("the relay closes a TCP connection that sends bytes but no whole message for the idle bound", async () => {
+  await withRelay(async (relay) => {
+    const conn = await Deno.connect({ hostname: "::1", port: relay.port });
+    try {
+      const trickling = trickle(conn, frame(buildQuery("kind-worker", 1)), 100);
+      const ms = await closedWithin(conn, 1500);
+      assert.ok(ms >= 250, `closed after ${ms} ms, before the idle bound`);
+      await trickling;
+    } finally {
+      conn.close();
+    }
+  }, { relay: { tcp: { idleMs: 300, messageMs: 60_000 } } });
+});
+
+Deno.test("the relay closes a TCP connection whose message is not whole in time", async () => {
+  await withRelay(async (relay) => {
+    const conn = await Deno.connect({ hostname: "::1", port: relay.port });
+    try {
+      await conn.write(frame(buildQuery("kind-worker", 2)).subarray(0, 7));
+      await closedWithin(conn, 1500);
+    } finally {
+      conn.close();
+    }
+  }, { relay: { tcp: { idleMs: 60_000, messageMs: 300 } } });
+});
+
+Deno.test("whole messages keep a TCP connection open past the idle bound", async () => {
+  await withRelay(async (relay) => {
+    const conn = await Deno.connect({ hostname: "::1", port: relay.port });
+    try {
+      const reader = new FrameReader();
+      const buffer = new Uint8Array(4096);
+      for (let i = 0; i < 8; i++) {
+        await conn.write(frame(buildQuery("kind-worker", 10 + i)));
+        let answer: Uint8Array | undefined;
+        while (!answer) {
+          const n = await within(conn.read(buffer), "TCP answer");
+          assert.notEqual(n, null, `closed before query ${i}`);
+          [answer] = reader.push(buffer.subarray(0, n!));
+        }
+        assert.equal(messageId(answer), 10 + i);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    } finally {
+      conn.close();
+    }
+  }, { relay: { tcp: { idleMs: 400 } } });
+});
+
+Deno.test("with every TCP slot taken, a new client evicts the idlest connection", async () => {
+  await withRelay(async (relay) => {
+    const idle: Deno.Conn[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        idle.push(await Deno.connect({ hostname: "::1", port: relay.port }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const [answer] = await overTcp(relay, [buildQuery("kind-worker", 0x0e0e)]);
+      assert.equal(messageId(answer), 0x0e0e);
+      await closedWithin(idle[0], 1000);
+      assert.ok(relay.tcpConnections <= 3, `${relay.tcpConnections} connections`);
+    } finally {
+      for (const conn of idle) conn.close();
+    }
+  }, { relay: { tcp: { maxConnections: 3 } } });
+});
+
+Deno.test("TCP connections with queries in flight are capped, and upstream connections with them", async () => {
+  await withRelay(async (relay, upstream) => {
+    const busy: Deno.Conn[] = [];
+    try {
+      for (let i = 0; i < 6; i++) {
+        const conn = await Deno.connect({ hostname: "::1", port: relay.port });
+        busy.push(conn);
+        await conn.write(frame(buildQuery("silent.test", i))).catch(() => 0);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(relay.tcpConnections <= 3, `${relay.tcpConnections} client connections`);
+      assert.ok(upstream.tcpAccepted <= 3, `${upstream.tcpAccepted} upstream connections`);
+      await closedWithin(busy[5], 1000);
+    } finally {
+      for (const conn of busy) conn.close();
+    }
+  }, { relay: { timeoutMs: 60_000, tcp: { maxConnections: 3 } } });
+});
+
+Deno.test("the relay forwards no more of one TCP client's queries than its bound in flight", async () => {
+  await withRelay(async (relay, upstream) => {
+    const conn = await Deno.connect({ hostname: "::1", port: relay.port });
+    try {
+      for (let i = 0; i < 10; i++) await conn.write(frame(buildQuery("silent.test", i)));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(upstream.received.length, 4);
+    } finally {
+      conn.close();
+    }
+  }, { relay: { timeoutMs: 60_000, tcp: { maxInFlight: 4 } } });
+});
+
+Deno.test("one TCP client's pipelined queries share one upstream connection", async () => {
+  await withRelay(async (relay, upstream) => {
+    const queries = Array.from({ length: 20 }, (_, i) => buildQuery(`n${i}.test`, 200 + i));
+    const answers = await overTcp(relay, queries);
+    assert.deepEqual(answers.map(messageId).sort((a, b) => a - b), queries.map(messageId));
+    assert.equal(upstream.tcpAccepted, 1);
+  });
+});
