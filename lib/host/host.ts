@@ -85,6 +85,12 @@ export interface WriteOptions {
    * old text's tail (lib/host/real.ts, `writeInPlace`, states the whole contract).
    */
   atomic?: boolean;
+  /**
+   * After an in-place write, fsync the file and then its directory, as systemd's programs do for
+   * the files they create (a new name survives a power loss only once its directory is synced).
+   * An atomic write is durable already.
+   */
+  durable?: boolean;
 }
 
 /** Address family for `Lookups.lookup`. */
