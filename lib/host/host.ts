@@ -45,6 +45,12 @@ export interface QueryOptions {
   stdout?: StreamMode;
   /** stderr: forwarded to our stderr and kept in the result (default), kept only, or dropped. */
   stderr?: StreamMode;
+  /**
+   * The program starts no program of its own (as the iptables dumps): it then gets no session,
+   * which lets the runtime start it without copying this process (vfork), and its bound signals
+   * its PID alone.
+   */
+  startsNoPrograms?: boolean;
 }
 
 /** Options of `CommandChanges.run`. */
