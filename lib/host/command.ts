@@ -6,7 +6,10 @@
  * once the program has exited and both pipes have closed. The program starts in a session of its
  * own (`detached`: setsid(2) in the child), so its process ID is the ID of a process group that
  * holds everything it starts: at its bound the group gets SIGTERM, and SIGKILL after a grace
- * period. A pipe still held open after that (by a process that left the group) is abandoned. A
+ * period. A program said to start none (`startsNoPrograms`) gets no session and its bound signals
+ * its PID alone: without setsid(2) in the child, the runtime can start it with vfork instead of
+ * copying this process's page tables. A pipe still held open after that (by a process that left
+ * the group) is abandoned. A
  * program that cannot be started answers like bash would: status 127 when it is not found, 126
  * when it cannot be executed, with the reason on stderr. A program that exits without reading
  * all its input (a write fails with EPIPE) is judged by its exit status alone.
@@ -71,6 +74,7 @@ export async function runCommand(
   const { exitCode, stdout, stderr, timedOut } = await runBounded(argv, {
     input: options.input,
     timeoutMs: bound,
+    startsNoPrograms: options.startsNoPrograms,
   });
   const result: RunResult = {
     argv,
@@ -100,6 +104,8 @@ export interface BoundedOptions {
   graceMs?: number;
   /** From SIGKILL to giving up on the pipes (default `ABANDON_AFTER_KILL_MS`). */
   abandonMs?: number;
+  /** No session of its own: its bound signals its PID, not a process group. */
+  startsNoPrograms?: boolean;
 }
 
 /**
@@ -125,7 +131,7 @@ export async function runBounded(
       stdin: options.input === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-      detached: true,
+      detached: !options.startsNoPrograms,
     }).spawn();
   } catch (error) {
     const plain = error instanceof Deno.errors.NotFound
@@ -139,13 +145,15 @@ export async function runBounded(
   const finished = Promise.all([child.status, stdout.text, stderr.text]);
 
   let timedOut = false;
+  // A negative PID is the process group: the program and everything it started.
+  const target = options.startsNoPrograms ? child.pid : -child.pid;
   const timers: Timer[] = [];
   const abandoned = new Promise<undefined>((resolve) => {
     timers.push(after(options.timeoutMs, () => {
       timedOut = true;
-      signalGroup(child.pid, "SIGTERM");
+      signal(target, "SIGTERM");
       timers.push(after(options.graceMs ?? KILL_GRACE_MS, () => {
-        signalGroup(child.pid, "SIGKILL");
+        signal(target, "SIGKILL");
         timers.push(after(options.abandonMs ?? ABANDON_AFTER_KILL_MS, () => resolve(undefined)));
       }));
     }));
@@ -202,10 +210,9 @@ function collect(stream: ReadableStream<Uint8Array>): {
   return { text, cancel: () => reader.cancel().catch(() => {}) };
 }
 
-function signalGroup(pid: number, signal: Deno.Signal): void {
+function signal(pid: number, signal: Deno.Signal): void {
   try {
-    // A negative PID is the process group: the program and everything it started.
-    Deno.kill(-pid, signal);
+    Deno.kill(pid, signal);
   } catch { /* already gone */ }
 }
 

@@ -67,6 +67,29 @@ Deno.test("runBounded() stops everything the command started: its process group 
   assert.equal(alive(pid), false, "the command's child was killed with it");
 });
 
+Deno.test("runBounded() runs a program that starts none in the entrypoint's session and still stops it at its bound", async () => {
+  // Field 6 of /proc/PID/stat is the session: the caller's, not a session of cat's own.
+  const session = (stat: string) => stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3];
+  const own = session(Deno.readTextFileSync("/proc/self/stat"));
+  const cat = await runBounded(["cat", "/proc/self/stat"], {
+    timeoutMs: 5000,
+    startsNoPrograms: true,
+  });
+  assert.equal(session(cat.stdout), own);
+  const start = Date.now();
+  // Signalled by its PID: a signal to a process group of that number would reach nothing.
+  const sleep = await runBounded(["sleep", "30"], {
+    timeoutMs: 200,
+    startsNoPrograms: true,
+    abandonMs: 10_000,
+  });
+  assert.deepEqual({ exitCode: sleep.exitCode, timedOut: sleep.timedOut }, {
+    exitCode: null,
+    timedOut: true,
+  });
+  assert.ok(Date.now() - start < 3000);
+});
+
 Deno.test("runBounded() returns when a process outside the group keeps the output pipe open", async () => {
   const start = Date.now();
   // setsid puts the child out of the command's process group: nothing can kill it for us.

@@ -24,7 +24,7 @@ import { mountInfoAfter } from "./mountinfo.ts";
 /** One recorded effect or log line. */
 export type FakeEvent =
   | { type: "run"; argv: string[]; input?: string }
-  | { type: "write"; path: string; data: string; atomic?: true; mode?: number }
+  | { type: "write"; path: string; data: string; atomic?: true; durable?: true; mode?: number }
   | { type: "copy"; from: string; to: string }
   | { type: "remove"; path: string }
   | { type: "mkdir"; path: string }
@@ -170,6 +170,7 @@ export class FakeHost implements Host {
       path,
       data,
       ...(options.atomic ? { atomic: true as const } : {}),
+      ...(options.durable ? { durable: true as const } : {}),
       ...(options.mode !== undefined ? { mode: options.mode } : {}),
     });
   }

@@ -45,6 +45,12 @@ export interface QueryOptions {
   stdout?: StreamMode;
   /** stderr: forwarded to our stderr and kept in the result (default), kept only, or dropped. */
   stderr?: StreamMode;
+  /**
+   * The program starts no program of its own (as the iptables dumps): it then gets no session,
+   * which lets the runtime start it without copying this process (vfork), and its bound signals
+   * its PID alone.
+   */
+  startsNoPrograms?: boolean;
 }
 
 /** Options of `CommandChanges.run`. */
@@ -85,6 +91,12 @@ export interface WriteOptions {
    * old text's tail (lib/host/real.ts, `writeInPlace`, states the whole contract).
    */
   atomic?: boolean;
+  /**
+   * After an in-place write, fsync the file and then its directory, as systemd's programs do for
+   * the files they create (a new name survives a power loss only once its directory is synced).
+   * An atomic write is durable already.
+   */
+  durable?: boolean;
 }
 
 /** Address family for `Lookups.lookup`. */

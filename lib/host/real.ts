@@ -81,7 +81,9 @@ export function createChanges(options: HostOptions = {}): Changes {
       try {
         const bytes = new TextEncoder().encode(data);
         if (writeOptions.atomic) writeAtomically(file, bytes, writeOptions.mode);
-        else writeInPlace(file, bytes, writeOptions.mode ?? 0o644);
+        else {
+          writeInPlace(file, bytes, writeOptions.mode ?? 0o644, { durable: writeOptions.durable });
+        }
       } catch (error) {
         throw fileError("write", file, error);
       }
@@ -268,10 +270,25 @@ function fileError(verb: string, file: string, error: unknown): EntrypointError 
  * Never empty, never shorter than the new text, and never the new text followed by the old
  * text's tail (which a write of the bare new text and a kill before the truncation would leave).
  */
-export function writeInPlace(file: string, bytes: Uint8Array, mode: number): void {
-  using handle = Deno.openSync(file, { write: true, create: true, mode });
-  writeAll(handle, paddedText(bytes, handle.statSync().size));
-  handle.truncateSync(bytes.length);
+export function writeInPlace(
+  file: string,
+  bytes: Uint8Array,
+  mode: number,
+  options: { durable?: boolean } = {},
+): void {
+  {
+    using handle = Deno.openSync(file, { write: true, create: true, mode });
+    writeAll(handle, paddedText(bytes, handle.statSync().size));
+    handle.truncateSync(bytes.length);
+    if (options.durable) handle.syncSync();
+  }
+  if (options.durable) syncDirectory(directoryOf(file));
+}
+
+/** The directory holding `file` ("." for a bare name). */
+function directoryOf(file: string): string {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "." : slash === 0 ? "/" : file.slice(0, slash);
 }
 
 /** `bytes` followed by newlines up to `length` (as it is when it is that long already). */
@@ -294,7 +311,7 @@ function writeAtomically(file: string, bytes: Uint8Array, mode?: number): void {
     keepMode = (Deno.statSync(file).mode ?? keepMode) & 0o7777;
   } catch { /* new file */ }
   const slash = file.lastIndexOf("/");
-  const dir = slash < 0 ? "." : slash === 0 ? "/" : file.slice(0, slash);
+  const dir = directoryOf(file);
   const tmp = `${slash < 0 ? "" : file.slice(0, slash + 1)}.${
     file.slice(slash + 1)
   }.kind-entrypoint.tmp`;

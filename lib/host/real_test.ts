@@ -147,6 +147,25 @@ Deno.test("writeText() in place keeps the inode and cuts a longer old text to th
     assert.equal(Deno.statSync(`${dir}/fresh`).mode! & 0o777, 0o600);
   }));
 
+Deno.test("writeText() durable syncs the file and then its directory, as systemd-machine-id-setup does", () =>
+  withTempDir(async (dir) => {
+    const file = `${dir}/machine-id`;
+    const host = new URL("./real.ts", import.meta.url).href;
+    const script = `import { createHost } from ${JSON.stringify(host)};
+createHost().writeText(${JSON.stringify(file)}, "0123\\n", { mode: 0o444, durable: true });`;
+    // strace -y names each descriptor's path: the calls are told apart by what they sync.
+    const { code, stderr } = await new Deno.Command("strace", {
+      args: ["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", Deno.execPath(), "eval", script],
+      stdout: "null",
+    }).output();
+    assert.equal(code, 0);
+    const syncs = new TextDecoder().decode(stderr).split("\n")
+      .map((line) => /f(?:data)?sync\(\d+<([^>]*)>\)/.exec(line)?.[1])
+      .filter((path) => path !== undefined);
+    assert.deepEqual(syncs, [file, dir]);
+    assert.equal(Deno.readTextFileSync(file), "0123\n");
+  }));
+
 Deno.test("writeText() atomic replaces the file by rename and keeps its mode", () =>
   withTempDir((dir) => {
     const file = `${dir}/config.toml`;

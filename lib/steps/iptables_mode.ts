@@ -103,7 +103,12 @@ export function legacyDumpIsEmpty(host: FileQueries, tool: string): boolean {
 export function startIptablesDumps(host: CommandQueries & FileQueries): IptablesDumps {
   // Missing tools and failed dumps only mean fewer rules seen, as kind's `|| true` has it.
   const dump = { nothrow: true, stderr: "capture" } as const;
-  const nftBound = { ...dump, timeoutMs: NFT_SAVE_TIMEOUT_SECONDS * 1000 };
+  // The nft dumps talk netlink and start nothing (a legacy one may start modprobe).
+  const nftBound = {
+    ...dump,
+    timeoutMs: NFT_SAVE_TIMEOUT_SECONDS * 1000,
+    startsNoPrograms: true,
+  } as const;
   const dumps = Promise.all(
     DUMP_TOOLS.map((tool) => {
       // The table list first: for the nft dumps it answers at once, and no PATH walk delays them.

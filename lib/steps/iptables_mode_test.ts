@@ -109,7 +109,7 @@ Deno.test("selectIptables() dumps both backends, then switches to the one with D
     },
   ]);
   const dump = { nothrow: true, stderr: "capture" };
-  const nft = { ...dump, timeoutMs: 5000 };
+  const nft = { ...dump, timeoutMs: 5000, startsNoPrograms: true };
   assert.deepEqual(host.runOptions, [dump, dump, nft, nft, { stdout: "ignore" }, {
     stdout: "ignore",
   }]);

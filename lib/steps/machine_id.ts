@@ -93,7 +93,9 @@ function writeRandomMachineId(
     : undefined;
   if (id === undefined) return false;
   try {
-    host.writeText(MACHINE_ID, `${id}\n`, { mode: MACHINE_ID_MODE });
+    // Synced with its directory, as the program syncs both: a power loss right after the boot
+    // must not leave an empty id, which systemd would take for a first boot.
+    host.writeText(MACHINE_ID, `${id}\n`, { mode: MACHINE_ID_MODE, durable: true });
     // The create mode passes through the umask; the program's does not.
     host.chmod(MACHINE_ID, MACHINE_ID_MODE);
   } catch {

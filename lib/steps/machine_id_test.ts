@@ -69,7 +69,7 @@ function nodeHost(options: FakeHostOptions = {}): FakeHost {
   });
 }
 
-Deno.test("fixMachineId() writes a random id itself, 0444, and prints the program's line, where the program would make a random one", async () => {
+Deno.test("fixMachineId() writes a random id itself, 0444 and synced like the program's, and prints the program's line, where the program would make a random one", async () => {
   const host = nodeHost();
   await fixMachineId(host);
   assert.deepEqual(host.events, [
@@ -79,6 +79,7 @@ Deno.test("fixMachineId() writes a random id itself, 0444, and prints the progra
       type: "write",
       path: "/etc/machine-id",
       data: "a8098c1af86e41dabe1d4f5b7c6d2e3f\n",
+      durable: true,
       mode: 0o444,
     },
     { type: "chmod", path: "/etc/machine-id", mode: 0o444 },
