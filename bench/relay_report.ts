@@ -3,6 +3,7 @@
  * bench/results/relay.json (test/relay_docs_test.ts checks that the two agree).
  */
 import type { DnsmasqComparison } from "./relay_dnsmasq.ts";
+import { docsBlock, replaceDocsBlock } from "./docs_block.ts";
 
 /** The fields of bench/results/relay.json the docs show. */
 export interface RelayResults {
@@ -95,17 +96,14 @@ export function renderRelayDocs(results: RelayResults): string {
 
 /** The generated block of `doc`, markers included, or undefined when it has none. */
 export function relayDocsBlock(doc: string): string | undefined {
-  const start = doc.indexOf(RELAY_DOCS_BEGIN);
-  const end = doc.indexOf(RELAY_DOCS_END, start);
-  if (start < 0 || end < 0) return undefined;
-  return doc.slice(start, end + RELAY_DOCS_END.length) + "\n";
+  return docsBlock(doc, RELAY_DOCS_BEGIN, RELAY_DOCS_END);
 }
 
 /** `doc` with its generated block replaced by `block`; throws when the markers are missing. */
 export function replaceRelayDocsBlock(doc: string, block: string): string {
-  const old = relayDocsBlock(doc);
-  if (old === undefined) {
-    throw new Error(`Cannot find the relay bench block (${RELAY_DOCS_BEGIN} ...) to replace`);
-  }
-  return doc.replace(old, () => block);
+  return replaceDocsBlock(doc, block, {
+    begin: RELAY_DOCS_BEGIN,
+    end: RELAY_DOCS_END,
+    what: "relay bench block",
+  });
 }

@@ -17,6 +17,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { docsBlock, replaceDocsBlock } from "./docs_block.ts";
 
 /** One boot: entrypoint start to the command's first instruction, in ms. */
 export function bootMillis(log: string): number | undefined {
@@ -816,19 +817,12 @@ export function renderSpeedDocs(results: ResultsForDocs): string {
 
 /** The block of `doc` between DOCS_BEGIN and DOCS_END, markers included, or undefined. */
 export function speedDocsBlock(doc: string): string | undefined {
-  const start = doc.indexOf(DOCS_BEGIN);
-  const end = doc.indexOf(DOCS_END, start);
-  if (start < 0 || end < 0) return undefined;
-  return doc.slice(start, end + DOCS_END.length) + "\n";
+  return docsBlock(doc, DOCS_BEGIN, DOCS_END);
 }
 
 /** `doc` with its generated block replaced by `block`; throws when the markers are missing. */
 export function replaceSpeedDocsBlock(doc: string, block: string): string {
-  const old = speedDocsBlock(doc);
-  if (old === undefined) {
-    throw new Error(`Cannot find the bench block (${DOCS_BEGIN} ... ${DOCS_END}) to replace`);
-  }
-  return doc.replace(old, () => block);
+  return replaceDocsBlock(doc, block, { begin: DOCS_BEGIN, end: DOCS_END, what: "bench block" });
 }
 
 /** The committed results as docs/speed.md renders them: latest.json, with scale.json's rows. */
