@@ -5,7 +5,7 @@
  * broken or foreign link, a slave the new choice lacks, no /var/log) is left to the program,
  * which repairs or reports it in its own words.
  */
-import { STANDARD_STREAMS, type Streams } from "./command.ts";
+import { STANDARD_STREAMS, type Streams, writeAllSync } from "./command.ts";
 import type { RunOptions, RunResult } from "./host.ts";
 
 /** dpkg's program, the only one this stands in for (a wrapper elsewhere on PATH runs). */
@@ -234,7 +234,7 @@ function writeAllTo(file: string, text: string, options: { append?: true; sync?:
     mode: 0o666,
   });
   const bytes = new TextEncoder().encode(text);
-  for (let offset = 0; offset < bytes.length;) offset += handle.writeSync(bytes.subarray(offset));
+  writeAllSync(handle, bytes);
   if (options.sync) handle.syncSync();
 }
 

@@ -45,7 +45,7 @@ export interface Streams {
   stderr(bytes: Uint8Array): void;
 }
 
-/** Writes all of `bytes` to one of this process's standard streams. */
+/** Writes all of `bytes` to `stream` (a standard stream or an open file). */
 export function writeAllSync(stream: { writeSync(p: Uint8Array): number }, bytes: Uint8Array) {
   for (let offset = 0; offset < bytes.length;) {
     offset += stream.writeSync(bytes.subarray(offset));
@@ -239,7 +239,11 @@ function plainFileInPath(command: string, searchPath: string | undefined): strin
  */
 export function notStarted(command: string, error: unknown, plainFile?: string): ProgramOutput {
   if (plainFile !== undefined) {
-    return { exitCode: 126, stdout: "", stderr: `${command}: ${plainFile}: Permission denied\n` };
+    return {
+      exitCode: EXIT_CANNOT_EXECUTE,
+      stdout: "",
+      stderr: `${command}: ${plainFile}: Permission denied\n`,
+    };
   }
   if (error instanceof Deno.errors.NotFound) {
     return { exitCode: EXIT_NOT_FOUND, stdout: "", stderr: `${command}: command not found\n` };

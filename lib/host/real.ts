@@ -3,7 +3,7 @@
  * entrypoint runs on, behind the capabilities of lib/host/host.ts.
  */
 import { runSetAlternative } from "./alternatives.ts";
-import { runCommand, STANDARD_STREAMS } from "./command.ts";
+import { runCommand, STANDARD_STREAMS, writeAllSync } from "./command.ts";
 import { CommandError, describeErrno, EntrypointError } from "../errors.ts";
 import {
   type Changes,
@@ -278,7 +278,7 @@ export function writeInPlace(
 ): void {
   {
     using handle = Deno.openSync(file, { write: true, create: true, mode });
-    writeAll(handle, paddedText(bytes, handle.statSync().size));
+    writeAllSync(handle, paddedText(bytes, handle.statSync().size));
     handle.truncateSync(bytes.length);
     if (options.durable) handle.syncSync();
   }
@@ -299,12 +299,6 @@ export function paddedText(bytes: Uint8Array, length: number): Uint8Array {
   return padded;
 }
 
-function writeAll(handle: Deno.FsFile, bytes: Uint8Array): void {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += handle.writeSync(bytes.subarray(offset));
-  }
-}
-
 function writeAtomically(file: string, bytes: Uint8Array, mode?: number): void {
   let keepMode = mode ?? 0o644;
   try {
@@ -322,7 +316,7 @@ function writeAtomically(file: string, bytes: Uint8Array, mode?: number): void {
       truncate: true,
       mode: keepMode,
     });
-    writeAll(handle, bytes);
+    writeAllSync(handle, bytes);
     Deno.chmodSync(tmp, keepMode);
     // On disk before the rename, or a crash could leave the new name on an empty file.
     handle.syncSync();
