@@ -52,6 +52,6 @@ export function parseRelayEnv(
 }
 
 /** Whether `text` is an IPv4 or IPv6 address literal (the forms resolv.conf and getent use). */
-export function isAddressLiteral(text: string): boolean {
+function isAddressLiteral(text: string): boolean {
   return isAddress(text, 4) || isAddress(text, 6);
 }

@@ -5,7 +5,7 @@
  */
 
 /** Size of the fixed header before the question. */
-export const HEADER_SIZE = 12;
+const HEADER_SIZE = 12;
 /** The largest DNS message: TCP's two-byte length, and the largest UDP payload. */
 export const MAX_MESSAGE_SIZE = 65535;
 

@@ -22,7 +22,7 @@ export const TCP_IDLE_TIMEOUT_MS = 10_000;
 /** A message begun by a client must be whole within this long, or its connection is closed. */
 export const TCP_MESSAGE_TIMEOUT_MS = 2_000;
 /** The longest wait after failed accepts in a row (the wait doubles from 10 ms). */
-export const MAX_ACCEPT_BACKOFF_MS = 1_000;
+const MAX_ACCEPT_BACKOFF_MS = 1_000;
 
 /** Where the TCP half listens and forwards to, and its bounds. */
 export interface TcpSettings {
@@ -78,7 +78,6 @@ class Outbox {
 interface Link {
   outbox: Outbox | undefined;
   early: Uint8Array[];
-  closed: boolean;
 }
 
 /** One client connection and what it has in flight. */
@@ -276,7 +275,7 @@ export class TcpHalf {
   }
 
   #openLink(client: Client): Link {
-    const link: Link = { outbox: undefined, early: [], closed: false };
+    const link: Link = { outbox: undefined, early: [] };
     void this.#runLink(client, link);
     return link;
   }
@@ -297,7 +296,6 @@ export class TcpHalf {
       // Refused, reset, out of descriptors, or closed with its client: SERVFAIL below.
       if (!client.closed) this.#stats.socketErrors++;
     } finally {
-      link.closed = true;
       closeQuietly(conn);
       if (client.link === link) client.link = undefined;
       for (const waiting of client.closed ? [] : client.waiting.splice(0)) {

@@ -8,13 +8,13 @@ import { answers, judgeQuery, MAX_MESSAGE_SIZE, messageId, servfail } from "./me
 import { closeQuietly, type RelayStats, sameAddress } from "./sockets.ts";
 
 /** Queries waiting for the upstream over UDP, at most; more are dropped (clients retry). */
-export const MAX_UDP_IN_FLIGHT = 8192;
+const MAX_UDP_IN_FLIGHT = 8192;
 /**
  * Upstream UDP sockets, at most. Queries go out unchanged, so two in flight with the same ID must
  * leave from different sockets (ports) for their answers to be told apart; a new socket is opened
  * only when every open one has a query with that ID in flight.
  */
-export const MAX_UPSTREAM_SOCKETS = 16;
+const MAX_UPSTREAM_SOCKETS = 16;
 
 /** Where the UDP half listens and forwards to. */
 export interface UdpSettings {
@@ -33,11 +33,10 @@ interface Pending {
   deadline: number;
 }
 
-/** One upstream socket and its queries in flight, indexed by message ID. */
+/** One upstream socket and its queries in flight, by message ID. */
 interface Upstream {
   socket: Deno.DatagramConn;
-  pending: (Pending | undefined)[];
-  count: number;
+  pending: Map<number, Pending>;
 }
 
 /** The UDP half of a relay: listens at construction, serves once `start` is called. */
@@ -74,10 +73,8 @@ export class UdpHalf {
   /** Answers SERVFAIL to each query in flight whose deadline is past `now`. */
   sweep(now: number): void {
     for (const upstream of this.#upstreams) {
-      const { pending } = upstream;
-      for (let id = 0; upstream.count > 0 && id < pending.length; id++) {
-        const query = pending[id];
-        if (query === undefined || query.deadline > now) continue;
+      for (const [id, query] of upstream.pending) {
+        if (query.deadline > now) continue;
         this.#settle(upstream, id);
         this.#stats.servfails++;
         void this.#reply(servfail(query.query), query.client);
@@ -119,8 +116,7 @@ export class UdpHalf {
       return;
     }
     const deadline = Date.now() + this.#settings.timeoutMs;
-    upstream.pending[id] = { query, questionEnd: verdict.questionEnd, client, deadline };
-    upstream.count++;
+    upstream.pending.set(id, { query, questionEnd: verdict.questionEnd, client, deadline });
     this.#inFlight++;
     try {
       await upstream.socket.send(query, this.#settings.upstream);
@@ -139,7 +135,7 @@ export class UdpHalf {
     const target = this.#settings.upstream;
     if (source.port !== target.port || !sameAddress(source.hostname, target.hostname)) return;
     const id = messageId(answer);
-    const query = upstream.pending[id];
+    const query = upstream.pending.get(id);
     if (!query || !answers(answer, query.query, query.questionEnd)) return;
     this.#settle(upstream, id);
     this.#stats.answered++;
@@ -148,15 +144,14 @@ export class UdpHalf {
   }
 
   #settle(upstream: Upstream, id: number): void {
-    upstream.pending[id] = undefined;
-    upstream.count--;
+    upstream.pending.delete(id);
     this.#inFlight--;
   }
 
   // An upstream socket with no query of this ID in flight: undefined when all may be open,
   // "failed" when a new one cannot be opened (out of descriptors).
   #upstreamWithout(id: number): Upstream | "failed" | undefined {
-    for (const upstream of this.#upstreams) if (upstream.pending[id] === undefined) return upstream;
+    for (const upstream of this.#upstreams) if (!upstream.pending.has(id)) return upstream;
     if (this.#upstreams.length >= MAX_UPSTREAM_SOCKETS) return undefined;
     let socket: Deno.DatagramConn;
     try {
@@ -165,7 +160,7 @@ export class UdpHalf {
       this.#stats.socketErrors++;
       return "failed";
     }
-    const upstream: Upstream = { socket, pending: new Array(65536).fill(undefined), count: 0 };
+    const upstream: Upstream = { socket, pending: new Map() };
     this.#upstreams.push(upstream);
     this.#tasks.push(this.#eachDatagram(socket, (answer, source) => {
       return this.#answer(upstream, answer, source);
