@@ -8,7 +8,6 @@
  */
 import { buildQuery, type DnsResponse, frameForTcp, mismatch, parseResponse } from "./message.ts";
 import { errnoWords } from "../errors.ts";
-import { AF_INET, AF_INET6 } from "../host/abi.ts";
 import { type Kernel, loadKernel, SOCK_DGRAM, SOCK_STREAM, sockaddrFor } from "./sockets.ts";
 
 /** The transports a probe uses. */
@@ -181,7 +180,8 @@ interface ProbeLoop {
 function openProbes(k: Kernel, request: ProbeRequest): ProbeLoop {
   const start = performance.now();
   const address = sockaddrFor(request.server, request.port ?? 53);
-  const family = request.server.includes(":") ? AF_INET6 : AF_INET;
+  // The sockets' family is the address's own: sa_family, its first field (host byte order).
+  const family = new DataView(address.buffer, address.byteOffset).getUint16(0, true);
   const done: Done = (pending, result) => {
     pending.result ??= {
       transport: pending.transport,

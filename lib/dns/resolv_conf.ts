@@ -31,6 +31,13 @@ export function withoutZone(address: string): string {
   return address.replace(/%.*$/, "");
 }
 
+/** Whether `resolvConf` names `address` as a nameserver (zone suffix ignored, any letter case). */
+export function namesNameserver(resolvConf: string, address: string): boolean {
+  return parseResolvConf(resolvConf).nameservers.map(withoutZone).some((server) =>
+    server.toLowerCase() === address.toLowerCase()
+  );
+}
+
 /** The DNS relay's nameserver line to add (lib/dns/relay/node.ts decides the addresses). */
 export interface RelayNameserver {
   /** The relay's address: the node's own IPv6 address. */
@@ -136,9 +143,7 @@ export function addRelayNameserver(
   const kept = old && old !== relay ? lines.filter((line) => !isServerLine(line, old)) : lines;
   const servers = parseResolvConf(kept.join("\n")).nameservers.map(withoutZone);
   if (servers.some((server) => isAddress(server, 6))) {
-    return servers.some((server) => server.toLowerCase() === relay.toLowerCase())
-      ? kept.join("\n")
-      : resolvConf;
+    return namesNameserver(kept.join("\n"), relay) ? kept.join("\n") : resolvConf;
   }
   const first = kept.findIndex((line) => {
     const server = serverOf(line);

@@ -10,7 +10,7 @@ import type { FileQueries } from "../../host/host.ts";
 import type { ProbeResult } from "../probe.ts";
 import { parseIPv6 } from "../../ip.ts";
 import { RELAY_ENV } from "./config.ts";
-import { parseResolvConf, withoutZone } from "../resolv_conf.ts";
+import { namesNameserver } from "../resolv_conf.ts";
 import { RELAY_ENV_FILE } from "./node.ts";
 
 /** What the diagnosis reports of the relay. */
@@ -112,10 +112,7 @@ export function readRelayView(host: FileQueries, resolvConf: string): RelayView 
   return {
     listen,
     upstream,
-    inResolvConf: listen !== undefined &&
-      parseResolvConf(resolvConf).nameservers.map(withoutZone).some((server) =>
-        server.toLowerCase() === listen.toLowerCase()
-      ),
+    inResolvConf: listen !== undefined && namesNameserver(resolvConf, listen),
     udp: table("/proc/net/udp6", "07"),
     tcp: table("/proc/net/tcp6", "0A"),
   };

@@ -13,7 +13,12 @@ import type {
 import { isAddress } from "../../ip.ts";
 import { NODE_LOOKUP_TIMEOUT_MS, parseRememberedAddress } from "../node_ip.ts";
 import { RELAY_ENV } from "./config.ts";
-import { parseResolvConf, type RelayNameserver, withoutZone } from "../resolv_conf.ts";
+import {
+  namesNameserver,
+  parseResolvConf,
+  type RelayNameserver,
+  withoutZone,
+} from "../resolv_conf.ts";
 
 /** The relay's systemd unit, as the image installs it (images/kind-dns-relay.service). */
 export const RELAY_UNIT_FILE = "/usr/local/lib/systemd/system/kind-dns-relay.service";
@@ -61,8 +66,8 @@ export interface RelaySettings {
  * IPv4 nameserver.
  */
 export function relaySettings(resolvConf: string, relay: string): RelaySettings | undefined {
+  if (!namesNameserver(resolvConf, relay)) return undefined;
   const servers = parseResolvConf(resolvConf).nameservers.map(withoutZone);
-  if (!servers.some((server) => server.toLowerCase() === relay.toLowerCase())) return undefined;
   const upstream = servers.find((server) => isAddress(server, 4));
   return upstream === undefined ? undefined : { listen: relay, upstream };
 }
