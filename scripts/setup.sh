@@ -88,25 +88,21 @@ cache_package_dependencies() {
 # version on PATH is used as it is; otherwise Go builds it once into the project's cache, where
 # the tier looks for it. Without Go the tier skips (and fails under CI=true).
 install_kind() {
-  local version cache go
-  version="$(<test/kind/kind-version)"
-  cache="${XDG_CACHE_HOME:-$HOME/.cache}/kind-entrypoint-ts/kind-$version"
-  if command -v kind >/dev/null && [[ "$(kind version 2>/dev/null)" == "kind $version "* ]]; then
-    say "kind $version: on PATH, used as it is"
+  local found go
+  # shellcheck source=../test/e2e/lib.sh
+  source test/e2e/lib.sh
+  # shellcheck source=../test/kind/lib.sh
+  source test/kind/lib.sh
+  if found="$(kind_tier_find_kind)"; then
+    say "kind $KIND_TIER_VERSION: $found"
     return 0
   fi
-  if [[ -x $cache/kind ]]; then
-    say "kind $version: $cache/kind"
+  if ! go="$(kind_tier_go)"; then
+    say "no Go: kind $KIND_TIER_VERSION is not installed, the kind tier will skip (and fail under CI=true)"
     return 0
   fi
-  go="$(command -v go || true)"
-  [[ -n $go || ! -x /usr/local/go/bin/go ]] || go=/usr/local/go/bin/go
-  if [[ -z $go ]]; then
-    say "no Go: kind $version is not installed, the kind tier will skip (and fail under CI=true)"
-    return 0
-  fi
-  say "kind $version: go install sigs.k8s.io/kind@$version into $cache"
-  GOBIN="$cache" "$go" install "sigs.k8s.io/kind@$version"
+  say "kind $KIND_TIER_VERSION: go install sigs.k8s.io/kind@$KIND_TIER_VERSION into ${KIND_TIER_CACHE_BIN%/*}"
+  GOBIN="${KIND_TIER_CACHE_BIN%/*}" "$go" install "sigs.k8s.io/kind@$KIND_TIER_VERSION"
 }
 
 main() {

@@ -34,10 +34,21 @@ kind_tier_find_kind() {
   fi
 }
 
+# Prints the Go that builds kind: `go` on PATH, else Go's own install location. Fails without one.
+kind_tier_go() {
+  if command -v go 2>/dev/null; then
+    return 0
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    printf '%s\n' /usr/local/go/bin/go
+  else
+    return 1
+  fi
+}
+
 # Prints why the tier cannot run on this machine, one line, or nothing when it can.
 kind_tier_missing() {
   kind_tier_find_kind >/dev/null && return 0
-  if ! command -v go >/dev/null && [[ ! -x /usr/local/go/bin/go ]]; then
+  if ! kind_tier_go >/dev/null; then
     echo "kind $KIND_TIER_VERSION is not installed and there is no Go to build it (npm run setup installs kind where Go is)"
   else
     echo "kind $KIND_TIER_VERSION is not installed: npm run setup builds it with Go"
@@ -86,21 +97,16 @@ kind_tier_kind() {
 # kubeadm), building it once per IMAGE id. The test bed's own images stay as they are: their
 # /kind is part of the states its goldens hold.
 kind_tier_image() {
-  local id tag ctx
+  local id tag
   id="$(docker image inspect -f '{{.Id}}' "$1")" || return 1
   id=${id#sha256:}
   tag="kind-entrypoint-ts/kind-node:${id:0:12}"
   e2e_image_exists "$tag" && { printf '%s\n' "$tag"; return 0; }
-  ctx="$(mktemp -d)"
-  cat >"$ctx/Dockerfile" <<DOCKERFILE
+  DOCKER_BUILDKIT=0 e2e_quiet docker build -t "$tag" --label "$E2E_LABEL=kind-node" - <<DOCKERFILE ||
 FROM $1
 RUN printf '%s\n' $KIND_TIER_NODE_VERSION >/kind/version
 DOCKERFILE
-  DOCKER_BUILDKIT=0 e2e_quiet docker build -t "$tag" --label "$E2E_LABEL=kind-node" "$ctx" || {
-    rm -rf "$ctx"
     return 1
-  }
-  rm -rf "$ctx"
   printf '%s\n' "$tag"
 }
 
@@ -155,6 +161,14 @@ kind_tier_guard_on() {
   ip6tables -C FORWARD "${rule[@]}" 2>/dev/null || ip6tables -I FORWARD 1 "${rule[@]}"
 }
 
+# Deletes every copy of the tier's IPv6 egress rule.
+_kind_tier_guard6_remove() {
+  local -a rule
+  mapfile -t rule < <(_kind_tier_guard6_rule)
+  ((${#rule[@]})) || return 0
+  while ip6tables -C FORWARD "${rule[@]}" 2>/dev/null; do ip6tables -D FORWARD "${rule[@]}"; done
+}
+
 # Turns both guards off; fails if either dropped a packet.
 kind_tier_guard_off() {
   local -a rule
@@ -163,8 +177,8 @@ kind_tier_guard_off() {
   if ((${#rule[@]})); then
     dropped="$(ip6tables -n -v -x -L FORWARD 2>/dev/null |
       awk -v c="/* $KIND_TIER_GUARD6_COMMENT */" 'index($0, c) { n += $1 } END { print n + 0 }')"
-    while ip6tables -C FORWARD "${rule[@]}" 2>/dev/null; do ip6tables -D FORWARD "${rule[@]}"; done
   fi
+  _kind_tier_guard6_remove
   e2e_egress_guard_off || rc=1
   if ((dropped != 0)); then
     e2e_log "IPv6 egress guard dropped $dropped packet(s) headed off the machine"
@@ -193,10 +207,6 @@ kind_tier_cleanup() {
       awk '$2 ~ /^map\[kets-kind-/ { print $1 }')
     ((${#ids[@]} == 0)) || e2e_podman volume rm -f "${ids[@]}" >/dev/null 2>&1 || true
   fi
-  local -a rule
-  mapfile -t rule < <(_kind_tier_guard6_rule)
-  if ((${#rule[@]})); then
-    while ip6tables -C FORWARD "${rule[@]}" 2>/dev/null; do ip6tables -D FORWARD "${rule[@]}"; done
-  fi
+  _kind_tier_guard6_remove
   return 0
 }
