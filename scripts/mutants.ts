@@ -489,7 +489,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "probe-ipv4-only",
-    file: "lib/dns/probe.ts",
+    file: "lib/dns/sockets.ts",
     search:
       'return address.includes(":") ? sockaddrIn6(address, port) : sockaddrIn(address, port);',
     replace: "return sockaddrIn(address, port);",
